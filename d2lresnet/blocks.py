@@ -1,0 +1,155 @@
+"""Residual blocks: the notes' basic block (6.2), the bottleneck and the pre-activation block.
+
+Every block takes ``(input_channels, num_channels, use_1x1conv=False, strides=1)`` as in the notes;
+``bias`` and ``shortcut_bn`` switch on torchvision's conventions (conv bias off, BatchNorm after
+the 1x1 shortcut) so weights can be copied from ``torchvision.models``.
+"""
+from torch import nn
+from torch.nn import functional as F
+
+
+def _check_shortcut(input_channels, num_channels, use_1x1conv):
+    # Without the 1x1 conv the input is added as it is; PyTorch would silently broadcast
+    # a 1-channel input across all channels, so refuse the mismatch here, in words.
+    if not use_1x1conv and input_channels != num_channels:
+        raise ValueError(
+            f"the shortcut adds the input ({input_channels} channels) to the block's output "
+            f"({num_channels} channels); they must match, or pass use_1x1conv=True so a 1x1 "
+            f"convolution changes the channels first")
+
+
+def _check_same_shape(Y, X, block_name):
+    if Y.shape != X.shape:
+        raise ValueError(
+            f"{block_name}: cannot add the input {tuple(X.shape)} to the output {tuple(Y.shape)}; "
+            f"a stride above 1 shrinks height and width, so use_1x1conv=True is needed "
+            f"to bring the input to the same shape")
+
+
+class Residual(nn.Module):
+    """The notes' residual block: two 3x3 convs with BN, the input added before the last ReLU."""
+
+    expansion = 1  # output channels = num_channels * expansion
+    # torchvision keeps the shortcut in ``downsample``; the notes call it conv3.
+    torchvision_names = {"downsample.0": "conv3", "downsample.1": "bn3"}
+
+    def __init__(self, input_channels, num_channels, use_1x1conv=False, strides=1,
+                 bias=True, shortcut_bn=False):
+        super().__init__()
+        _check_shortcut(input_channels, num_channels, use_1x1conv)
+        self.conv1 = nn.Conv2d(input_channels, num_channels, kernel_size=3, padding=1,
+                               stride=strides, bias=bias)
+        self.conv2 = nn.Conv2d(num_channels, num_channels, kernel_size=3, padding=1, bias=bias)
+        if use_1x1conv:
+            self.conv3 = nn.Conv2d(input_channels, num_channels, kernel_size=1, stride=strides,
+                                   bias=bias)
+            self.bn3 = nn.BatchNorm2d(num_channels) if shortcut_bn else None
+        else:
+            self.conv3 = None
+            self.bn3 = None
+        self.bn1 = nn.BatchNorm2d(num_channels)
+        self.bn2 = nn.BatchNorm2d(num_channels)
+
+    def forward(self, X):
+        Y = F.relu(self.bn1(self.conv1(X)))
+        Y = self.bn2(self.conv2(Y))
+        if self.conv3:
+            X = self.conv3(X)
+        if self.bn3:
+            X = self.bn3(X)
+        _check_same_shape(Y, X, "Residual")
+        Y += X
+        return F.relu(Y)
+
+    @property
+    def shortcut(self):
+        return self.conv3
+
+    def zero_init_(self):
+        """Make the residual branch output 0, so the block computes relu(shortcut(x))."""
+        nn.init.zeros_(self.bn2.weight)
+        return self
+
+
+class Bottleneck(nn.Module):
+    """ResNet-50's block: 1x1 reduce, 3x3 (carrying the stride), 1x1 expand by 4."""
+
+    expansion = 4
+    torchvision_names = {}  # the same names as torchvision's Bottleneck
+
+    def __init__(self, input_channels, num_channels, use_1x1conv=False, strides=1,
+                 bias=True, shortcut_bn=False):
+        super().__init__()
+        out_channels = num_channels * self.expansion
+        _check_shortcut(input_channels, out_channels, use_1x1conv)
+        self.conv1 = nn.Conv2d(input_channels, num_channels, kernel_size=1, bias=bias)
+        self.bn1 = nn.BatchNorm2d(num_channels)
+        self.conv2 = nn.Conv2d(num_channels, num_channels, kernel_size=3, padding=1,
+                               stride=strides, bias=bias)
+        self.bn2 = nn.BatchNorm2d(num_channels)
+        self.conv3 = nn.Conv2d(num_channels, out_channels, kernel_size=1, bias=bias)
+        self.bn3 = nn.BatchNorm2d(out_channels)
+        self.downsample = None
+        if use_1x1conv:
+            layers = [nn.Conv2d(input_channels, out_channels, kernel_size=1, stride=strides,
+                                bias=bias)]
+            if shortcut_bn:
+                layers.append(nn.BatchNorm2d(out_channels))
+            self.downsample = nn.Sequential(*layers)
+
+    def forward(self, X):
+        Y = F.relu(self.bn1(self.conv1(X)))
+        Y = F.relu(self.bn2(self.conv2(Y)))
+        Y = self.bn3(self.conv3(Y))
+        if self.downsample:
+            X = self.downsample(X)
+        _check_same_shape(Y, X, "Bottleneck")
+        Y += X
+        return F.relu(Y)
+
+    @property
+    def shortcut(self):
+        return self.downsample
+
+    def zero_init_(self):
+        nn.init.zeros_(self.bn3.weight)
+        return self
+
+
+class PreActResidual(nn.Module):
+    """He et al. (2016) "Identity Mappings": BN and ReLU come before each conv, and nothing
+    follows the addition, so the shortcut is a clean identity path through the whole network."""
+
+    expansion = 1
+    torchvision_names = {}
+
+    def __init__(self, input_channels, num_channels, use_1x1conv=False, strides=1,
+                 bias=True, shortcut_bn=False):
+        super().__init__()
+        _check_shortcut(input_channels, num_channels, use_1x1conv)
+        self.bn1 = nn.BatchNorm2d(input_channels)
+        self.conv1 = nn.Conv2d(input_channels, num_channels, kernel_size=3, padding=1,
+                               stride=strides, bias=bias)
+        self.bn2 = nn.BatchNorm2d(num_channels)
+        self.conv2 = nn.Conv2d(num_channels, num_channels, kernel_size=3, padding=1, bias=bias)
+        self.conv3 = (nn.Conv2d(input_channels, num_channels, kernel_size=1, stride=strides,
+                                bias=bias) if use_1x1conv else None)
+
+    def forward(self, X):
+        Y = self.conv1(F.relu(self.bn1(X)))
+        Y = self.conv2(F.relu(self.bn2(Y)))
+        if self.conv3:
+            X = self.conv3(X)
+        _check_same_shape(Y, X, "PreActResidual")
+        return Y + X
+
+    @property
+    def shortcut(self):
+        return self.conv3
+
+    def zero_init_(self):
+        # The last op of the branch is a conv, so zero it (weights and bias): the block is then x.
+        nn.init.zeros_(self.conv2.weight)
+        if self.conv2.bias is not None:
+            nn.init.zeros_(self.conv2.bias)
+        return self

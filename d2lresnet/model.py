@@ -1,0 +1,149 @@
+"""ResNet assembled as in the notes (6.3): a stem (b1), four stages of residual blocks (b2..b5),
+then global average pooling, Flatten and a Linear layer, all in one ``nn.Sequential``."""
+import torch
+from torch import nn
+
+from .blocks import Bottleneck, PreActResidual, Residual
+
+STAGE_WIDTHS = (64, 128, 256, 512)
+STAGE_DEPTHS = {18: (2, 2, 2, 2), 34: (3, 4, 6, 3), 50: (3, 4, 6, 3)}
+
+
+class ResNet(nn.Sequential):
+    """``nn.Sequential(b1, b2, b3, b4, b5, pool, flatten, linear)`` that checks its input first,
+    so a wrong shape fails with what was expected instead of a conv error deep inside."""
+
+    def __init__(self, *layers, in_channels):
+        super().__init__(*layers)
+        self.in_channels = in_channels
+
+    def forward(self, X):
+        check_input(X, self.in_channels)
+        return super().forward(X)
+
+
+def check_input(X, in_channels):
+    if not isinstance(X, torch.Tensor):
+        raise TypeError(f"expected a torch.Tensor of images, got {type(X).__name__}")
+    if X.dim() != 4:
+        hint = " (one image? add a batch dimension: X.unsqueeze(0))" if X.dim() == 3 else ""
+        raise ValueError(f"expected a 4-D batch shaped (batch, channels, height, width), "
+                         f"got {X.dim()}-D shape {tuple(X.shape)}{hint}")
+    if X.shape[1] != in_channels:
+        raise ValueError(f"expected {in_channels} input channel(s), got {X.shape[1]} "
+                         f"in shape {tuple(X.shape)}")
+    if X.numel() == 0:
+        raise ValueError(f"expected a non-empty batch, got shape {tuple(X.shape)}")
+
+
+def stem(in_channels=1, bias=True):
+    """b1: the same first layers as GoogLeNet, plus BatchNorm."""
+    return nn.Sequential(
+        nn.Conv2d(in_channels, 64, kernel_size=7, stride=2, padding=3, bias=bias),
+        nn.BatchNorm2d(64), nn.ReLU(),
+        nn.MaxPool2d(kernel_size=3, stride=2, padding=1))
+
+
+def resnet_block(input_channels, num_channels, num_residuals, first_block=False,
+                 block=Residual, **block_args):
+    """One stage: its first block halves height and width (unless first_block) and changes
+    the channels through the 1x1 conv; the rest keep the shape."""
+    blk = []
+    for i in range(num_residuals):
+        if i == 0 and not first_block:
+            blk.append(block(input_channels, num_channels, use_1x1conv=True, strides=2,
+                             **block_args))
+        elif i == 0 and input_channels != num_channels * block.expansion:
+            # Only when the first stage widens (the bottleneck's 64 -> 256): project, no stride.
+            blk.append(block(input_channels, num_channels, use_1x1conv=True, **block_args))
+        else:
+            blk.append(block(num_channels * block.expansion, num_channels, **block_args))
+    return blk
+
+
+def resnet(stage_depths=STAGE_DEPTHS[18], stage_widths=STAGE_WIDTHS, block=Residual,
+           in_channels=1, num_classes=10, torchvision_compat=False, zero_init_residual=False):
+    """The general builder behind resnet18/34/50.
+
+    torchvision_compat=True uses torchvision's conventions (no conv bias, BatchNorm after the
+    1x1 shortcut); pass in_channels=3, num_classes=1000 as well to match its models exactly.
+    zero_init_residual=True starts every block as the identity on its shortcut.
+    """
+    if len(stage_depths) != len(stage_widths):
+        raise ValueError(f"got {len(stage_depths)} stage depths but {len(stage_widths)} widths")
+    if min(stage_depths) < 1 or min(stage_widths) < 1:
+        raise ValueError("every stage needs at least one block and one channel, got depths "
+                         f"{tuple(stage_depths)} and widths {tuple(stage_widths)}")
+    block_args = dict(bias=not torchvision_compat, shortcut_bn=torchvision_compat)
+    layers = [stem(in_channels, bias=not torchvision_compat)]
+    channels = 64
+    for i, (depth, width) in enumerate(zip(stage_depths, stage_widths)):
+        layers.append(nn.Sequential(*resnet_block(channels, width, depth, first_block=(i == 0),
+                                                  block=block, **block_args)))
+        channels = width * block.expansion
+    if block is PreActResidual:
+        # Pre-activation blocks end on a conv; normalise and activate once before pooling.
+        layers.append(nn.Sequential(nn.BatchNorm2d(channels), nn.ReLU()))
+    layers += [nn.AdaptiveAvgPool2d((1, 1)), nn.Flatten(), nn.Linear(channels, num_classes)]
+    net = ResNet(*layers, in_channels=in_channels)
+    if zero_init_residual:
+        for module in net.modules():
+            if hasattr(module, "zero_init_"):
+                module.zero_init_()
+    return net
+
+
+def resnet18(in_channels=1, num_classes=10, **kwargs):
+    """The notes' ResNet-18: b1, b2..b5 with two residual blocks each, and the head."""
+    return resnet(STAGE_DEPTHS[18], STAGE_WIDTHS, Residual, in_channels, num_classes, **kwargs)
+
+
+def resnet34(in_channels=1, num_classes=10, **kwargs):
+    return resnet(STAGE_DEPTHS[34], STAGE_WIDTHS, Residual, in_channels, num_classes, **kwargs)
+
+
+def resnet50(in_channels=1, num_classes=10, **kwargs):
+    return resnet(STAGE_DEPTHS[50], STAGE_WIDTHS, Bottleneck, in_channels, num_classes, **kwargs)
+
+
+def count_parameters(net):
+    """Trainable parameters (BatchNorm running statistics are buffers, not counted)."""
+    return sum(p.numel() for p in net.parameters() if p.requires_grad)
+
+
+def count_layers(net):
+    """The notes' way of counting depth: conv and linear layers, leaving out the 1x1 convs
+    on the shortcuts (they only reshape the input)."""
+    weighted = sum(isinstance(m, (nn.Conv2d, nn.Linear)) for m in net.modules())
+    on_shortcuts = sum(isinstance(m, nn.Conv2d)
+                       for blk in net.modules() if getattr(blk, "shortcut", None) is not None
+                       for m in blk.shortcut.modules())
+    return weighted - on_shortcuts
+
+
+def load_torchvision_weights(net, torchvision_model):
+    """Copy a torchvision ResNet's weights into ``net`` (built with torchvision_compat=True
+    and the same depths, block, channels and classes)."""
+    renamed = {_our_name(net, key): value
+               for key, value in torchvision_model.state_dict().items()}
+    net.load_state_dict(renamed)
+    return net
+
+
+def _our_name(net, key):
+    # torchvision: conv1, bn1, layer1..layer4, fc.  Ours: 0 (b1), 1..4 (b2..b5), last (Linear).
+    head, _, rest = key.partition(".")
+    if head == "conv1":
+        return "0.0." + rest
+    if head == "bn1":
+        return "0.1." + rest
+    if head == "fc":
+        return f"{len(net) - 1}.{rest}"
+    if head.startswith("layer"):
+        stage = int(head[len("layer"):])
+        index, _, name = rest.partition(".")
+        for theirs, ours in type(net[stage][int(index)]).torchvision_names.items():
+            if name.startswith(theirs + "."):
+                name = ours + name[len(theirs):]
+        return f"{stage}.{index}.{name}"
+    raise KeyError(f"not a torchvision ResNet parameter: {key}")
