@@ -1,0 +1,182 @@
+"""Sliders for the notebooks, each one ``ipywidgets.interactive(function, **controls)``.
+
+The logic lives in the plain functions (``describe_block_shape``, ``describe_stages``,
+``describe_trace``), so it can be tested without a browser: set a control's ``.value`` and the
+widget's ``.result`` holds what the function returned (see ``controls``).
+
+Networks are built on the meta device, where tensors have a shape but no data, so every slider
+answers at once, even for a network with a hundred million parameters.
+"""
+from typing import NamedTuple
+
+import ipywidgets as widgets
+import matplotlib.pyplot as plt
+import torch
+from IPython.display import display
+
+from .blocks import Bottleneck, Residual
+from .model import STAGE_DEPTHS, STAGE_WIDTHS, count_layers, count_parameters, resnet, resnet18
+from .shapes import block_output_shape, trace_shapes
+
+STAGES = ("b2", "b3", "b4", "b5")
+BLOCKS = {"basic (Residual)": Residual, "bottleneck": Bottleneck}
+PRESETS = {  # name: (blocks per stage, channels per stage, block)
+    "ResNet-18": (STAGE_DEPTHS[18], STAGE_WIDTHS, Residual),
+    "ResNet-34": (STAGE_DEPTHS[34], STAGE_WIDTHS, Residual),
+    "ResNet-50": (STAGE_DEPTHS[50], STAGE_WIDTHS, Bottleneck),
+}
+WIDTH_CHOICES = (16, 32, 64, 128, 256, 512, 1024)
+
+
+def controls(widget):
+    """The controls of an ``interactive`` widget by argument name:
+    ``controls(w)["strides"].value = 2`` moves the slider and reruns the function."""
+    return {control._kwarg: control for control in widget.kwargs_widgets}
+
+
+def _int_slider(description, value, low, high, step=1):
+    return widgets.IntSlider(value=value, min=low, max=high, step=step, description=description,
+                             style={"description_width": "initial"})
+
+
+# 6.2: the shape of one residual block's output -------------------------------------------
+
+def describe_block_shape(input_channels, num_channels, strides, use_1x1conv, height, width):
+    """Print and return ``str(block_output_shape(...))``: "output shape (C, H, W)" or
+    "cannot add: <reason>"."""
+    text = str(block_output_shape(input_channels, num_channels, strides, use_1x1conv,
+                                  height, width))
+    print(f"Residual({input_channels}, {num_channels}, use_1x1conv={use_1x1conv}, "
+          f"strides={strides}) on an input of {input_channels} x {height} x {width}:")
+    print(text)
+    return text
+
+
+def block_shape_widget(input_channels=3, num_channels=6, strides=2, use_1x1conv=True,
+                       height=6, width=6):
+    return widgets.interactive(
+        describe_block_shape,
+        input_channels=_int_slider("input channels", input_channels, 1, 16),
+        num_channels=_int_slider("output channels", num_channels, 1, 16),
+        strides=_int_slider("stride", strides, 1, 3),
+        use_1x1conv=widgets.Checkbox(value=use_1x1conv, description="use_1x1conv"),
+        height=_int_slider("height", height, 1, 32),
+        width=_int_slider("width", width, 1, 32))
+
+
+# 6.3: how depth and width set the size of the network ------------------------------------
+
+class StageSummary(NamedTuple):
+    parameters: int  # trainable parameters
+    layers: int      # conv and linear layers, the 1x1 shortcut convs left out (count_layers)
+
+
+def summarize_stages(depths, widths, block=Residual, in_channels=1, num_classes=10):
+    """Parameters and layers of ``resnet(depths, widths, block)``, built on the meta device
+    (no memory, no initialisation cost)."""
+    with torch.device("meta"):
+        net = resnet(depths, widths, block, in_channels, num_classes)
+    return StageSummary(count_parameters(net), count_layers(net))
+
+
+def matching_preset(depths, widths, block):
+    return next((name for name, preset in PRESETS.items()
+                 if preset == (tuple(depths), tuple(widths), block)), None)
+
+
+def describe_stages(b2_blocks, b3_blocks, b4_blocks, b5_blocks,
+                    b2_channels, b3_channels, b4_channels, b5_channels, block):
+    """Print and return the StageSummary of the network the sliders describe."""
+    depths = (b2_blocks, b3_blocks, b4_blocks, b5_blocks)
+    widths = (b2_channels, b3_channels, b4_channels, b5_channels)
+    summary = summarize_stages(depths, widths, block)
+    name = matching_preset(depths, widths, block)
+    print(f"{summary.layers} layers{f' (this is {name})' if name else ''}, "
+          f"{summary.parameters:,} parameters "
+          f"({summary.parameters * 4 / 2**20:,.1f} MiB as float32)")
+    return summary
+
+
+def apply_preset(widget, name):
+    """Move the stage widget's controls to a preset: "ResNet-18", "ResNet-34" or "ResNet-50"."""
+    depths, widths, block = PRESETS[name]
+    named = controls(widget)
+    for stage, depth, width in zip(STAGES, depths, widths):
+        named[f"{stage}_blocks"].value = depth
+        named[f"{stage}_channels"].value = width
+    named["block"].value = block
+
+
+def stage_widget(preset="ResNet-18"):
+    depths, widths, block = PRESETS[preset]
+    depth_sliders = {f"{stage}_blocks": _int_slider(f"{stage} blocks", depth, 1, 8)
+                     for stage, depth in zip(STAGES, depths)}
+    width_menus = {f"{stage}_channels": widgets.Dropdown(options=WIDTH_CHOICES, value=width,
+                                                         description=f"{stage} channels")
+                   for stage, width in zip(STAGES, widths)}
+    block_menu = widgets.Dropdown(options=list(BLOCKS.items()), value=block, description="block")
+    widget = widgets.interactive(describe_stages, **depth_sliders, **width_menus,
+                                 block=block_menu)
+    buttons = [widgets.Button(description=name) for name in PRESETS]
+    for button in buttons:
+        button.on_click(lambda b: apply_preset(widget, b.description))
+    # Lay out the same controls in rows: presets, blocks per stage, channels per stage.
+    widget.children = [widgets.HBox(buttons), widgets.HBox(list(depth_sliders.values())),
+                       widgets.HBox(list(width_menus.values())), block_menu, widget.out]
+    widget.preset_buttons = {button.description: button for button in buttons}
+    return widget
+
+
+# Tracing shapes through the network at any input size -----------------------------------
+
+def stage_names(rows):
+    """The notes' names: b1..b5 for the Sequential stages, the class name for the rest."""
+    return [f"b{i + 1}" if row.name == "Sequential" else row.name for i, row in enumerate(rows)]
+
+
+def format_trace_table(rows):
+    lines = [f"{'layer':<18}{'output shape':<20}{'parameters':>12}"]
+    for name, row in zip(stage_names(rows), rows):
+        lines.append(f"{name:<18}{str(tuple(row.shape)):<20}{row.parameters:>12,}")
+    return "\n".join(lines)
+
+
+def plot_resolution_and_channels(rows, ax=None):
+    """Height (log scale, falling) and channels (rising) after each 4-D stage of a trace."""
+    if ax is None:
+        ax = plt.subplots(figsize=(5, 3))[1]
+    stages = [(name, row.shape) for name, row in zip(stage_names(rows), rows)
+              if len(row.shape) == 4]
+    names = [name for name, _ in stages]
+    ax.plot(names, [shape[2] for _, shape in stages], "o-", color="C0")
+    ax.set_yscale("log", base=2)
+    ax.set_ylabel("height = width", color="C0")
+    channels_ax = ax.twinx()
+    channels_ax.plot(names, [shape[1] for _, shape in stages], "s--", color="C1")
+    channels_ax.set_yscale("log", base=2)
+    channels_ax.set_ylabel("channels", color="C1")
+    ax.set_xlabel("output of stage")
+    return ax
+
+
+def describe_trace(input_size, net):
+    """Print the trace table and plot of ``net`` on one input_size x input_size image;
+    return the trace rows."""
+    rows = trace_shapes(net, (1, getattr(net, "in_channels", 1), input_size, input_size))
+    print(f"input (1, {getattr(net, 'in_channels', 1)}, {input_size}, {input_size})")
+    print(format_trace_table(rows))
+    ax = plot_resolution_and_channels(rows)
+    ax.set_title(f"{input_size} x {input_size} input", fontsize=10)
+    display(ax.figure)
+    plt.close(ax.figure)
+    return rows
+
+
+def trace_widget(net=None, input_size=224):
+    if net is None:
+        with torch.device("meta"):
+            net = resnet18()
+    return widgets.interactive(
+        describe_trace,
+        input_size=_int_slider("input size", input_size, 32, 512, step=32),
+        net=widgets.fixed(net))
