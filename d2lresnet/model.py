@@ -1,5 +1,7 @@
 """ResNet assembled as in the notes (6.3): a stem (b1), four stages of residual blocks (b2..b5),
 then global average pooling, Flatten and a Linear layer, all in one ``nn.Sequential``."""
+from collections import OrderedDict
+
 import torch
 from torch import nn
 
@@ -20,6 +22,13 @@ class ResNet(nn.Sequential):
     def forward(self, X):
         check_input(X, self.in_channels)
         return super().forward(X)
+
+    def __getitem__(self, idx):
+        # nn.Sequential builds a slice as type(self)(OrderedDict(...)), which has no in_channels;
+        # a slice (net[1:5], net[:-1]) is part of the network: return it as a plain nn.Sequential.
+        if isinstance(idx, slice):
+            return nn.Sequential(OrderedDict(list(self._modules.items())[idx]))
+        return super().__getitem__(idx)
 
 
 def check_input(X, in_channels):

@@ -1,0 +1,95 @@
+"""Side-by-side speed: the book's input pipeline and training step against ours, in one run.
+
+Both train the same ResNet-18 at the same batch size and resolution for the same number of
+steps after a warm-up; the clock runs over whole steps, data loading included.
+"""
+import resource
+import time
+
+import torch
+from torch import nn
+
+from .data import load_data_fashion_mnist, load_data_fashion_mnist_book
+from .model import resnet18
+from .shapes import count_flops
+from .train import _autocast, choose_precision
+
+
+def examples_per_sec(batches, steps, warmup, precision, memory_format):
+    """Train a fresh ResNet-18 on CPU for warmup + steps batches; time the last `steps`."""
+    net = resnet18().to(memory_format=memory_format)
+    optimizer = torch.optim.SGD(net.parameters(), lr=0.05)
+    loss_fn = nn.CrossEntropyLoss()
+    device, batch_iter, seen = torch.device("cpu"), iter(batches), 0
+    for step in range(warmup + steps):
+        if step == warmup:
+            started, seen = time.perf_counter(), 0
+        X, y = next(batch_iter)
+        with _autocast(device, precision):
+            loss = loss_fn(net(X.to(memory_format=memory_format)), y)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        seen += len(y)
+    return seen / (time.perf_counter() - started)
+
+
+def matmul_peak_gflops(size=2048, repeats=5):
+    """The best of a few square matmuls, fp32 and bf16: what the cores can do at best."""
+    peaks = {}
+    for dtype in (torch.float32, torch.bfloat16):
+        a, b = torch.randn(size, size, dtype=dtype), torch.randn(size, size, dtype=dtype)
+        a @ b  # warm-up
+        best = min(_seconds(lambda: a @ b) for _ in range(repeats))
+        peaks[str(dtype).removeprefix("torch.")] = 2 * size ** 3 / best / 1e9
+    return peaks
+
+
+def _seconds(fn):
+    started = time.perf_counter()
+    fn()
+    return time.perf_counter() - started
+
+
+def peak_memory_gb():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6  # kB on Linux
+
+
+def run_bench(resize=96, batch_size=256, steps=5, warmup=2, precision="auto"):
+    """Ours first (so the process's peak memory is ours), then the book's pipeline."""
+    precision = choose_precision(torch.device("cpu"), precision)
+    train_iter, _ = load_data_fashion_mnist(batch_size, resize=resize)
+    ours = examples_per_sec(train_iter, steps, warmup, precision, torch.channels_last)
+    ours_memory = peak_memory_gb()
+    book_iter, _ = load_data_fashion_mnist_book(batch_size, resize=resize, num_workers=4)
+    book = examples_per_sec(book_iter, steps, warmup, "fp32", torch.contiguous_format)
+    flops = count_flops(resnet18(), (1, 1, resize, resize), backward=True)
+    peaks = matmul_peak_gflops()
+    ours_gflops = ours * flops / 1e9
+    peak = peaks["bfloat16" if precision == "bf16" else "float32"]
+    return {"resize": resize, "batch_size": batch_size, "steps": steps, "warmup": warmup,
+            "threads": torch.get_num_threads(),
+            "book_examples_per_sec": round(book, 1),
+            "ours_examples_per_sec": round(ours, 1), "ours_precision": precision,
+            "speedup": round(ours / book, 2),
+            "gflop_per_example": round(flops / 1e9, 3),
+            "ours_gflops": round(ours_gflops, 1),
+            "matmul_peak_gflops": {k: round(v, 1) for k, v in peaks.items()},
+            "fraction_of_peak": round(ours_gflops / peak, 2),
+            "ours_peak_memory_gb": round(ours_memory, 2)}
+
+
+def format_bench(r):
+    return "\n".join([
+        f"ResNet-18 training step, {r['resize']}x{r['resize']}, batch {r['batch_size']}, "
+        f"{r['steps']} timed steps after {r['warmup']} warm-up, {r['threads']} threads, "
+        f"data loading included",
+        f"  book pipeline (PIL resize, 4 workers, fp32):  {r['book_examples_per_sec']:8.1f} "
+        f"examples/sec",
+        f"  ours (in-memory uint8, channels_last, {r['ours_precision']}): "
+        f"{r['ours_examples_per_sec']:8.1f} examples/sec",
+        f"  speedup: {r['speedup']:.2f}x",
+        f"  ours: {r['gflop_per_example']} GFLOP per example -> {r['ours_gflops']} GFLOP/s, "
+        f"{r['fraction_of_peak']:.0%} of the matmul peak measured now "
+        f"({r['matmul_peak_gflops']})",
+        f"  ours peak memory (max RSS): {r['ours_peak_memory_gb']:.2f} GB"])

@@ -1,0 +1,140 @@
+"""python -m d2lresnet {train, shapes, bench, data}: the notebooks' work from a terminal."""
+import argparse
+import json
+import sys
+
+from . import presets
+
+
+def _input_shape(text):
+    try:
+        shape = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected numbers separated by commas, e.g. "
+                                         f"1,1,224,224; got {text!r}") from None
+    if len(shape) != 4 or min(shape) < 1:
+        raise argparse.ArgumentTypeError(f"expected 4 positive sizes (batch, channels, height, "
+                                         f"width), got {text!r}")
+    return shape
+
+
+def _positive_int(text):
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive whole number, got {text}")
+    return value
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(prog="python -m d2lresnet", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    train = commands.add_parser("train", help="train ResNet-18 on Fashion-MNIST",
+                                description="Train ResNet-18 on Fashion-MNIST with a preset "
+                                            "recipe; any option below overrides the preset.")
+    train.add_argument("--preset", choices=list(presets.PRESETS),
+                       help="book: the notes' recipe; quick: ~0.92 in minutes on a CPU; "
+                            "smoke: seconds, for CI (default: $D2LRESNET_PRESET, else book on "
+                            "a GPU and quick on a CPU)")
+    train.add_argument("--epochs", type=_positive_int, help="number of epochs")
+    train.add_argument("--resize", type=_positive_int, help="image side in pixels (28: none)")
+    train.add_argument("--batch-size", type=_positive_int, help="examples per minibatch")
+    train.add_argument("--lr", type=float, help="learning rate (the peak, with one-cycle)")
+    train.add_argument("--limit", type=_positive_int, help="train on the first N examples only")
+    train.add_argument("--device", help="cuda, mps or cpu (default: the best available)")
+    train.add_argument("--precision", choices=["auto", "bf16", "fp32"], default="auto",
+                       help="bf16 autocast or plain fp32 (auto: bf16 where the hardware has it)")
+    train.add_argument("--checkpoint", help="save a checkpoint here after every epoch")
+    train.add_argument("--resume", action="store_true",
+                       help="continue from --checkpoint where the last run stopped")
+    train.add_argument("--seed", type=int, default=0, help="seeds init, shuffling, augmentation")
+    train.add_argument("--data", help="a folder holding Fashion-MNIST (else found as "
+                                      "d2lresnet.data describes)")
+    train.add_argument("--json", action="store_true",
+                       help="print one JSON object with the final metrics instead of text")
+
+    shapes = commands.add_parser("shapes", help="print the layer-by-layer output shapes",
+                                 description="Trace ResNet-18's output shapes as the notes do.")
+    shapes.add_argument("--input", type=_input_shape, default=(1, 1, 224, 224),
+                        help="batch,channels,height,width (default 1,1,224,224)")
+
+    bench = commands.add_parser("bench", help="the book's pipeline against ours, in one run",
+                                description="Time training steps of the book's input pipeline "
+                                            "and ours on the same network and batch.")
+    bench.add_argument("--resize", type=_positive_int, default=96, help="image side (default 96)")
+    bench.add_argument("--batch-size", type=_positive_int, default=256)
+    bench.add_argument("--steps", type=_positive_int, default=5, help="timed steps per pipeline")
+    bench.add_argument("--warmup", type=int, default=2, help="untimed steps first")
+    bench.add_argument("--json", action="store_true", help="print one JSON object")
+
+    commands.add_parser("data", help="find (or fetch) Fashion-MNIST and say where it is")
+    return parser
+
+
+def run_train(args):
+    import time
+
+    import torch
+
+    from .data import load_data_fashion_mnist
+    from .model import resnet18
+    from .train import TrainingDiverged, train
+
+    overrides = {key: value for key, value in [
+        ("num_epochs", args.epochs), ("resize", args.resize), ("batch_size", args.batch_size),
+        ("lr", args.lr), ("limit", args.limit)] if value is not None}
+    preset = presets.get_preset(args.preset, **overrides)
+    torch.manual_seed(args.seed)
+    started = time.perf_counter()
+    train_iter, test_iter = load_data_fashion_mnist(
+        preset.batch_size, resize=preset.resize, root=args.data, augment=preset.augment,
+        seed=args.seed, limit=preset.limit, test_limit=preset.test_limit)
+    if not args.json:
+        print(f"preset {preset.name}: {preset.about}")
+    try:
+        history = train(resnet18(), train_iter, test_iter, preset.num_epochs, preset.lr,
+                        args.device, precision=args.precision, checkpoint=args.checkpoint,
+                        resume=args.resume, live_plot=False, progress=not args.json,
+                        **preset.train_options())
+    except TrainingDiverged as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    if not history.test_acc:
+        return 130
+    if args.json:
+        print(json.dumps({
+            "preset": preset.name, "epochs": len(history.test_acc),
+            "resize": preset.resize or 28, "batch_size": preset.batch_size, "lr": preset.lr,
+            "train_loss": history.train_loss[-1], "train_acc": history.train_acc[-1],
+            "test_acc": history.test_acc[-1], "test_acc_per_epoch": history.test_acc,
+            "examples_per_sec": history.examples_per_sec,
+            "compute_examples_per_sec": history.compute_examples_per_sec,
+            "device": history.device, "precision": history.precision,
+            "wall_seconds": time.perf_counter() - started, "interrupted": history.interrupted}))
+    else:
+        print(history.summary())
+        print(f"wall time {time.perf_counter() - started:.0f} s (data loading and evaluation "
+              f"included)")
+    return 130 if history.interrupted else 0
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "train":
+            return run_train(args)
+        if args.command == "shapes":
+            from .model import resnet18
+            from .shapes import print_trace
+            print_trace(resnet18(in_channels=args.input[1]), args.input)
+        elif args.command == "bench":
+            from .bench import format_bench, run_bench
+            result = run_bench(args.resize, args.batch_size, args.steps, args.warmup)
+            print(json.dumps(result) if args.json else format_bench(result))
+        elif args.command == "data":
+            from .data import find_fashion_mnist
+            print(f"Fashion-MNIST is ready in {find_fashion_mnist()}")
+    except (ValueError, RuntimeError, OSError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    return 0

@@ -1,0 +1,202 @@
+"""Fashion-MNIST (6.4), found offline when possible, held in memory as uint8, batched fast.
+
+Where the four files come from, in order: an explicit ``root``; the folder named by
+``D2LRESNET_DATA``; our cache (``D2LRESNET_CACHE``, default ~/.cache/d2lresnet); Debian's
+``dataset-fashion-mnist`` package; last, torchvision's download. Every file is checked by md5,
+so a truncated or corrupt file is an error, never a silently wrong dataset.
+"""
+import gzip
+import hashlib
+import math
+import os
+import shutil
+from pathlib import Path
+
+import torch
+import torchvision
+from torch.nn import functional as F
+
+CLASS_NAMES = ["t-shirt", "trouser", "pullover", "dress", "coat",
+               "sandal", "shirt", "sneaker", "bag", "ankle boot"]
+
+# md5 of the decompressed files (REFERENCE.md); the .gz bytes differ between distributors.
+FILES = {
+    "train-images-idx3-ubyte": "f4a8712d7a061bf5bd6d2ca38dc4d50a",
+    "train-labels-idx1-ubyte": "9018921c3c673c538a1fc5bad174d6f9",
+    "t10k-images-idx3-ubyte": "8181f5470baa50b63fa0f6fddb340f0a",
+    "t10k-labels-idx1-ubyte": "15d484375f8d13e6eb1aabb0c3f46965",
+}
+DEBIAN_DIR = Path("/usr/share/datasets/fashion-mnist")
+
+
+class DataError(RuntimeError):
+    """Fashion-MNIST could not be found, or a file is damaged."""
+
+
+def get_fashion_mnist_labels(labels):
+    """Text labels for numeric ones, as in the book."""
+    return [CLASS_NAMES[int(i)] for i in labels]
+
+
+def cache_dir():
+    return Path(os.environ.get("D2LRESNET_CACHE", Path.home() / ".cache" / "d2lresnet"))
+
+
+def _md5(path):
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, "md5").hexdigest()
+
+
+def _raw_dir(root):
+    return Path(root) / "FashionMNIST" / "raw"
+
+
+def _check_raw(raw):
+    """True if raw/ holds all four files, each with the right md5; DataError if one is damaged."""
+    if not all((raw / name).exists() for name in FILES):
+        return False
+    for name, expected in FILES.items():
+        if _md5(raw / name) != expected:
+            raise DataError(f"{raw / name} is truncated or corrupt (md5 differs from the "
+                            f"published one); delete it and run again to fetch a fresh copy")
+    return True
+
+
+def _copy_four_files(folder, raw):
+    """Copy (and decompress) the four files from a flat folder into raw/; False if absent."""
+    folder = Path(folder)
+    sources = {}
+    for name in FILES:
+        for candidate in (folder / name, folder / (name + ".gz")):
+            if candidate.exists():
+                sources[name] = candidate
+                break
+    if len(sources) < len(FILES):
+        return False
+    raw.mkdir(parents=True, exist_ok=True)
+    for name, src in sources.items():
+        tmp = raw / (name + ".part")
+        try:
+            with (gzip.open(src) if src.suffix == ".gz" else open(src, "rb")) as fin, \
+                    open(tmp, "wb") as fout:
+                shutil.copyfileobj(fin, fout)
+        except (OSError, EOFError) as err:  # a truncated .gz ends early
+            tmp.unlink(missing_ok=True)
+            raise DataError(f"{src} could not be read ({err}); it is truncated or corrupt") from err
+        tmp.replace(raw / name)
+    return _check_raw(raw)
+
+
+def find_fashion_mnist(root=None, download=True):
+    """A torchvision root folder holding verified Fashion-MNIST; see the module docstring."""
+    tried = []
+    if root is not None:
+        if _check_raw(_raw_dir(root)):
+            return Path(root)
+        if _copy_four_files(root, _raw_dir(root)):
+            return Path(root)
+        tried.append(f"root={root} (neither the four files nor FashionMNIST/raw/ found there)")
+    cache = cache_dir()
+    env = os.environ.get("D2LRESNET_DATA")
+    if env:
+        if _check_raw(_raw_dir(env)):
+            return Path(env)
+        if _copy_four_files(env, _raw_dir(cache)):
+            return cache
+        tried.append(f"D2LRESNET_DATA={env} (the four files, .gz or not, were not all there)")
+    if _check_raw(_raw_dir(cache)):
+        return cache
+    tried.append(f"the cache {cache} (set D2LRESNET_CACHE to move it)")
+    if _copy_four_files(DEBIAN_DIR, _raw_dir(cache)):
+        return cache
+    tried.append(f"Debian's package at {DEBIAN_DIR} "
+                 f"(sudo apt-get install dataset-fashion-mnist)")
+    if download:
+        try:
+            torchvision.datasets.FashionMNIST(cache, download=True)
+            if _check_raw(_raw_dir(cache)):
+                return cache
+        except (OSError, RuntimeError) as err:  # URLError is an OSError
+            tried.append(f"torchvision's download ({err})")
+    raise DataError("Fashion-MNIST not found. Tried:\n  - " + "\n  - ".join(tried) +
+                    "\nAny one of these works: pass root=, point D2LRESNET_DATA at a folder with "
+                    "the four *-ubyte(.gz) files, install dataset-fashion-mnist, or go online.")
+
+
+def load_fashion_mnist(train=True, root=None):
+    """The whole split as (images uint8 [N, 28, 28], labels int64 [N]), read by torchvision."""
+    dataset = torchvision.datasets.FashionMNIST(find_fashion_mnist(root), train=train)
+    return dataset.data, dataset.targets
+
+
+class FashionMNISTBatches:
+    """Minibatches from one uint8 tensor in memory, resized a batch at a time.
+
+    Pixels come out as float in [0, 1], shape (batch, 1, H, W), as the book's ToTensor gives.
+    Shuffling (and augmentation) is seeded by (seed, epoch), so an epoch can be replayed exactly:
+    the trainer sets ``epoch`` when it resumes.
+    """
+
+    def __init__(self, images, labels, batch_size, shuffle=False, resize=None, augment=False,
+                 seed=0):
+        self.images, self.labels = images, labels
+        self.batch_size, self.shuffle, self.augment, self.seed = batch_size, shuffle, augment, seed
+        self.resize = (resize, resize) if isinstance(resize, int) else resize
+        self.epoch = 0
+
+    def __len__(self):
+        return math.ceil(len(self.labels) / self.batch_size)
+
+    def __iter__(self):
+        generator = torch.Generator().manual_seed(self.seed * 100_003 + self.epoch)
+        self.epoch += 1
+        n = len(self.labels)
+        order = torch.randperm(n, generator=generator) if self.shuffle else torch.arange(n)
+        for idx in order.split(self.batch_size):
+            X = self.images[idx].unsqueeze(1).float().div_(255)
+            if self.augment:
+                X = random_flip_and_shift(X, generator)
+            if self.resize and tuple(X.shape[-2:]) != self.resize:
+                X = F.interpolate(X, size=self.resize, mode="bilinear", align_corners=False)
+            yield X, self.labels[idx]
+
+
+def random_flip_and_shift(X, generator, max_shift=2):
+    """Mirror half the images left-right and move each by up to max_shift pixels."""
+    flip = torch.rand(len(X), generator=generator) < 0.5
+    X = torch.where(flip[:, None, None, None], X.flip(-1), X)
+    padded = F.pad(X, [max_shift] * 4)
+    shifts = torch.randint(0, 2 * max_shift + 1, (len(X), 2), generator=generator).tolist()
+    h, w = X.shape[-2:]
+    return torch.stack([img[:, dy:dy + h, dx:dx + w] for img, (dy, dx) in zip(padded, shifts)])
+
+
+def load_data_fashion_mnist(batch_size, resize=None, root=None, augment=False, seed=0,
+                            limit=None, test_limit=None):
+    """The book's function, fast: (train_iter, test_iter); train shuffled, test in order.
+
+    limit / test_limit keep only the first N examples (for smoke tests)."""
+    train_images, train_labels = load_fashion_mnist(True, root)
+    test_images, test_labels = load_fashion_mnist(False, root)
+    train_iter = FashionMNISTBatches(train_images[:limit], train_labels[:limit], batch_size,
+                                     shuffle=True, resize=resize, augment=augment, seed=seed)
+    test_iter = FashionMNISTBatches(test_images[:test_limit], test_labels[:test_limit],
+                                    batch_size, resize=resize)
+    return train_iter, test_iter
+
+
+def load_data_fashion_mnist_book(batch_size, resize=None, root=None, num_workers=4):
+    """The book's own pipeline, kept for comparison: PIL Resize per image, ToTensor, and a
+    DataLoader with worker processes."""
+    from torch.utils import data
+    from torchvision import transforms
+
+    trans = [transforms.ToTensor()]
+    if resize:
+        trans.insert(0, transforms.Resize(resize))
+    trans = transforms.Compose(trans)
+    root = find_fashion_mnist(root)
+    mnist_train = torchvision.datasets.FashionMNIST(root, train=True, transform=trans)
+    mnist_test = torchvision.datasets.FashionMNIST(root, train=False, transform=trans)
+    return (data.DataLoader(mnist_train, batch_size, shuffle=True, num_workers=num_workers),
+            data.DataLoader(mnist_test, batch_size, shuffle=False, num_workers=num_workers))

@@ -1,0 +1,103 @@
+"""Pictures: image grids, the live training plot, the confusion matrix."""
+import os
+
+import matplotlib.pyplot as plt
+import torch
+
+from .data import CLASS_NAMES
+
+# For presenting to a room: D2LRESNET_PRESENT=1 (or present(True)) enlarges figures and text.
+_PRESENT_SCALE = 1.6
+
+
+def present(on=True):
+    """Bigger figures and fonts, readable from the back of a lecture hall."""
+    scale = _PRESENT_SCALE if on else 1.0
+    plt.rcParams.update({"figure.dpi": 100 * scale, "font.size": 10 * scale})
+
+
+if os.environ.get("D2LRESNET_PRESENT") == "1":
+    present(True)
+
+
+def in_notebook():
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    shell = get_ipython()
+    return shell is not None and shell.__class__.__name__ == "ZMQInteractiveShell"
+
+
+def show_images(imgs, num_rows, num_cols, titles=None, scale=1.5):
+    """A grid of images with optional titles (the book's show_images)."""
+    _, axes = plt.subplots(num_rows, num_cols, figsize=(num_cols * scale, num_rows * scale),
+                           squeeze=False)
+    for i, (ax, img) in enumerate(zip(axes.flat, imgs)):
+        ax.imshow(torch.as_tensor(img).squeeze().cpu().numpy(), cmap="gray_r")
+        ax.axis("off")
+        if titles:
+            ax.set_title(titles[i], fontsize="small")
+    plt.tight_layout()
+    return axes
+
+
+class ProgressPlot:
+    """Train loss, train accuracy and test accuracy against epochs, redrawn in place in
+    JupyterLab; headless (a script, CI) it prints one line per epoch instead."""
+
+    def __init__(self, num_epochs, live=None, quiet=False):
+        self.live = in_notebook() if live is None else live
+        self.quiet = quiet
+        self.num_epochs = num_epochs
+        self.points = {"train loss": ([], []), "train acc": ([], []), "test acc": ([], [])}
+        self.fig = self.handle = None
+
+    def add(self, epoch, **values):
+        for name, value in values.items():
+            xs, ys = self.points[name.replace("_", " ")]
+            xs.append(epoch)
+            ys.append(value)
+        if self.live:
+            self._draw()
+
+    def epoch_done(self, epoch, line):
+        if not (self.live or self.quiet):
+            print(f"epoch {epoch}: {line}", flush=True)
+
+    def _draw(self):
+        from IPython.display import display
+        if self.fig is None:
+            self.fig, self.ax = plt.subplots(figsize=(5, 3.5))
+            plt.close(self.fig)  # shown through the display handle only
+        ax = self.ax
+        ax.cla()
+        for (name, (xs, ys)), style in zip(self.points.items(), ["-", "m--", "g-."]):
+            ax.plot(xs, ys, style, label=name)
+        ax.set_xlim(0, self.num_epochs)
+        ax.set_xlabel("epoch")
+        ax.grid(True)
+        ax.legend()
+        if self.handle is None:
+            self.handle = display(self.fig, display_id=True)
+        else:
+            self.handle.update(self.fig)
+
+
+def plot_confusion_matrix(labels, predictions, class_names=CLASS_NAMES):
+    """Rows are true classes, columns predictions; counts in each cell."""
+    k = len(class_names)
+    matrix = torch.bincount(torch.as_tensor(labels) * k + torch.as_tensor(predictions),
+                            minlength=k * k).reshape(k, k)
+    fig, ax = plt.subplots(figsize=(6, 5.5))
+    ax.imshow(matrix, cmap="Blues")
+    ax.set_xticks(range(k), class_names, rotation=60, ha="right")
+    ax.set_yticks(range(k), class_names)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    for i in range(k):
+        for j in range(k):
+            ax.text(j, i, int(matrix[i, j]), ha="center", va="center", fontsize="x-small",
+                    color="white" if matrix[i, j] > matrix.max() / 2 else "black")
+    fig.tight_layout()
+    return matrix

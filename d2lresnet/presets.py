@@ -1,0 +1,64 @@
+"""Named training recipes: the notes' own (book), one for a 2-core CPU (quick), one for CI (smoke).
+
+``D2LRESNET_PRESET`` picks the default: CI sets ``smoke`` so the training notebook takes seconds.
+"""
+import dataclasses
+import os
+from dataclasses import dataclass
+
+import torch
+
+
+@dataclass(frozen=True)
+class Preset:
+    name: str
+    resize: int | None      # images are resized to resize x resize (None: Fashion-MNIST's 28)
+    num_epochs: int
+    lr: float               # with one_cycle, the peak learning rate
+    batch_size: int
+    momentum: float = 0.0
+    nesterov: bool = False
+    weight_decay: float = 0.0
+    one_cycle: bool = False
+    label_smoothing: float = 0.0
+    augment: bool = False   # random flips and 2-pixel shifts of the training images
+    limit: int | None = None       # use only the first `limit` training examples
+    test_limit: int | None = None
+    about: str = ""
+
+    def train_options(self):
+        """The keyword arguments of d2lresnet.train.train that this recipe sets."""
+        return {"momentum": self.momentum, "nesterov": self.nesterov,
+                "weight_decay": self.weight_decay, "one_cycle": self.one_cycle,
+                "label_smoothing": self.label_smoothing}
+
+
+PRESETS = {
+    "book": Preset("book", resize=96, num_epochs=10, lr=0.05, batch_size=256,
+                   about="the notes' recipe exactly: 96x96, 10 epochs, plain SGD, lr 0.05"),
+    "quick": Preset("quick", resize=48, num_epochs=5, lr=0.1, batch_size=256, momentum=0.9,
+                    nesterov=True, weight_decay=5e-4, one_cycle=True, label_smoothing=0.1,
+                    augment=True,
+                    about="for a CPU: 48x48 (a quarter of the book's pixels), 5 epochs with a "
+                          "one-cycle schedule, Nesterov momentum, label smoothing, flips and "
+                          "shifts"),
+    "smoke": Preset("smoke", resize=None, num_epochs=2, lr=0.05, batch_size=64, limit=512,
+                    test_limit=256, about="seconds, for CI: 512 examples at 28x28, 2 epochs"),
+}
+
+
+def default_preset_name():
+    """D2LRESNET_PRESET if set, else `book` on a GPU and `quick` on a CPU."""
+    return os.environ.get("D2LRESNET_PRESET") or ("book" if torch.cuda.is_available()
+                                                   else "quick")
+
+
+def get_preset(name=None, **overrides):
+    """A preset by name (default: default_preset_name()), with fields overridden."""
+    name = name or default_preset_name()
+    if name not in PRESETS:
+        raise ValueError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}")
+    unknown = set(overrides) - {f.name for f in dataclasses.fields(Preset)}
+    if unknown:
+        raise ValueError(f"a preset has no field(s) {', '.join(sorted(unknown))}")
+    return dataclasses.replace(PRESETS[name], **overrides)
