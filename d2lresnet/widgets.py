@@ -142,11 +142,11 @@ def format_trace_table(rows):
 
 
 def plot_resolution_and_channels(rows, ax=None):
-    """Height (log scale, falling) and channels (rising) after each 4-D stage of a trace."""
+    """Height (log scale, falling) and channels (rising) after each stage b1, b2, ... of a trace."""
     if ax is None:
         ax = plt.subplots(figsize=(5, 3))[1]
     stages = [(name, row.shape) for name, row in zip(stage_names(rows), rows)
-              if len(row.shape) == 4]
+              if row.name == "Sequential"]
     names = [name for name, _ in stages]
     ax.plot(names, [shape[2] for _, shape in stages], "o-", color="C0")
     ax.set_yscale("log", base=2)

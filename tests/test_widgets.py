@@ -1,0 +1,166 @@
+"""Drive each notebook widget headless: set a control's value, read the widget's .result."""
+import itertools
+
+import matplotlib
+import matplotlib.pyplot as plt
+import pytest
+import torch
+
+from d2lresnet import (Bottleneck, Residual, count_layers, count_parameters, format_trace, resnet,
+                       resnet18, resnet34, resnet50, trace_shapes)
+from d2lresnet.widgets import (apply_preset, block_shape_widget, controls, format_trace_table,
+                               plot_resolution_and_channels, stage_widget, summarize_stages,
+                               trace_widget)
+
+matplotlib.use("Agg")
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    yield
+    plt.close("all")
+
+
+def set_controls(widget, **values):
+    named = controls(widget)
+    for name, value in values.items():
+        named[name].value = value
+    return widget.result
+
+
+# block_shape_widget ----------------------------------------------------------------------
+
+def test_block_widget_starts_on_the_notes_downsampling_block():
+    assert block_shape_widget().result == "output shape (6, 3, 3)"
+
+
+def test_block_widget_stride_2_without_1x1_cannot_add():
+    widget = block_shape_widget()
+    text = set_controls(widget, input_channels=6, num_channels=6, strides=2, use_1x1conv=False)
+    assert text.startswith("cannot add")
+    assert "stride 2" in text
+    assert set_controls(widget, use_1x1conv=True) == "output shape (6, 3, 3)"
+
+
+def test_block_widget_channel_change_without_1x1_cannot_add():
+    text = set_controls(block_shape_widget(), strides=1, use_1x1conv=False)
+    assert text.startswith("cannot add") and "3 channels" in text
+
+
+def test_block_widget_keeps_shape_at_stride_1():
+    assert set_controls(block_shape_widget(), num_channels=3, strides=1,
+                        use_1x1conv=False) == "output shape (3, 6, 6)"
+
+
+def actual_block_text(input_channels, num_channels, strides, use_1x1conv, size):
+    """What a real Residual does with this input (on the meta device: shapes only)."""
+    try:
+        block = Residual(input_channels, num_channels, use_1x1conv, strides).to("meta")
+        out = block(torch.empty(2, input_channels, size, size, device="meta"))
+    except ValueError:
+        return "cannot add"
+    return f"output shape {tuple(out.shape[1:])}"
+
+
+@pytest.mark.parametrize("input_channels, num_channels, strides, use_1x1conv, size",
+                         list(itertools.product([2, 5], [2, 4], [1, 2, 3], [False, True], [1, 7])))
+def test_block_widget_agrees_with_a_real_block(input_channels, num_channels, strides,
+                                               use_1x1conv, size):
+    widget = block_shape_widget()
+    text = set_controls(widget, input_channels=input_channels, num_channels=num_channels,
+                        strides=strides, use_1x1conv=use_1x1conv, height=size, width=size)
+    expected = actual_block_text(input_channels, num_channels, strides, use_1x1conv, size)
+    assert text.startswith(expected)
+
+
+# stage_widget ----------------------------------------------------------------------------
+
+def test_count_parameters_and_layers_work_on_the_meta_device():
+    with torch.device("meta"):
+        meta_net = resnet18()
+    assert next(meta_net.parameters()).is_meta
+    assert count_parameters(meta_net) == count_parameters(resnet18()) == 11_178_378
+    assert count_layers(meta_net) == 18
+
+
+def test_stage_widget_starts_as_resnet18():
+    result = stage_widget().result
+    assert result.parameters == count_parameters(resnet18()) == 11_178_378
+    assert result.layers == 18
+
+
+def test_stage_widget_resnet34_depths_by_hand():
+    widget = stage_widget()
+    result = set_controls(widget, b2_blocks=3, b3_blocks=4, b4_blocks=6, b5_blocks=3)
+    assert result.parameters == count_parameters(resnet34()) == 21_290_250
+    assert result.layers == 34
+
+
+def test_stage_widget_presets_by_button_and_by_function():
+    widget = stage_widget()
+    widget.preset_buttons["ResNet-50"].click()
+    assert controls(widget)["block"].value is Bottleneck
+    assert widget.result == (count_parameters(resnet50()), 50)
+    apply_preset(widget, "ResNet-34")
+    assert widget.result == (21_290_250, 34)
+    widget.preset_buttons["ResNet-18"].click()
+    assert widget.result == (11_178_378, 18)
+
+
+def test_stage_widget_widths_and_block():
+    widget = stage_widget()
+    result = set_controls(widget, b2_channels=32, b5_channels=256, block=Bottleneck)
+    expected = resnet((2, 2, 2, 2), (32, 128, 256, 256), Bottleneck)
+    assert result == (count_parameters(expected), count_layers(expected))
+    assert result.layers == 3 * 8 + 2  # three convs per bottleneck, plus the stem and the head
+
+
+def test_summarize_stages_of_a_huge_network_stays_cheap():
+    # 8 bottleneck blocks of 1024 (x4) channels per stage: hundreds of millions of parameters,
+    # counted without allocating them.
+    summary = summarize_stages((8, 8, 8, 8), (1024,) * 4, Bottleneck)
+    assert summary.layers == 3 * 32 + 2
+    assert summary.parameters > 300_000_000
+
+
+# trace_widget ----------------------------------------------------------------------------
+
+def test_trace_widget_at_224_is_the_notes_printout():
+    rows = trace_widget().result
+    assert format_trace(rows) == format_trace(resnet18_trace_224())
+
+
+def resnet18_trace_224():
+    return trace_shapes(resnet18(), (1, 1, 224, 224))
+
+
+def test_trace_widget_at_96():
+    widget = trace_widget()
+    rows = set_controls(widget, input_size=96)
+    assert [tuple(row.shape[2:]) for row in rows[:5]] == [(24, 24), (24, 24), (12, 12),
+                                                          (6, 6), (3, 3)]
+    assert [row.shape[1] for row in rows[:5]] == [64, 64, 128, 256, 512]
+    assert tuple(rows[-1].shape) == (1, 10)
+
+
+def test_trace_widget_smallest_input_ends_at_1x1():
+    rows = set_controls(trace_widget(), input_size=32)
+    assert tuple(rows[4].shape) == (1, 512, 1, 1)
+
+
+def test_trace_widget_traces_a_given_network():
+    net = resnet((1, 1, 1, 1), (16, 32, 64, 128), in_channels=3, num_classes=5)
+    rows = set_controls(trace_widget(net), input_size=64)
+    assert tuple(rows[4].shape) == (1, 128, 2, 2)
+    assert tuple(rows[-1].shape) == (1, 5)
+
+
+def test_trace_table_and_plot():
+    rows = resnet18_trace_224()
+    table = format_trace_table(rows).splitlines()
+    assert table[1].split() == ["b1", "(1,", "64,", "56,", "56)", "3,328"]
+    assert table[5].startswith("b5") and "(1, 512, 7, 7)" in table[5]
+    assert table[-1].split()[-1] == "5,130"
+    ax = plot_resolution_and_channels(rows)
+    heights = ax.lines[0].get_ydata()
+    assert list(heights) == [56, 56, 28, 14, 7]
