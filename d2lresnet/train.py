@@ -181,8 +181,9 @@ def train(net, train_iter, test_iter, num_epochs, lr, device=None, *, precision=
             zip(history.train_loss, history.train_acc, history.test_acc), start=1):
         plot.add(epoch, train_loss=loss, train_acc=train_acc, test_acc=test_acc)
     num_batches, started = len(train_iter), time.perf_counter()
-    epochs = tqdm(range(start_epoch, num_epochs), desc="epochs", disable=not progress,
-                  initial=start_epoch, total=num_epochs)
+    quiet = {} if progress else {"disable": True}  # else tqdm decides (TQDM_DISABLE=1 works)
+    epochs = tqdm(range(start_epoch, num_epochs), desc="epochs", initial=start_epoch,
+                  total=num_epochs, **quiet)
     try:
         for epoch in epochs:
             if hasattr(train_iter, "epoch"):
@@ -190,8 +191,7 @@ def train(net, train_iter, test_iter, num_epochs, lr, device=None, *, precision=
             net.train()
             loss_sum = correct = seen = 0
             compute_seconds, epoch_started = 0.0, time.perf_counter()
-            batches = tqdm(train_iter, desc=f"epoch {epoch + 1}", leave=False,
-                           disable=not progress)
+            batches = tqdm(train_iter, desc=f"epoch {epoch + 1}", leave=False, **quiet)
             for i, (X, y) in enumerate(batches):
                 step_started = time.perf_counter()
                 X, y = X.to(device, memory_format=memory_format), y.to(device)

@@ -1,0 +1,140 @@
+import gzip
+import math
+import shutil
+
+import pytest
+import torch
+
+from d2lresnet import data
+from d2lresnet.data import (CLASS_NAMES, DataError, FILES, find_fashion_mnist,
+                            get_fashion_mnist_labels, load_data_fashion_mnist,
+                            load_data_fashion_mnist_book)
+
+
+@pytest.fixture(scope="module")
+def raw_files():
+    """The verified, decompressed files wherever this machine keeps them."""
+    return data._raw_dir(find_fashion_mnist())
+
+
+def _folder_of_four(raw_files, folder, compress):
+    folder.mkdir()
+    for name in FILES:
+        if compress:
+            with open(raw_files / name, "rb") as fin, gzip.open(folder / (name + ".gz"), "wb",
+                                                                compresslevel=1) as fout:
+                shutil.copyfileobj(fin, fout)
+        else:
+            shutil.copy(raw_files / name, folder / name)
+    return folder
+
+
+@pytest.mark.parametrize("compress", [True, False])
+def test_offline_from_a_folder_named_by_the_environment(raw_files, empty_cache, tmp_path,
+                                                        monkeypatch, compress):
+    folder = _folder_of_four(raw_files, tmp_path / "four", compress)
+    monkeypatch.setenv("D2LRESNET_DATA", str(folder))
+    monkeypatch.setattr(data, "DEBIAN_DIR", tmp_path / "no-debian")
+    assert find_fashion_mnist(download=False) == empty_cache
+    images, labels = data.load_fashion_mnist(train=False)
+    assert images.shape == (10_000, 28, 28) and images.dtype == torch.uint8
+    assert labels.shape == (10_000,) and set(labels.tolist()) == set(range(10))
+
+
+def test_explicit_root_comes_first(raw_files, empty_cache, tmp_path, monkeypatch):
+    root = _folder_of_four(raw_files, tmp_path / "root", compress=False)
+    monkeypatch.setenv("D2LRESNET_DATA", str(tmp_path / "does-not-exist"))
+    assert find_fashion_mnist(root, download=False) == root
+    assert not empty_cache.exists()
+
+
+def test_truncated_gz_is_a_clear_error(raw_files, empty_cache, tmp_path, monkeypatch):
+    folder = _folder_of_four(raw_files, tmp_path / "four", compress=True)
+    damaged = folder / "train-labels-idx1-ubyte.gz"
+    damaged.write_bytes(damaged.read_bytes()[:1000])
+    monkeypatch.setenv("D2LRESNET_DATA", str(folder))
+    with pytest.raises(DataError, match="truncated or corrupt"):
+        find_fashion_mnist(download=False)
+
+
+def test_corrupt_file_in_the_cache_is_a_clear_error(raw_files, empty_cache, monkeypatch,
+                                                    tmp_path):
+    raw = data._raw_dir(empty_cache)
+    raw.mkdir(parents=True)
+    for name in FILES:
+        shutil.copy(raw_files / name, raw / name)
+    with open(raw / "t10k-images-idx3-ubyte", "r+b") as f:  # one flipped byte
+        f.seek(5000)
+        byte = f.read(1)
+        f.seek(5000)
+        f.write(bytes([byte[0] ^ 0xFF]))
+    with pytest.raises(DataError, match="t10k-images-idx3-ubyte is truncated or corrupt"):
+        find_fashion_mnist(download=False)
+
+
+def test_nothing_found_names_every_option(empty_cache, tmp_path, monkeypatch):
+    monkeypatch.setattr(data, "DEBIAN_DIR", tmp_path / "no-debian")
+
+    def offline(*args, **kwargs):
+        raise OSError("network is unreachable")
+
+    monkeypatch.setattr(data.torchvision.datasets, "FashionMNIST", offline)
+    with pytest.raises(DataError) as err:
+        find_fashion_mnist()
+    message = str(err.value)
+    for option in ["root=", "D2LRESNET_DATA", "cache", "dataset-fashion-mnist",
+                   "download (network is unreachable)"]:
+        assert option in message
+
+
+def test_batches_keep_the_books_meaning():
+    train_iter, test_iter = load_data_fashion_mnist(32, resize=64)
+    assert len(train_iter) == math.ceil(60_000 / 32) and len(test_iter) == math.ceil(10_000 / 32)
+    X, y = next(iter(train_iter))
+    assert X.shape == (32, 1, 64, 64) and X.dtype == torch.float32
+    assert X.min() >= 0 and X.max() <= 1 and X.max() > 0.9
+    assert y.dtype == torch.int64
+    _, test_labels = data.load_fashion_mnist(train=False)
+    assert torch.equal(next(iter(test_iter))[1], test_labels[:32])      # test: in order
+    train_images, train_labels = data.load_fashion_mnist(train=True)
+    assert not torch.equal(y, train_labels[:32])                         # train: shuffled
+
+
+def test_shuffling_is_seeded_by_seed_and_epoch():
+    def first_labels(seed, epoch):
+        train_iter, _ = load_data_fashion_mnist(64, seed=seed)
+        train_iter.epoch = epoch
+        return next(iter(train_iter))[1]
+
+    assert torch.equal(first_labels(0, 0), first_labels(0, 0))
+    assert not torch.equal(first_labels(0, 0), first_labels(0, 1))
+    assert not torch.equal(first_labels(0, 0), first_labels(1, 0))
+
+
+def test_our_resize_matches_the_books_pil_resize():
+    ours, _ = load_data_fashion_mnist(16, resize=96, limit=16)
+    _, book_test = load_data_fashion_mnist_book(16, resize=96, num_workers=0)
+    _, our_test = load_data_fashion_mnist(16, resize=96)
+    X_book, y_book = next(iter(book_test))
+    X_ours, y_ours = next(iter(our_test))
+    assert X_book.shape == X_ours.shape == (16, 1, 96, 96)
+    assert torch.equal(y_book, y_ours)
+    assert (X_book - X_ours).abs().mean() < 0.01
+
+
+def test_augmentation_flips_and_shifts_but_keeps_shape_and_range():
+    train_iter, _ = load_data_fashion_mnist(128, augment=True, limit=128)
+    plain_iter, _ = load_data_fashion_mnist(128, limit=128)
+    X_aug, y_aug = next(iter(train_iter))
+    X, y = next(iter(plain_iter))
+    assert torch.equal(y, y_aug)  # same seed, same order
+    assert X_aug.shape == X.shape and 0 <= X_aug.min() and X_aug.max() <= 1
+    assert not torch.equal(X, X_aug)
+    # a shift of at most 2 pixels, or a mirror, keeps the ink: totals barely move
+    assert torch.allclose(X.sum((1, 2, 3)), X_aug.sum((1, 2, 3)), rtol=0.2)
+
+
+def test_class_names():
+    assert len(CLASS_NAMES) == 10
+    assert get_fashion_mnist_labels(torch.tensor([0, 9, 5])) == ["t-shirt", "ankle boot",
+                                                                 "sandal"]

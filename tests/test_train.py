@@ -1,0 +1,128 @@
+import math
+import re
+
+import pytest
+import torch
+
+from d2lresnet import resnet, resnet18
+from d2lresnet.data import load_data_fashion_mnist
+from d2lresnet.presets import PRESETS, default_preset_name, get_preset
+from d2lresnet.train import (TrainingDiverged, choose_precision, evaluate_accuracy, predict,
+                             train)
+
+
+def small_net():
+    # One narrow block per stage: the trainer's logic, at a fraction of ResNet-18's cost.
+    return resnet((1, 1), (8, 16))
+
+
+@pytest.fixture(scope="module")
+def tiny_data():
+    return load_data_fashion_mnist(64, limit=256, test_limit=128, augment=True)
+
+
+def test_training_learns_and_reports_like_the_book(tiny_data):
+    torch.manual_seed(0)
+    net = small_net()
+    history = train(net, *tiny_data, num_epochs=4, lr=0.1, device="cpu", momentum=0.9,
+                    progress=False)
+    assert len(history.train_loss) == len(history.test_acc) == 4
+    assert history.train_loss[-1] < history.train_loss[0]
+    assert history.train_acc[-1] > 0.3  # chance is 0.1
+    assert history.test_acc[-1] == evaluate_accuracy(net, tiny_data[1], precision=history.precision)
+    assert sum(history.examples) == 4 * 256 and history.examples_per_sec > 0
+    first, second, third = history.summary().splitlines()
+    assert re.fullmatch(r"loss \d+\.\d{3}, train acc \d\.\d{3}, test acc \d\.\d{3}", first)
+    assert re.fullmatch(r"\d+\.\d examples/sec on cpu", second)
+    assert "data loading included" in third
+
+
+def test_resume_gives_the_same_result_as_an_uninterrupted_run(tiny_data, tmp_path):
+    recipe = dict(lr=0.1, device="cpu", precision="fp32", momentum=0.9, nesterov=True,
+                  one_cycle=True, progress=False)
+    torch.manual_seed(0)
+    straight = small_net()
+    full = train(straight, *tiny_data, num_epochs=3, **recipe)
+
+    # Ctrl-C during epoch 2 of the same 3-epoch schedule, then resume in a fresh process' net.
+    torch.manual_seed(0)
+    part = train(small_net(), *_cut_after(tiny_data, epochs=1), num_epochs=3,
+                 checkpoint=tmp_path / "ck.pt", **recipe)
+    assert part.interrupted and len(part.test_acc) == 1
+    assert not (tmp_path / "ck.pt.tmp").exists()
+    torch.load(tmp_path / "ck.pt", weights_only=True)  # loads with the safe loader
+
+    resumed_net = small_net()
+    resumed = train(resumed_net, *tiny_data, num_epochs=3, checkpoint=tmp_path / "ck.pt",
+                    resume=True, **recipe)
+    assert len(resumed.test_acc) == 3
+    assert resumed.train_loss == pytest.approx(full.train_loss, rel=1e-4)
+    assert resumed.test_acc == pytest.approx(full.test_acc, abs=1 / 128)
+    for a, b in zip(straight.state_dict().values(), resumed_net.state_dict().values()):
+        assert torch.allclose(a.float(), b.float(), atol=1e-4)
+
+
+def _cut_after(data, epochs):
+    """The same loaders, but Ctrl-C arrives when training asks for epoch `epochs` + 1."""
+    train_iter, test_iter = data
+
+    class Interrupting:
+        def __init__(self):
+            self.epoch = 0
+
+        def __len__(self):
+            return len(train_iter)
+
+        def __iter__(self):
+            if self.epoch >= epochs:
+                raise KeyboardInterrupt
+            train_iter.epoch = self.epoch
+            return iter(train_iter)
+
+    return Interrupting(), test_iter
+
+
+def test_nan_loss_stops_with_advice():
+    X = torch.full((8, 1, 28, 28), float("nan"))
+    batches = [(X, torch.zeros(8, dtype=torch.int64))]
+    with pytest.raises(TrainingDiverged, match="smaller"):
+        train(small_net(), batches, batches, num_epochs=1, lr=0.1, device="cpu", progress=False)
+
+
+def test_interrupt_without_checkpoint_returns_history(tiny_data):
+    history = train(small_net(), *_cut_after(tiny_data, epochs=1), num_epochs=2, lr=0.05,
+                    device="cpu", progress=False)
+    assert history.interrupted and len(history.test_acc) == 1
+
+
+def test_predict_returns_labels_predictions_and_probabilities(tiny_data):
+    net = small_net()
+    labels, predictions, probs = predict(net, tiny_data[1])
+    assert labels.shape == predictions.shape == (128,)
+    assert probs.shape == (128, 10) and torch.allclose(probs.sum(1), torch.ones(128), atol=1e-5)
+
+
+def test_precision_choice():
+    cpu = torch.device("cpu")
+    assert choose_precision(cpu, "fp32") == "fp32"
+    assert choose_precision(cpu, "auto") in ("bf16", "fp32")
+    with pytest.raises(ValueError, match="precision"):
+        choose_precision(cpu, "fp16")
+
+
+def test_book_preset_is_the_notes_recipe():
+    book = PRESETS["book"]
+    assert (book.resize, book.num_epochs, book.lr, book.batch_size) == (96, 10, 0.05, 256)
+    assert book.train_options() == {"momentum": 0.0, "nesterov": False, "weight_decay": 0.0,
+                                    "one_cycle": False, "label_smoothing": 0.0}
+    assert not book.augment and book.limit is None
+
+
+def test_preset_choice(monkeypatch):
+    monkeypatch.setenv("D2LRESNET_PRESET", "smoke")
+    assert default_preset_name() == "smoke" and get_preset().name == "smoke"
+    assert get_preset("quick", num_epochs=1).num_epochs == 1
+    with pytest.raises(ValueError, match="book, quick, smoke"):
+        get_preset("fast")
+    with pytest.raises(ValueError, match="epochs"):
+        get_preset("book", epochs=3)
