@@ -1,0 +1,61 @@
+"""The residual blocks (notes 6.2): shapes, the notes' defaults, identity init, clear errors."""
+import pytest
+import torch
+from torch.nn import functional as F
+
+from d2lresnet import Bottleneck, PreActResidual, Residual
+
+
+@pytest.mark.parametrize("block, expected", [
+    (lambda: Residual(3, 3), torch.Size([4, 3, 6, 6])),
+    (lambda: Residual(3, 6, use_1x1conv=True, strides=2), torch.Size([4, 6, 3, 3])),
+])
+def test_notes_shape_checks(block, expected):
+    X = torch.rand(4, 3, 6, 6)
+    assert block()(X).shape == expected
+
+
+def test_conv_bias_on_by_default_as_in_the_notes():
+    blk = Residual(3, 6, use_1x1conv=True)
+    assert all(conv.bias is not None for conv in (blk.conv1, blk.conv2, blk.conv3))
+    assert blk.bn3 is None  # the notes' shortcut is a bare 1x1 conv
+
+
+@pytest.mark.parametrize("make, channels, expected", [
+    (lambda: Residual(5, 5), 5, F.relu),
+    (lambda: Bottleneck(4 * 3, 3), 12, F.relu),
+    (lambda: PreActResidual(5, 5), 5, lambda x: x),
+])
+@pytest.mark.parametrize("train", [True, False])
+def test_zero_init_makes_the_block_its_shortcut(make, channels, expected, train):
+    torch.manual_seed(0)
+    x = torch.randn(3, channels, 5, 5)
+    blk = make().train(train)
+    with torch.no_grad():
+        assert not torch.equal(blk(x), expected(x))  # a fresh block is not the identity ...
+        assert torch.equal(blk.zero_init_()(x), expected(x))  # ... until zero_init_()
+
+
+def test_channel_mismatch_without_1x1conv_is_refused_at_construction():
+    with pytest.raises(ValueError, match="use_1x1conv"):
+        Residual(3, 6)
+    with pytest.raises(ValueError, match="use_1x1conv"):
+        Bottleneck(64, 64)  # outputs 4 * 64 channels
+
+
+@pytest.mark.parametrize("block", [Residual, PreActResidual])
+def test_stride_without_1x1conv_is_refused_at_forward(block):
+    blk = block(3, 3, strides=2)
+    with pytest.raises(ValueError, match="use_1x1conv"):
+        blk(torch.rand(4, 3, 6, 6))
+
+
+@pytest.mark.parametrize("args, kwargs, in_shape, out_shape", [
+    ((256, 64), {}, (2, 256, 8, 8), (2, 256, 8, 8)),
+    ((64, 64), dict(use_1x1conv=True), (2, 64, 8, 8), (2, 256, 8, 8)),
+    ((256, 128), dict(use_1x1conv=True, strides=2), (2, 256, 8, 8), (2, 512, 4, 4)),
+    ((256, 128), dict(use_1x1conv=True, strides=2), (2, 256, 7, 7), (2, 512, 4, 4)),
+])
+def test_bottleneck_shapes(args, kwargs, in_shape, out_shape):
+    blk = Bottleneck(*args, **kwargs).eval()
+    assert blk(torch.rand(in_shape)).shape == out_shape

@@ -1,0 +1,114 @@
+"""The ResNet builder (notes 6.3): layout, parameter counts, torchvision parity, input checks."""
+import pytest
+import torch
+import torchvision
+from torch import nn
+
+import d2lresnet
+from d2lresnet import (Residual, count_layers, count_parameters, resnet, resnet18, resnet34,
+                       resnet50, resnet_block)
+
+BUILDERS = {"resnet18": resnet18, "resnet34": resnet34, "resnet50": resnet50}
+TV = dict(torchvision_compat=True, in_channels=3)
+
+
+@pytest.mark.parametrize("make, expected", [
+    (lambda: resnet18(), 11_178_378),  # the notes' network: 1 channel, 10 classes
+    (lambda: resnet18(**TV, num_classes=1000), 11_689_512),
+    (lambda: resnet18(**TV, num_classes=10), 11_181_642),
+    (lambda: resnet34(**TV, num_classes=1000), 21_797_672),
+    (lambda: resnet50(**TV, num_classes=1000), 25_557_032),
+])
+def test_parameter_counts(make, expected):
+    assert count_parameters(make()) == expected
+
+
+def _randomise_batchnorm(net, generator):
+    # Fresh BatchNorm is nearly the identity in eval mode; make it matter for the comparison.
+    for m in net.modules():
+        if isinstance(m, nn.BatchNorm2d):
+            for t in (m.weight.data, m.running_var):
+                t.copy_(0.5 + torch.rand(t.shape, generator=generator))
+            for t in (m.bias.data, m.running_mean):
+                t.copy_(0.1 * torch.randn(t.shape, generator=generator))
+
+
+@pytest.mark.parametrize("name", BUILDERS)
+def test_torchvision_parity(name):
+    torch.manual_seed(0)
+    theirs = getattr(torchvision.models, name)()
+    _randomise_batchnorm(theirs, torch.Generator().manual_seed(1))
+    theirs.eval()
+    ours = BUILDERS[name](**TV, num_classes=1000)
+    X = torch.randn(2, 3, 32, 32)
+    with torch.no_grad():
+        expected = theirs(X)
+        assert not torch.allclose(ours.eval()(X), expected, atol=1e-5, rtol=0)
+        d2lresnet.load_torchvision_weights(ours, theirs)
+        torch.testing.assert_close(ours(X), expected, atol=1e-5, rtol=0)
+
+
+@pytest.mark.parametrize("name, depth", [("resnet18", 18), ("resnet34", 34), ("resnet50", 50)])
+def test_count_layers(name, depth):
+    assert count_layers(BUILDERS[name]()) == depth
+
+
+def test_top_level_layers_in_the_notes_order():
+    net = resnet18()
+    assert isinstance(net, nn.Sequential)
+    names = [type(layer).__name__ for layer in net]
+    assert names == ["Sequential"] * 5 + ["AdaptiveAvgPool2d", "Flatten", "Linear"]
+    assert (net[-1].in_features, net[-1].out_features) == (512, 10)
+    stem_conv = net[0][0]
+    assert (stem_conv.in_channels, stem_conv.kernel_size, stem_conv.stride) == (1, (7, 7), (2, 2))
+
+
+def test_slices_of_the_network_work_like_sequential():
+    net = resnet18().eval()
+    features = net[:-1]  # everything up to the classifier
+    assert type(features) is nn.Sequential and len(net[1:5]) == 4
+    with torch.no_grad():
+        assert features(torch.rand(2, 1, 32, 32)).shape == (2, 512)
+
+
+@pytest.mark.parametrize("first_block, in_ch, out_ch, stride", [
+    (True, 64, 64, 1), (False, 64, 128, 2), (False, 256, 512, 2)])
+def test_resnet_block_rules(first_block, in_ch, out_ch, stride):
+    blk = resnet_block(in_ch, out_ch, 3, first_block=first_block)
+    assert isinstance(blk, list) and len(blk) == 3
+    assert all(isinstance(b, Residual) for b in blk)
+    # Only the first block of a later stage strides and uses the 1x1 conv.
+    assert blk[0].conv1.stride == (stride, stride)
+    assert (blk[0].conv3 is not None) == (not first_block)
+    assert all(b.conv3 is None and b.conv1.stride == (1, 1) for b in blk[1:])
+    out = nn.Sequential(*blk).eval()(torch.rand(2, in_ch, 8, 8))
+    assert out.shape == (2, out_ch, 8 // stride, 8 // stride)
+
+
+@pytest.mark.parametrize("builder", [resnet18, resnet50])
+def test_zero_init_residual_flag(builder):
+    torch.manual_seed(0)
+    net = builder(zero_init_residual=True).eval()
+    blocks = [blk for stage in net[1:5] for blk in stage]
+    assert len(blocks) == sum(len(stage) for stage in builder()[1:5]) > 0
+    with torch.no_grad():
+        for blk in blocks:  # each block starts as relu(shortcut(x))
+            x = torch.randn(2, blk.conv1.in_channels, 4, 4)
+            shortcut = blk.shortcut or nn.Identity()
+            assert torch.equal(blk(x), torch.relu(shortcut(x)))
+
+
+@pytest.mark.parametrize("X, error, words", [
+    (torch.rand(2, 3, 64, 64), ValueError, "1 input channel"),
+    (torch.rand(1, 64, 64), ValueError, "unsqueeze"),
+    (torch.rand(0, 1, 64, 64), ValueError, "non-empty"),
+    ([[0.0]], TypeError, "torch.Tensor"),
+])
+def test_bad_input_says_what_was_expected(X, error, words):
+    with pytest.raises(error, match=words):
+        resnet18()(X)
+
+
+def test_builder_rejects_mismatched_depths_and_widths():
+    with pytest.raises(ValueError, match="depths"):
+        resnet((2, 2, 2), (64, 128))
