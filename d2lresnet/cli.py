@@ -25,6 +25,13 @@ def _positive_int(text):
     return value
 
 
+def _learning_rate(text):
+    value = float(text)
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a positive, finite learning rate, got {text}")
+    return value
+
+
 def build_parser():
     parser = argparse.ArgumentParser(prog="python -m d2lresnet", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -39,7 +46,7 @@ def build_parser():
     train.add_argument("--epochs", type=_positive_int, help="number of epochs")
     train.add_argument("--resize", type=_positive_int, help="image side in pixels (28: none)")
     train.add_argument("--batch-size", type=_positive_int, help="examples per minibatch")
-    train.add_argument("--lr", type=float, help="learning rate (the peak, with one-cycle)")
+    train.add_argument("--lr", type=_learning_rate, help="learning rate (the peak, with one-cycle)")
     train.add_argument("--limit", type=_positive_int, help="train on the first N examples only")
     train.add_argument("--device", help="cuda, mps or cpu (default: the best available)")
     train.add_argument("--precision", choices=["auto", "bf16", "fp32"], default="auto",

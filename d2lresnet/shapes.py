@@ -110,7 +110,7 @@ def count_flops(net, input_shape, backward=False):
     meta device: exact for convs and matmuls, instant, no data needed."""
     from torch.utils.flop_counter import FlopCounterMode
 
-    meta_net = _on_meta(net).train(backward)
+    meta_net = _on_meta(net)  # eval mode: BN's batch statistics are not matmuls anyway
     X = torch.empty(tuple(input_shape), device="meta")
     with FlopCounterMode(display=False) as counter:
         out = meta_net(X)
