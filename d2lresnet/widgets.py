@@ -148,15 +148,20 @@ def plot_resolution_and_channels(rows, ax=None):
     stages = [(name, row.shape) for name, row in zip(stage_names(rows), rows)
               if row.name == "Sequential"]
     names = [name for name, _ in stages]
-    ax.plot(names, [shape[2] for _, shape in stages], "o-", color="C0")
-    ax.set_yscale("log", base=2)
-    ax.set_ylabel("height = width", color="C0")
-    channels_ax = ax.twinx()
-    channels_ax.plot(names, [shape[1] for _, shape in stages], "s--", color="C1")
-    channels_ax.set_yscale("log", base=2)
-    channels_ax.set_ylabel("channels", color="C1")
+    _log2_plot(ax, names, [shape[2] for _, shape in stages], "o-", "C0", "height = width")
+    _log2_plot(ax.twinx(), names, [shape[1] for _, shape in stages], "s--", "C1", "channels")
     ax.set_xlabel("output of stage")
     return ax
+
+
+def _log2_plot(ax, names, values, style, color, label):
+    # A log axis so that each halving or doubling is one equal step, labelled with the values.
+    ax.plot(names, values, style, color=color)
+    ax.set_yscale("log", base=2)
+    ticks = sorted(set(values))
+    ax.set_yticks(ticks, [str(tick) for tick in ticks])
+    ax.yaxis.set_minor_locator(plt.NullLocator())
+    ax.set_ylabel(label, color=color)
 
 
 def describe_trace(input_size, net):
