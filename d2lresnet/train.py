@@ -97,30 +97,24 @@ def _memory_format(device):
     return torch.channels_last if device.type in ("cpu", "cuda") else torch.contiguous_format
 
 
-def evaluate_accuracy(net, data_iter, device=None, precision="fp32"):
-    """Accuracy of net on a dataset, in eval mode."""
-    device = device or next(net.parameters()).device
-    net.eval()
-    correct = total = 0
-    with torch.no_grad(), _autocast(device, precision):
-        for X, y in data_iter:
-            X = X.to(device, memory_format=_memory_format(device))
-            correct += (net(X).argmax(dim=1).cpu() == y).sum().item()
-            total += len(y)
-    return correct / total
-
-
-def predict(net, data_iter, device=None):
-    """(labels, predictions, probabilities) over a dataset, for confusion matrices."""
+def predict(net, data_iter, device=None, precision="fp32"):
+    """(labels, predictions, probabilities) over a dataset, in eval mode."""
     device = device or next(net.parameters()).device
     net.eval()
     labels, probs = [], []
-    with torch.no_grad():
+    with torch.no_grad(), _autocast(device, precision):
         for X, y in data_iter:
-            probs.append(torch.softmax(net(X.to(device)).float(), dim=1).cpu())
+            logits = net(X.to(device, memory_format=_memory_format(device)))
+            probs.append(torch.softmax(logits.float(), dim=1).cpu())
             labels.append(y)
     probs = torch.cat(probs)
     return torch.cat(labels), probs.argmax(dim=1), probs
+
+
+def evaluate_accuracy(net, data_iter, device=None, precision="fp32"):
+    """Accuracy of net on a dataset, in eval mode."""
+    labels, predictions, _ = predict(net, data_iter, device, precision)
+    return (predictions == labels).float().mean().item()
 
 
 def save_checkpoint(path, net, optimizer, scheduler, history, epoch):
