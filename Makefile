@@ -33,9 +33,10 @@ test: data
 	D2LRESNET_PRESET=smoke TQDM_DISABLE=1 MPLBACKEND=Agg \
 	  $(BIN)/pytest tests notebooks --nbval-lax --nbval-current-env -p no:cacheprovider
 
-# The .py files are the source; regenerate each .ipynb from its .py (no outputs).
+# The .py files are the source; regenerate each .ipynb from its .py (no outputs;
+# --update keeps the cell ids, so an unchanged notebook stays unchanged in git).
 sync: setup
-	$(BIN)/jupytext --to ipynb $(NOTEBOOKS)
+	$(BIN)/jupytext --update --to ipynb $(NOTEBOOKS)
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis notebooks/.ipynb_checkpoints

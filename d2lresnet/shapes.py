@@ -81,13 +81,15 @@ class BlockShape(NamedTuple):
         return f"output shape {self.shape}" if self.shape else f"cannot add: {self.reason}"
 
 
-def block_output_shape(input_channels, num_channels, strides=1, use_1x1conv=False,
+def block_output_shape(input_channels, num_channels, *, strides=1, use_1x1conv=False,
                        height=6, width=6):
     """The output (channels, height, width) of ``Residual(input_channels, num_channels,
-    use_1x1conv, strides)`` on an input of height x width, or the reason it cannot work."""
+    use_1x1conv, strides)`` on an input of height x width, or the reason it cannot work.
+    All but the channels are keywords: Residual takes use_1x1conv before strides, this
+    function's callers name them, so the two orders can never be confused."""
     for name, value in [("input_channels", input_channels), ("num_channels", num_channels),
                         ("strides", strides), ("height", height), ("width", width)]:
-        if not isinstance(value, int) or value < 1:
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             return BlockShape(None, f"{name} must be a whole number of at least 1, got {value!r}")
     # Both 3x3 convs pad by 1, so only the stride changes the size; the 1x1 shortcut agrees.
     out_height = conv_output_size(height, 3, strides, padding=1)

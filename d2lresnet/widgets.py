@@ -44,8 +44,8 @@ def _int_slider(description, value, low, high, step=1):
 def describe_block_shape(input_channels, num_channels, strides, use_1x1conv, height, width):
     """Print and return ``str(block_output_shape(...))``: "output shape (C, H, W)" or
     "cannot add: <reason>"."""
-    text = str(block_output_shape(input_channels, num_channels, strides, use_1x1conv,
-                                  height, width))
+    text = str(block_output_shape(input_channels, num_channels, strides=strides,
+                                  use_1x1conv=use_1x1conv, height=height, width=width))
     print(f"Residual({input_channels}, {num_channels}, use_1x1conv={use_1x1conv}, "
           f"strides={strides}) on an input of {input_channels} x {height} x {width}:")
     print(text)
