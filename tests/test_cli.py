@@ -5,22 +5,12 @@ import sys
 import pytest
 
 from d2lresnet.cli import main
-
-NOTES_PRINTOUT = """\
-Sequential output shape:\t torch.Size([1, 64, 56, 56])
-Sequential output shape:\t torch.Size([1, 64, 56, 56])
-Sequential output shape:\t torch.Size([1, 128, 28, 28])
-Sequential output shape:\t torch.Size([1, 256, 14, 14])
-Sequential output shape:\t torch.Size([1, 512, 7, 7])
-AdaptiveAvgPool2d output shape:\t torch.Size([1, 512, 1, 1])
-Flatten output shape:\t torch.Size([1, 512])
-Linear output shape:\t torch.Size([1, 10])
-"""
+from test_shapes import NOTES_TRACE
 
 
 def test_shapes_prints_the_notes_trace(capsys):
     assert main(["shapes", "--input", "1,1,224,224"]) == 0
-    assert capsys.readouterr().out == NOTES_PRINTOUT
+    assert capsys.readouterr().out == NOTES_TRACE + "\n"
 
 
 def test_shapes_at_another_size_and_channels(capsys):
