@@ -136,7 +136,8 @@ TINY = dict(depths=(8, 14), epochs=2, train_size=384, test_size=128, batch_size=
 
 def train_one(net, images, labels, test_images, test_labels, epochs, batch_size=128, lr=0.1,
               momentum=0.9, weight_decay=1e-4, points_per_epoch=10, seed=0, log=None):
-    """Train with SGD + momentum and a cosine learning rate, bf16 autocast, channels_last.
+    """Train with SGD + momentum, a one-cycle learning rate (warm-up, then cosine decay),
+    bf16 autocast and channels_last.
     Returns per-epoch training and test error, and a finer training-error curve."""
     generator = torch.Generator().manual_seed(seed)
     net = net.to(memory_format=torch.channels_last)
@@ -147,8 +148,8 @@ def train_one(net, images, labels, test_images, test_labels, epochs, batch_size=
         optimizer, max_lr=lr, total_steps=epochs * steps_per_epoch, pct_start=0.15)
     history = dict(train_err=[], test_err=[], curve=[], seconds=0.0)
     # Where the finer curve takes a point: points_per_epoch evenly spaced steps per epoch.
-    checkpoints = {round(steps_per_epoch * (k + 1) / points_per_epoch)
-                   for k in range(min(points_per_epoch, steps_per_epoch))}
+    points = min(points_per_epoch, steps_per_epoch)
+    checkpoints = {round(steps_per_epoch * (k + 1) / points) for k in range(points)}
     start = time.perf_counter()
     for epoch in range(epochs):
         net.train()
@@ -174,7 +175,7 @@ def train_one(net, images, labels, test_images, test_labels, epochs, batch_size=
         history["test_err"].append(error_rate(net, test_images, test_labels))
         if log:
             log(f"epoch {epoch + 1}: train error {history['train_err'][-1]:.3f}, "
-                f"test error {history['test_err'][-1]:.3f}")
+                f"test error {history['test_err'][-1]:.3f} ({time.perf_counter() - start:.0f} s)")
     history["seconds"] = time.perf_counter() - start
     return history
 

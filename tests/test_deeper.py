@@ -8,7 +8,8 @@ import torch
 from d2lresnet import PreActResidual, Residual, count_layers, count_parameters, resnet, trace_shapes
 from d2lresnet.deeper import (CifarBlock, PadShortcut, cifar_resnet, conv_grad_norms,
                               degradation_experiment, depth_to_n, family_member, family_table,
-                              format_table, main, plot_degradation, torchvision_parameters)
+                              format_table, load_results, main, plot_degradation,
+                              save_results, torchvision_parameters)
 
 
 def fake_data(count, seed=0):
@@ -143,8 +144,12 @@ def test_tiny_degradation_run(tmp_path):
             for key in ("train_err", "test_err"):
                 assert len(history[key]) == 2
                 assert all(0 <= e <= 1 for e in history[key])
-            assert history["curve"][-1][0] == pytest.approx(2.0)
+            # two points per epoch (two batches), the last at the end of each epoch
+            assert [x for x, _ in history["curve"]] == pytest.approx([0.5, 1.0, 1.5, 2.0])
     assert results["config"]["train_size"] == 64
+    save_results(results, tmp_path / "fig.json")
+    assert load_results(tmp_path / "fig.json")["plain"][8]["train_err"] == \
+        results["plain"][8]["train_err"]
     fig = plot_degradation(results, tmp_path / "fig.png")
     assert (tmp_path / "fig.png").stat().st_size > 0
     assert [ax.get_title() for ax in fig.axes] == ["plain networks", "residual networks"]
