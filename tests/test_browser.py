@@ -1,0 +1,395 @@
+"""JupyterLab in a real browser: run notebook 02 in headless Chromium, move the block-shape
+widget's controls as a student would, and check what the page shows.
+
+Deselect with ``-m "not browser"``. Skipped (with the reason) only where /usr/bin/chromium is
+missing outside CI; under CI (CI=true) a missing browser or playwright fails the test.
+Screenshots go to build/screenshots/ (or $D2LRESNET_SCREENSHOTS) and are kept on failure.
+"""
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from d2lresnet.shapes import block_output_shape
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run", "--disable-quic"]
+NOTEBOOK = "02_residual_block.ipynb"
+PRESENT_NOTEBOOK = "present_check.ipynb"  # written into the server's temporary copy only
+SCREENSHOTS = Path(os.environ.get("D2LRESNET_SCREENSHOTS", ROOT / "build" / "screenshots"))
+# Generous: the kernel imports torch and runs every cell on a busy 2-core machine.
+RUN_ALL_TIMEOUT_S = 240
+# The notebook in front; JupyterLab may restore other notebooks in hidden tabs.
+PANEL = ".jp-NotebookPanel:not(.lm-mod-hidden)"
+# Errors and tracebacks render as stderr text in JupyterLab.
+STDERR = '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]'
+
+pytestmark = pytest.mark.browser
+
+
+def _require_browser():
+    under_ci = os.environ.get("CI") == "true"
+    if not Path(CHROMIUM).exists():
+        if under_ci:
+            pytest.fail(f"{CHROMIUM} is missing under CI: .ci/run installs Debian's chromium")
+        pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium); runs in CI")
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        if under_ci:
+            raise
+        pytest.skip("the playwright package is missing: pip install -e '.[dev]'")
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _api(server, path, method="GET"):
+    request = urllib.request.Request(f"{server['url']}{path}", method=method,
+                                     headers={"Authorization": f"token {server['token']}"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        body = response.read()
+    return json.loads(body) if body else None
+
+
+def _stop(proc, server):
+    """Shut the kernels down through the API, then the server's process group: TERM, then KILL."""
+    if proc.poll() is None and server is not None:
+        try:
+            for kernel in _api(server, "/api/kernels"):
+                _api(server, f"/api/kernels/{kernel['id']}", method="DELETE")
+        except OSError:
+            pass
+    for sig, wait_s in ((signal.SIGTERM, 15), (signal.SIGKILL, 5)):
+        if proc.poll() is not None:
+            break
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            break
+        try:
+            proc.wait(wait_s)
+        except subprocess.TimeoutExpired:
+            pass
+
+
+def _write_settings(settings_dir):
+    """No news or update checks (no network here), and every cell kept in the DOM so that all
+    outputs can be counted (JupyterLab 4 otherwise may skip rendering off-screen cells)."""
+    settings = {
+        "@jupyterlab/apputils-extension/notification": {"fetchNews": "false",
+                                                         "checkForUpdates": False},
+        "@jupyterlab/notebook-extension/tracker": {"windowingMode": "none",
+                                                   "autoStartDefaultKernel": True},
+    }
+    for plugin, values in settings.items():
+        path = settings_dir / f"{plugin}.jupyterlab-settings"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(values))
+
+
+def _write_present_notebook(path):
+    import nbformat
+    cells = ['import ipywidgets\nipywidgets.IntSlider(value=3, description="size")',
+             'print("printed output")',
+             "from d2lresnet.plots import present\npresent()",
+             "present(False)"]
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+    nb.metadata.kernelspec = {"name": "python3", "display_name": "Python 3 (ipykernel)",
+                              "language": "python"}
+    nbformat.write(nb, path)
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    """A JupyterLab server on a free port with a random token, serving a temporary copy of
+    notebooks/ (so saving never touches the repo) with its own settings, workspaces and runtime
+    dirs. Stopped, with its kernels, whatever happens."""
+    _require_browser()
+    base = tmp_path_factory.mktemp("lab")
+    root = base / "root"
+    shutil.copytree(ROOT / "notebooks", root / "notebooks",
+                    ignore=shutil.ignore_patterns(".ipynb_checkpoints", "*.py"))
+    _write_present_notebook(root / "notebooks" / PRESENT_NOTEBOOK)
+    for name in ("settings", "workspaces", "runtime", "config", "data"):
+        (base / name).mkdir()
+    _write_settings(base / "settings")
+    env = dict(os.environ,
+               JUPYTERLAB_SETTINGS_DIR=str(base / "settings"),
+               JUPYTERLAB_WORKSPACES_DIR=str(base / "workspaces"),
+               JUPYTER_RUNTIME_DIR=str(base / "runtime"),
+               JUPYTER_CONFIG_DIR=str(base / "config"),
+               D2LRESNET_PRESET="smoke", TQDM_DISABLE="1")
+    # `make test` sets MPLBACKEND=Agg for nbval; the kernel needs its inline backend to show plots.
+    env.pop("MPLBACKEND", None)
+    env.pop("D2LRESNET_PRESENT", None)
+    port, token = _free_port(), secrets.token_hex(16)
+    log_path = base / "jupyter-lab.log"
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip", "127.0.0.1",
+             f"--port={port}", "--port-retries=0", f"--IdentityProvider.token={token}",
+             f"--ServerApp.root_dir={root}", "--allow-root"],
+            cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    server = {"url": f"http://127.0.0.1:{port}", "token": token, "root": root, "log": log_path}
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"jupyter lab exited with {proc.returncode}:\n{log_path.read_text()}")
+            try:
+                _api(server, "/api/status")
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    pytest.fail(f"jupyter lab did not answer in 90 s:\n{log_path.read_text()}")
+                time.sleep(0.5)
+        yield server
+    finally:
+        _stop(proc, server)
+
+
+@pytest.fixture(scope="module")
+def browser(lab):
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def page(browser, request, capsys):
+    """A fresh page; if the test fails, a screenshot of the page as it was is kept."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    messages = []
+    page.on("console", lambda msg: messages.append(f"{msg.type}: {msg.text}"))
+    page.on("pageerror", lambda error: messages.append(f"pageerror: {error}"))
+    page.console_messages = messages
+    failed_png = SCREENSHOTS / f"{request.node.name}-FAILED.png"
+    failed_png.unlink(missing_ok=True)  # from an earlier run
+    failures_before = request.session.testsfailed
+    yield page
+    # The call phase's report is logged before teardown: a new failure means this test failed.
+    if request.session.testsfailed > failures_before:
+        try:
+            page.screenshot(path=failed_png)
+        except Exception:  # the page may be gone; the screenshots taken so far stay
+            pass
+    context.close()
+    with capsys.disabled():
+        print(f"\n[browser] screenshots in {SCREENSHOTS}")
+
+
+def _open_notebook(page, lab, name):
+    page.goto(f"{lab['url']}/lab/tree/notebooks/{name}?token={lab['token']}")
+    page.locator(f"{PANEL} .jp-Notebook .jp-Cell").first.wait_for()
+    _accept_kernel_dialog(page)
+    _wait_kernel_idle(lab, name, 120)
+
+
+def _accept_kernel_dialog(page):
+    # autoStartDefaultKernel should prevent it; if "Select Kernel" shows anyway, take the default.
+    dialog = page.locator(".jp-Dialog", has_text="Select Kernel")
+    try:
+        dialog.wait_for(timeout=3_000)
+    except Exception:
+        return
+    dialog.locator("button", has_text="Select").click()
+
+
+def _wait_kernel_idle(lab, name, timeout_s):
+    """Wait until the server reports this notebook's kernel idle (not starting, not busy)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        states = [s["kernel"]["execution_state"] for s in _api(lab, "/api/sessions")
+                  if s["path"].endswith(name) and s.get("kernel")]
+        if states == ["idle"]:
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"kernel of {name} not idle after {timeout_s} s: {states}\n"
+                                 f"{lab['log'].read_text()[-3000:]}")
+        time.sleep(0.5)
+
+
+def _run_all(page, lab, name):
+    page.locator(".lm-MenuBar-item", has_text="Run").first.click()
+    page.locator(".lm-Menu-item:not(.lm-mod-hidden)",
+                 has=page.locator(".lm-Menu-itemLabel", has_text="Run All Cells")).first.click()
+    _accept_kernel_dialog(page)
+    # Every code cell gets an execution count; none is left queued or running ("[*]").
+    page.wait_for_function(
+        """() => {
+            const panel = document.querySelector('%s');
+            const prompts = [...panel.querySelectorAll('.jp-CodeCell .jp-InputPrompt')];
+            return prompts.length > 0 && prompts.every(p => /\\[\\d+\\]/.test(p.textContent));
+        }""" % PANEL, timeout=RUN_ALL_TIMEOUT_S * 1000)
+    _wait_kernel_idle(lab, name, RUN_ALL_TIMEOUT_S)
+
+
+def _output_summary(page):
+    return page.eval_on_selector_all(
+        ".jp-OutputArea-output",
+        "els => els.map(e => (e.getAttribute('data-mime-type') || e.className) + ': '"
+        " + e.innerText.slice(0, 80))")
+
+
+def _slider(widget, description):
+    return widget.locator(".widget-slider", has=widget.page.locator(
+        ".widget-label", has_text=description)).first
+
+
+def _set_by_keys(slider, current, target):
+    handle = slider.locator(".noUi-handle")
+    handle.focus()
+    key = "ArrowRight" if target > current else "ArrowLeft"
+    for _ in range(abs(target - current)):
+        handle.press(key)
+
+
+def _shape_text(widget):
+    # describe_block_shape prints a header line, then the shape text.
+    lines = widget.locator(".widget-output .jp-RenderedText").inner_text().strip().splitlines()
+    return lines[-1].strip() if lines else ""
+
+
+def _expect_shape(widget, state):
+    from playwright.sync_api import expect
+    expected = str(block_output_shape(**state))
+    header = (f"Residual({state['input_channels']}, {state['num_channels']}, "
+              f"use_1x1conv={state['use_1x1conv']}, strides={state['strides']}) on an input of "
+              f"{state['input_channels']} x {state['height']} x {state['width']}:")
+    output = widget.locator(".widget-output .jp-RenderedText")
+    expect(output).to_contain_text(header, timeout=15_000)
+    expect(output).to_contain_text(expected, timeout=15_000)
+    assert _shape_text(widget) == expected
+    return expected
+
+
+def test_block_shape_widget_in_jupyterlab(lab, page):
+    repo_copy = (ROOT / "notebooks" / NOTEBOOK).read_bytes()
+    _open_notebook(page, lab, NOTEBOOK)
+    _run_all(page, lab, NOTEBOOK)
+    page.screenshot(path=SCREENSHOTS / "02-after-run-all.png")
+
+    # No cell failed: no traceback on screen (the saved file's outputs are checked below).
+    errors = page.locator(f"{PANEL} {STDERR}", has_text="Traceback")
+    assert errors.count() == 0, errors.all_inner_texts()
+
+    # The notebook's matplotlib figure (the identity-property scatter plot) arrived as an image.
+    images = page.locator(f"{PANEL} .jp-OutputArea .jp-RenderedImage img")
+    assert images.count() > 0, f"no figure was rendered; outputs: {_output_summary(page)}"
+    for i in range(images.count()):
+        assert images.nth(i).evaluate("img => img.complete && img.naturalWidth > 0"), \
+            f"image {i} did not load"
+    images.first.scroll_into_view_if_needed()
+    images.first.screenshot(path=SCREENSHOTS / "02-figure.png")
+
+    # The block-shape widget: an interactive() with a "stride" slider.
+    widget = page.locator(f"{PANEL} .widget-interact", has=page.locator(".widget-label",
+                                                               has_text="stride")).first
+    widget.scroll_into_view_if_needed()
+    state = dict(input_channels=3, num_channels=6, strides=2, use_1x1conv=True, height=6, width=6)
+    assert _expect_shape(widget, state) == "output shape (6, 3, 3)"
+    widget.screenshot(path=SCREENSHOTS / "02-widget-initial.png")
+
+    # stride 2 -> 1: the block keeps height and width.
+    _set_by_keys(_slider(widget, "stride"), state["strides"], 1)
+    state["strides"] = 1
+    assert _expect_shape(widget, state) == "output shape (6, 6, 6)"
+
+    # output channels 6 -> 3, then the 1x1 conv off: the shortcut adds without it ...
+    _set_by_keys(_slider(widget, "output channels"), state["num_channels"], 3)
+    state["num_channels"] = 3
+    assert _expect_shape(widget, state) == "output shape (3, 6, 6)"
+    widget.locator(".widget-checkbox input[type=checkbox]").click()
+    state["use_1x1conv"] = False
+    _expect_shape(widget, state)
+
+    # ... until a stride shrinks the main path: then it cannot add.
+    _set_by_keys(_slider(widget, "stride"), state["strides"], 2)
+    state["strides"] = 2
+    assert _expect_shape(widget, state).startswith("cannot add: stride 2 shrinks 6x6 to 3x3")
+    widget.screenshot(path=SCREENSHOTS / "02-widget-cannot-add.png")
+
+    # The 1x1 conv back on, and an odd height typed into the slider's readout: 7 -> 4.
+    widget.locator(".widget-checkbox input[type=checkbox]").click()
+    state["use_1x1conv"] = True
+    readout = _slider(widget, "height").locator(".widget-readout")
+    readout.click()
+    page.keyboard.press("Control+A")
+    page.keyboard.type("7")
+    page.keyboard.press("Enter")
+    state["height"] = 7
+    assert _expect_shape(widget, state) == "output shape (3, 4, 3)"
+    widget.screenshot(path=SCREENSHOTS / "02-widget-final.png")
+
+    # Moving widgets raised nothing in the kernel or the page.
+    assert errors.count() == 0, errors.all_inner_texts()
+    assert not [m for m in page.console_messages if m.startswith("pageerror")], \
+        page.console_messages
+
+    # Saved (in the temporary copy): the file holds the same story, and the repo's is untouched.
+    page.locator(f"{PANEL} .jp-Notebook").first.click(
+        position={"x": 5, "y": 5})
+    page.keyboard.press("Control+s")
+    page.wait_for_function("() => !document.querySelector('.lm-TabBar-tab.jp-mod-dirty')")
+    saved = _api(lab, f"/api/contents/notebooks/{NOTEBOOK}?content=1")["content"]
+    outputs = [o for cell in saved["cells"] if cell["cell_type"] == "code"
+               for o in cell["outputs"]]
+    assert not [o for o in outputs if o["output_type"] == "error"]
+    assert any("image/png" in o.get("data", {}) for o in outputs)
+    assert (ROOT / "notebooks" / NOTEBOOK).read_bytes() == repo_copy
+
+
+def _font_px(page, selector):
+    return page.locator(selector).first.evaluate(
+        "el => parseFloat(getComputedStyle(el).fontSize)")
+
+
+def test_present_enlarges_widget_and_output_text(lab, page):
+    from d2lresnet.plots import _PRESENT_SCALE
+    _open_notebook(page, lab, PRESENT_NOTEBOOK)
+    label = f"{PANEL} .jp-OutputArea .widget-label"
+    printed = f"{PANEL} .jp-OutputArea .jp-RenderedText pre"
+    page.locator(f"{PANEL} .jp-Cell").first.locator(".jp-InputArea-editor").click()
+    page.keyboard.press("Escape")  # command mode: Shift+Enter runs and moves on
+    for _ in range(2):
+        page.keyboard.press("Shift+Enter")
+    page.locator(label).first.wait_for()
+    page.locator(printed).first.wait_for()
+    _wait_kernel_idle(lab, PRESENT_NOTEBOOK, 60)
+    before = _font_px(page, label), _font_px(page, printed)
+
+    page.keyboard.press("Shift+Enter")  # present()
+    page.wait_for_function(f"() => parseFloat(getComputedStyle(document.querySelector("
+                           f"'{label}')).fontSize) > {before[0]}", timeout=60_000)
+    after = _font_px(page, label), _font_px(page, printed)
+    page.screenshot(path=SCREENSHOTS / "present-on.png")
+    assert after == pytest.approx((before[0] * _PRESENT_SCALE, before[1] * _PRESENT_SCALE),
+                                  abs=0.5), (before, after)
+
+    page.keyboard.press("Shift+Enter")  # present(False): every style shown so far is emptied
+    page.wait_for_function(f"() => parseFloat(getComputedStyle(document.querySelector("
+                           f"'{label}')).fontSize) < {after[0]}", timeout=60_000)
+    assert (_font_px(page, label), _font_px(page, printed)) == pytest.approx(before, abs=0.5)
