@@ -8,16 +8,57 @@ from .data import CLASS_NAMES
 
 # For presenting to a room: D2LRESNET_PRESENT=1 (or present(True)) enlarges figures and text.
 _PRESENT_SCALE = 1.6
+_STYLE_ID = "d2lresnet-present-style"
+# JupyterLab's and ipywidgets' own sizes (px) at scale 1; present() multiplies them.
+_OUTPUT_SIZES = {
+    "--jp-code-font-size": 13,                 # printed output (stdout, tracebacks)
+    "--jp-content-font-size1": 14,             # HTML/Markdown output, tables
+    "--jp-ui-font-size1": 13,
+    "--jp-widgets-font-size": 13,              # widget labels, readouts, dropdowns, buttons
+    "--jp-widgets-inline-height": 28,
+    "--jp-widgets-inline-label-width": 80,
+    "--jp-widgets-inline-width": 300,
+    "--jp-widgets-inline-width-short": 148,
+    "--jp-widgets-slider-handle-size": 16,
+    "--jp-widgets-slider-track-thickness": 4,
+    "--jp-widgets-menu-item-height": 24,
+}
+
+
+def present_style(scale=_PRESENT_SCALE):
+    """A <style> block that enlarges everything inside cell outputs (printed text, widget
+    labels, slider readouts, dropdowns) by ``scale``, leaving the rest of JupyterLab alone.
+    It sets JupyterLab's and ipywidgets' CSS variables on the output area only."""
+    sizes = "\n".join(f"  {name}: {px * scale:g}px;" for name, px in _OUTPUT_SIZES.items())
+    return (f'<style id="{_STYLE_ID}">\n'
+            f".jp-OutputArea, .jupyter-widgets, .output_area {{\n{sizes}\n}}\n"
+            f".jp-OutputArea .jp-RenderedText pre, .output_area pre {{\n"
+            f"  font-size: {13 * scale:g}px; line-height: 1.3;\n}}\n"
+            f".jp-OutputArea .widget-label, .jp-OutputArea .widget-readout,\n"
+            f".jp-OutputArea .widget-label-basic, .jp-OutputArea .widget-button {{\n"
+            f"  font-size: {13 * scale:g}px;\n}}\n"
+            f"</style>")
 
 
 def present(on=True):
-    """Bigger figures and fonts, readable from the back of a lecture hall."""
+    """Bigger figures and fonts, readable from the back of a lecture hall.
+
+    Scales matplotlib's figure.dpi and font.size; in a notebook it also displays a <style>
+    block that enlarges widget labels, readouts and printed output. ``present(False)``
+    restores the defaults and, in the same session, empties every style block shown before."""
     scale = _PRESENT_SCALE if on else 1.0
     plt.rcParams.update({"figure.dpi": 100 * scale, "font.size": 10 * scale})
+    if in_notebook():
+        _show_style(on)
 
 
-if os.environ.get("D2LRESNET_PRESENT") == "1":
-    present(True)
+def _show_style(on):
+    from IPython.display import HTML, display, update_display
+    html = HTML(present_style() if on else "")
+    # Every earlier copy (display_id) follows the switch; a new one is shown when turning on.
+    update_display(html, display_id=_STYLE_ID)
+    if on:
+        display(html, display_id=_STYLE_ID)
 
 
 def in_notebook():
@@ -27,6 +68,10 @@ def in_notebook():
         return False
     shell = get_ipython()
     return shell is not None and shell.__class__.__name__ == "ZMQInteractiveShell"
+
+
+if os.environ.get("D2LRESNET_PRESENT") == "1":
+    present(True)
 
 
 def show_images(imgs, num_rows, num_cols, titles=None, scale=1.5):

@@ -1,0 +1,78 @@
+"""present(): one switch that enlarges figures (matplotlib rcParams) and, in a notebook, widget
+and output text (a <style> block). The browser side is checked in test_browser.py."""
+import os
+import subprocess
+import sys
+
+import matplotlib.pyplot as plt
+import pytest
+
+from d2lresnet import plots
+
+
+@pytest.fixture(autouse=True)
+def restore_rcparams():
+    saved = plt.rcParams.copy()
+    yield
+    plt.rcParams.update(saved)
+
+
+@pytest.fixture
+def shown(monkeypatch):
+    """Pretend to be a notebook and record what present() displays or updates."""
+    import IPython.display
+    calls = []
+    monkeypatch.setattr(plots, "in_notebook", lambda: True)
+    monkeypatch.setattr(IPython.display, "display",
+                        lambda obj, display_id=None: calls.append(("display", obj, display_id)))
+    monkeypatch.setattr(IPython.display, "update_display",
+                        lambda obj, display_id=None: calls.append(("update", obj, display_id)))
+    return calls
+
+
+def test_present_scales_figures_and_fonts_and_back():
+    plots.present(True)
+    assert plt.rcParams["figure.dpi"] == pytest.approx(100 * plots._PRESENT_SCALE)
+    assert plt.rcParams["font.size"] == pytest.approx(10 * plots._PRESENT_SCALE)
+    plots.present(False)
+    assert plt.rcParams["figure.dpi"] == 100
+    assert plt.rcParams["font.size"] == 10
+
+
+def test_present_style_enlarges_widget_and_output_text():
+    css = plots.present_style(2.0)
+    assert css.startswith("<style") and css.rstrip().endswith("</style>")
+    for selector in (".jp-OutputArea", ".widget-label", ".widget-readout", ".jp-RenderedText"):
+        assert selector in css
+    assert "--jp-widgets-font-size: 26px;" in css  # 13 px * 2
+    assert "--jp-code-font-size: 26px;" in css
+    assert "--jp-widgets-inline-label-width: 160px;" in css
+    assert "--jp-widgets-font-size: 13px;" in plots.present_style(1.0)
+
+
+def test_present_displays_the_style_in_a_notebook(shown):
+    plots.present()
+    kinds = [(kind, display_id) for kind, _, display_id in shown]
+    assert kinds == [("update", plots._STYLE_ID), ("display", plots._STYLE_ID)]
+    html = shown[-1][1]
+    assert html.data == plots.present_style()
+    assert "widget-readout" in html._repr_html_()
+
+    shown.clear()
+    plots.present(False)  # empties the earlier style blocks, shows nothing new
+    assert [(kind, obj.data) for kind, obj, _ in shown] == [("update", "")]
+
+
+def test_present_displays_nothing_outside_a_notebook(capsys):
+    plots.present(True)
+    assert capsys.readouterr().out == ""
+
+
+def test_env_var_switches_present_on_at_import():
+    code = ("import matplotlib.pyplot as plt, d2lresnet.plots; "
+            "print(plt.rcParams['figure.dpi'], plt.rcParams['font.size'])")
+    env = dict(os.environ, D2LRESNET_PRESENT="1", MPLBACKEND="Agg")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                         check=True).stdout.split()
+    assert [float(x) for x in out] == pytest.approx([100 * plots._PRESENT_SCALE,
+                                                     10 * plots._PRESENT_SCALE])
