@@ -237,13 +237,16 @@ def _run_all(page, lab, name):
     page.locator(".lm-Menu-item:not(.lm-mod-hidden)",
                  has=page.locator(".lm-Menu-itemLabel", has_text="Run All Cells")).first.click()
     _accept_kernel_dialog(page)
-    # Every code cell gets an execution count; none is left queued or running ("[*]").
+    # Every code cell gets an execution count (none left queued, "[*]"), or a cell fails: Run All
+    # stops at the first error, so wait for that too and let the caller report the traceback.
     page.wait_for_function(
-        """() => {
-            const panel = document.querySelector('%s');
+        """([panelSelector, stderrSelector]) => {
+            const panel = document.querySelector(panelSelector);
+            if ([...panel.querySelectorAll(stderrSelector)]
+                    .some(o => o.textContent.includes('Traceback'))) return true;
             const prompts = [...panel.querySelectorAll('.jp-CodeCell .jp-InputPrompt')];
             return prompts.length > 0 && prompts.every(p => /\\[\\d+\\]/.test(p.textContent));
-        }""" % PANEL, timeout=RUN_ALL_TIMEOUT_S * 1000)
+        }""", arg=[PANEL, STDERR], timeout=RUN_ALL_TIMEOUT_S * 1000)
     _wait_kernel_idle(lab, name, RUN_ALL_TIMEOUT_S)
 
 
@@ -294,7 +297,7 @@ def test_block_shape_widget_in_jupyterlab(lab, page):
 
     # No cell failed: no traceback on screen (the saved file's outputs are checked below).
     errors = page.locator(f"{PANEL} {STDERR}", has_text="Traceback")
-    assert errors.count() == 0, errors.all_inner_texts()
+    assert errors.count() == 0, "\n".join(errors.all_inner_texts())
 
     # The notebook's matplotlib figure (the identity-property scatter plot) arrived as an image.
     images = page.locator(f"{PANEL} .jp-OutputArea .jp-RenderedImage img")
@@ -345,7 +348,7 @@ def test_block_shape_widget_in_jupyterlab(lab, page):
     widget.screenshot(path=SCREENSHOTS / "02-widget-final.png")
 
     # Moving widgets raised nothing in the kernel or the page.
-    assert errors.count() == 0, errors.all_inner_texts()
+    assert errors.count() == 0, "\n".join(errors.all_inner_texts())
     assert not [m for m in page.console_messages if m.startswith("pageerror")], \
         page.console_messages
 
