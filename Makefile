@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 NOTEBOOKS := $(wildcard notebooks/*.py)
 
-.PHONY: setup data lab train test sync clean
+.PHONY: setup data lab train test sync clean html slides slides-offline
 
 setup: $(STAMP)
 
@@ -37,6 +37,39 @@ test: data
 # --update keeps the cell ids, so an unchanged notebook stays unchanged in git).
 sync: setup
 	$(BIN)/jupytext --update --to ipynb $(NOTEBOOKS)
+
+# For instructors: copies that open without a kernel (README, "For instructors"). Each notebook
+# runs once into build/executed/PRESET/ (smoke unless D2LRESNET_PRESET says otherwise; inline
+# plots; widget state kept); `html` and `slides` convert those copies and check every figure.
+D2LRESNET_PRESET ?= smoke
+EXECUTED_DIR := build/executed/$(D2LRESNET_PRESET)
+EXECUTED := $(patsubst notebooks/%.py,$(EXECUTED_DIR)/%.ipynb,$(NOTEBOOKS))
+NBCONVERT := $(BIN)/jupyter nbconvert
+MODULE := $(filter-out %/slides.py,$(wildcard d2lresnet/*.py))
+
+$(EXECUTED_DIR)/%.ipynb: notebooks/%.ipynb $(MODULE) | data
+	D2LRESNET_PRESET=$(D2LRESNET_PRESET) MPLBACKEND=module://matplotlib_inline.backend_inline \
+	  $(NBCONVERT) --to notebook --execute --ExecutePreprocessor.timeout=3600 \
+	  --ExecutePreprocessor.store_widget_state=True --output-dir $(EXECUTED_DIR) $<
+
+html: $(EXECUTED)
+	$(NBCONVERT) --to html --output-dir build/html $(EXECUTED)
+	$(BIN)/python -m d2lresnet.slides check --html-dir build/html $(EXECUTED)
+
+# reveal.js, jQuery, require.js and MathJax come from CDNs; REVEAL_PREFIX=... points elsewhere.
+slides: $(EXECUTED)
+	$(BIN)/python -m d2lresnet.slides slides --output-dir build/slides \
+	  $(if $(REVEAL_PREFIX),--reveal-prefix $(REVEAL_PREFIX)) $(EXECUTED)
+
+# The same slides with those libraries copied next to them from npm (about 80 MB): no network.
+VENDOR := vendor/node_modules
+slides-offline: $(EXECUTED)
+	npm install --silent --no-save --no-package-lock --no-audit --no-fund \
+	  --prefix build/slides/vendor reveal.js@4.0.2 requirejs@2.3.6 jquery@3.5.1 mathjax@2.7.7
+	$(BIN)/python -m d2lresnet.slides slides --output-dir build/slides \
+	  --reveal-prefix $(VENDOR)/reveal.js --require-js $(VENDOR)/requirejs/require.js \
+	  --jquery $(VENDOR)/jquery/dist/jquery.min.js \
+	  --mathjax '$(VENDOR)/mathjax/MathJax.js?config=TeX-AMS_CHTML-full,Safe' $(EXECUTED)
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis notebooks/.ipynb_checkpoints

@@ -1,0 +1,120 @@
+"""Slides and static HTML for instructors: slide structure derived from headings, every figure
+output present as an image. (make html / make slides run these on executed notebooks.)"""
+import base64
+import io
+from pathlib import Path
+
+import matplotlib
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
+
+from d2lresnet import slides
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _png():
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(1, 1))
+    ax.plot([0, 1], [1, 0])
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
+    plt.close(fig)
+    return base64.b64encode(buffer.getvalue()).decode()
+
+
+def _figure_cell(code="plt.plot([0, 1])"):
+    return new_code_cell(code, outputs=[new_output("display_data", data={
+        "image/png": _png(), "text/plain": "<Figure size 100x100 with 1 Axes>"})])
+
+
+@pytest.fixture
+def executed(tmp_path):
+    """A small notebook as nbconvert --execute leaves it: two sections, two figures."""
+    nb = new_notebook(cells=[
+        new_markdown_cell("# 6.2 Residual blocks\n\nIntro prose."),
+        new_code_cell("x = 1", outputs=[new_output("stream", name="stdout", text="1\n")]),
+        new_markdown_cell("## The identity property\nA picture:"),
+        _figure_cell(),
+        new_markdown_cell("### A detail"),
+        new_markdown_cell("Text that mentions # a hash but is no heading."),
+        _figure_cell(),
+        new_markdown_cell("   "),
+    ])
+    path = tmp_path / "demo.ipynb"
+    nbformat.write(nb, path)
+    return path
+
+
+def test_headings_start_slides_and_the_rest_follows():
+    nb = new_notebook(cells=[
+        new_markdown_cell("Untitled opening"),
+        new_markdown_cell("\n# Title"), new_code_cell("1"),
+        new_markdown_cell("## Section\ntext"), new_markdown_cell("#### Detail"),
+        new_markdown_cell("#hashtag, no heading"), new_markdown_cell(""),
+        new_code_cell("2"), new_markdown_cell("Prose after code"), new_code_cell("3"),
+    ])
+    marked = slides.mark_slides(nb)
+    assert [c.metadata.slideshow.slide_type for c in marked.cells] == [
+        "slide", "slide", "-", "slide", "subslide", "-", "skip", "-", "subslide", "-"]
+    assert "slideshow" not in nb.cells[0].metadata  # the source notebook is left alone
+
+
+def test_a_heading_inside_a_cell_starts_its_own_slide():
+    nb = new_notebook(cells=[new_markdown_cell(
+        "# Title\n\nIntro.\n\n## Section\ntext\n```\n# not a heading (code)\n```\n"
+        "### Detail\nmore")])
+    marked = slides.mark_slides(nb)
+    assert [(c.source.splitlines()[0], c.metadata.slideshow.slide_type) for c in marked.cells] \
+        == [("# Title", "slide"), ("## Section", "slide"), ("### Detail", "subslide")]
+    assert "# not a heading (code)" in marked.cells[1].source
+    assert len({c.id for c in marked.cells}) == 3
+    nbformat.validate(marked)
+
+
+def test_an_authors_own_slide_type_wins():
+    nb = new_notebook(cells=[new_markdown_cell("# Title"), new_code_cell("1")])
+    nb.cells[1].metadata["slideshow"] = {"slide_type": "fragment"}
+    assert slides.mark_slides(nb).cells[1].metadata.slideshow.slide_type == "fragment"
+
+
+def test_slides_have_one_section_per_heading_and_every_figure(executed, tmp_path):
+    [page] = slides.build_slides([executed], tmp_path / "slides")
+    html = page.read_text()
+    assert page.name == "demo.slides.html"
+    assert html.count('<section') >= 3  # two slides, one sub-slide (plus their wrappers)
+    assert "reveal.js" in html and "Reveal.initialize" in html
+    assert slides.count_html_figures(html) == slides.count_figures(nbformat.read(executed, 4)) == 2
+    assert slides.check_figures([executed], tmp_path / "slides", ".slides.html") == []
+
+
+def test_reveal_prefix_is_used_for_offline_copies(executed, tmp_path):
+    [page] = slides.build_slides([executed], tmp_path, reveal_prefix="vendor/reveal.js",
+                                 require_js="vendor/require.js")
+    html = page.read_text()
+    assert "vendor/reveal.js/dist/reveal.js" in html and 'src="vendor/require.js"' in html
+    assert "unpkg.com/reveal.js" not in html
+
+
+def test_check_reports_missing_pages_and_missing_figures(executed, tmp_path):
+    from nbconvert import HTMLExporter
+    html, _ = HTMLExporter().from_filename(str(executed))
+    (tmp_path / "demo.html").write_text(html)
+    assert slides.check_figures([executed], tmp_path) == []
+    (tmp_path / "demo.html").write_text(html.replace('src="data:image/png', 'src="x.png', 1))
+    [problem] = slides.check_figures([executed], tmp_path)
+    assert "1 images, but demo.ipynb has 2 figures" in problem
+    assert "missing" in slides.check_figures([executed], tmp_path / "nowhere")[0]
+    assert slides.main(["check", "--html-dir", str(tmp_path), str(executed)]) == 1
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "notebooks").glob("*.ipynb")),
+                         ids=lambda p: p.name)
+def test_every_notebook_gives_a_deck_of_several_slides(path):
+    # The build derives slides from headings: a notebook opens with its title and has sections.
+    nb = nbformat.read(path, as_version=4)
+    assert slides.heading_level(nb.cells[0]) == 1, f"{path.name} does not open with '# ...'"
+    kinds = [c.metadata.slideshow.slide_type for c in slides.mark_slides(nb).cells]
+    assert kinds[0] == "slide" and sum(k in ("slide", "subslide") for k in kinds) >= 2
