@@ -126,7 +126,7 @@ def lab(tmp_path_factory):
     shutil.copytree(ROOT / "notebooks", root / "notebooks",
                     ignore=shutil.ignore_patterns(".ipynb_checkpoints", "*.py"))
     _write_present_notebook(root / "notebooks" / PRESENT_NOTEBOOK)
-    for name in ("settings", "workspaces", "runtime", "config", "data"):
+    for name in ("settings", "workspaces", "runtime", "config"):
         (base / name).mkdir()
     _write_settings(base / "settings")
     env = dict(os.environ,
@@ -309,8 +309,8 @@ def test_block_shape_widget_in_jupyterlab(lab, page):
     images.first.screenshot(path=SCREENSHOTS / "02-figure.png")
 
     # The block-shape widget: an interactive() with a "stride" slider.
-    widget = page.locator(f"{PANEL} .widget-interact", has=page.locator(".widget-label",
-                                                               has_text="stride")).first
+    stride_label = page.locator(".widget-label", has_text="stride")
+    widget = page.locator(f"{PANEL} .widget-interact", has=stride_label).first
     widget.scroll_into_view_if_needed()
     state = dict(input_channels=3, num_channels=6, strides=2, use_1x1conv=True, height=6, width=6)
     assert _expect_shape(widget, state) == "output shape (6, 3, 3)"
@@ -327,7 +327,7 @@ def test_block_shape_widget_in_jupyterlab(lab, page):
     assert _expect_shape(widget, state) == "output shape (3, 6, 6)"
     widget.locator(".widget-checkbox input[type=checkbox]").click()
     state["use_1x1conv"] = False
-    _expect_shape(widget, state)
+    assert _expect_shape(widget, state) == "output shape (3, 6, 6)"
 
     # ... until a stride shrinks the main path: then it cannot add.
     _set_by_keys(_slider(widget, "stride"), state["strides"], 2)
@@ -353,8 +353,7 @@ def test_block_shape_widget_in_jupyterlab(lab, page):
         page.console_messages
 
     # Saved (in the temporary copy): the file holds the same story, and the repo's is untouched.
-    page.locator(f"{PANEL} .jp-Notebook").first.click(
-        position={"x": 5, "y": 5})
+    page.locator(f"{PANEL} .jp-Notebook").first.click(position={"x": 5, "y": 5})
     page.keyboard.press("Control+s")
     page.wait_for_function("() => !document.querySelector('.lm-TabBar-tab.jp-mod-dirty')")
     saved = _api(lab, f"/api/contents/notebooks/{NOTEBOOK}?content=1")["content"]
