@@ -70,7 +70,8 @@ def build_parser():
                                             "and ours on the same network and batch.")
     bench.add_argument("--resize", type=_positive_int, default=96, help="image side (default 96)")
     bench.add_argument("--batch-size", type=_positive_int, default=256)
-    bench.add_argument("--steps", type=_positive_int, default=5, help="timed steps per pipeline")
+    bench.add_argument("--steps", type=_positive_int, default=10,
+                       help="timed steps per pipeline (default 10)")
     bench.add_argument("--warmup", type=int, default=2, help="untimed steps first")
     bench.add_argument("--json", action="store_true", help="print one JSON object")
 
