@@ -41,3 +41,11 @@ def test_notebook_matches_its_py_source(source):
     notebook = source.with_suffix(".ipynb")
     assert notebook.exists(), f"{notebook.name} is missing: run `make sync`"
     assert _cells(notebook) == _cells(source), f"{notebook.name} is out of date: run `make sync`"
+
+
+@pytest.mark.parametrize("notebook", sorted((ROOT / "notebooks").glob("*.ipynb")),
+                         ids=lambda p: p.name)
+def test_notebook_is_committed_without_outputs(notebook):
+    # The .py is the source; executed copies are build products (make html).
+    code_cells = [c for c in jupytext.read(notebook).cells if c.cell_type == "code"]
+    assert code_cells and all(not c.outputs and c.execution_count is None for c in code_cells)
