@@ -15,7 +15,9 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from . import train
 from .blocks import Bottleneck, PreActResidual, Residual
+from .data import FashionMNISTBatches
 from .model import STAGE_DEPTHS, STAGE_WIDTHS, ResNet, count_parameters, resnet
 from .shapes import count_flops
 
@@ -121,7 +123,9 @@ def _to_input(images):
 
 
 def _autocast():
-    return torch.autocast("cpu", dtype=torch.bfloat16)
+    # The trainer's choice: bf16 only where the CPU has bf16 instructions (else it is emulated).
+    cpu = torch.device("cpu")
+    return train._autocast(cpu, train.choose_precision(cpu))
 
 
 # -----------------------------------------------------------------------------
@@ -179,14 +183,10 @@ def train_one(net, images, labels, test_images, test_labels, epochs, batch_size=
     return history
 
 
-@torch.no_grad()
 def error_rate(net, images, labels, batch_size=512):
-    net.eval()
-    wrong = 0
-    for X, y in zip(images.split(batch_size), labels.split(batch_size)):
-        with _autocast():
-            wrong += (net(_to_input(X)).argmax(1) != y).sum().item()
-    return wrong / len(images)
+    batches = FashionMNISTBatches(images, labels, batch_size)
+    return 1 - train.evaluate_accuracy(net, batches, torch.device("cpu"),
+                                       train.choose_precision(torch.device("cpu")))
 
 
 def degradation_experiment(images, labels, test_images, test_labels, depths=FULL["depths"],
