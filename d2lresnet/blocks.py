@@ -18,6 +18,13 @@ def _check_shortcut(input_channels, num_channels, use_1x1conv):
             f"convolution changes the channels first")
 
 
+def _shortcut(input_channels, out_channels, strides, bias, shortcut_bn):
+    """The 1x1 convolution that brings the input to the output's shape (the notes' conv3);
+    torchvision follows it with BatchNorm."""
+    conv = nn.Conv2d(input_channels, out_channels, kernel_size=1, stride=strides, bias=bias)
+    return nn.Sequential(conv, nn.BatchNorm2d(out_channels)) if shortcut_bn else conv
+
+
 def _check_same_shape(Y, X, block_name):
     if Y.shape != X.shape:
         raise ValueError(
@@ -30,8 +37,6 @@ class Residual(nn.Module):
     """The notes' residual block: two 3x3 convs with BN, the input added before the last ReLU."""
 
     expansion = 1  # output channels = num_channels * expansion
-    # torchvision keeps the shortcut in ``downsample``; the notes call it conv3.
-    torchvision_names = {"downsample.0": "conv3", "downsample.1": "bn3"}
 
     def __init__(self, input_channels, num_channels, use_1x1conv=False, strides=1,
                  bias=True, shortcut_bn=False):
@@ -40,30 +45,20 @@ class Residual(nn.Module):
         self.conv1 = nn.Conv2d(input_channels, num_channels, kernel_size=3, padding=1,
                                stride=strides, bias=bias)
         self.conv2 = nn.Conv2d(num_channels, num_channels, kernel_size=3, padding=1, bias=bias)
-        if use_1x1conv:
-            self.conv3 = nn.Conv2d(input_channels, num_channels, kernel_size=1, stride=strides,
-                                   bias=bias)
-            self.bn3 = nn.BatchNorm2d(num_channels) if shortcut_bn else None
-        else:
-            self.conv3 = None
-            self.bn3 = None
+        # The notes call the shortcut's 1x1 conv conv3; every block here calls it shortcut.
+        self.shortcut = (_shortcut(input_channels, num_channels, strides, bias, shortcut_bn)
+                         if use_1x1conv else None)
         self.bn1 = nn.BatchNorm2d(num_channels)
         self.bn2 = nn.BatchNorm2d(num_channels)
 
     def forward(self, X):
         Y = F.relu(self.bn1(self.conv1(X)))
         Y = self.bn2(self.conv2(Y))
-        if self.conv3:
-            X = self.conv3(X)
-        if self.bn3:
-            X = self.bn3(X)
+        if self.shortcut is not None:
+            X = self.shortcut(X)
         _check_same_shape(Y, X, "Residual")
         Y += X
         return F.relu(Y)
-
-    @property
-    def shortcut(self):
-        return self.conv3
 
     def zero_init_(self):
         """Make the residual branch output 0, so the block computes relu(shortcut(x))."""
@@ -75,7 +70,6 @@ class Bottleneck(nn.Module):
     """ResNet-50's block: 1x1 reduce, 3x3 (carrying the stride), 1x1 expand by 4."""
 
     expansion = 4
-    torchvision_names = {}  # the same names as torchvision's Bottleneck
 
     def __init__(self, input_channels, num_channels, use_1x1conv=False, strides=1,
                  bias=True, shortcut_bn=False):
@@ -89,27 +83,18 @@ class Bottleneck(nn.Module):
         self.bn2 = nn.BatchNorm2d(num_channels)
         self.conv3 = nn.Conv2d(num_channels, out_channels, kernel_size=1, bias=bias)
         self.bn3 = nn.BatchNorm2d(out_channels)
-        self.downsample = None
-        if use_1x1conv:
-            layers = [nn.Conv2d(input_channels, out_channels, kernel_size=1, stride=strides,
-                                bias=bias)]
-            if shortcut_bn:
-                layers.append(nn.BatchNorm2d(out_channels))
-            self.downsample = nn.Sequential(*layers)
+        self.shortcut = (_shortcut(input_channels, out_channels, strides, bias, shortcut_bn)
+                         if use_1x1conv else None)
 
     def forward(self, X):
         Y = F.relu(self.bn1(self.conv1(X)))
         Y = F.relu(self.bn2(self.conv2(Y)))
         Y = self.bn3(self.conv3(Y))
-        if self.downsample:
-            X = self.downsample(X)
+        if self.shortcut is not None:
+            X = self.shortcut(X)
         _check_same_shape(Y, X, "Bottleneck")
         Y += X
         return F.relu(Y)
-
-    @property
-    def shortcut(self):
-        return self.downsample
 
     def zero_init_(self):
         nn.init.zeros_(self.bn3.weight)
@@ -121,7 +106,6 @@ class PreActResidual(nn.Module):
     follows the addition, so the shortcut is a clean identity path through the whole network."""
 
     expansion = 1
-    torchvision_names = {}
 
     def __init__(self, input_channels, num_channels, use_1x1conv=False, strides=1,
                  bias=True, shortcut_bn=False):
@@ -132,20 +116,16 @@ class PreActResidual(nn.Module):
                                stride=strides, bias=bias)
         self.bn2 = nn.BatchNorm2d(num_channels)
         self.conv2 = nn.Conv2d(num_channels, num_channels, kernel_size=3, padding=1, bias=bias)
-        self.conv3 = (nn.Conv2d(input_channels, num_channels, kernel_size=1, stride=strides,
-                                bias=bias) if use_1x1conv else None)
+        self.shortcut = (_shortcut(input_channels, num_channels, strides, bias, shortcut_bn)
+                         if use_1x1conv else None)
 
     def forward(self, X):
         Y = self.conv1(F.relu(self.bn1(X)))
         Y = self.conv2(F.relu(self.bn2(Y)))
-        if self.conv3:
-            X = self.conv3(X)
+        if self.shortcut is not None:
+            X = self.shortcut(X)
         _check_same_shape(Y, X, "PreActResidual")
         return Y + X
-
-    @property
-    def shortcut(self):
-        return self.conv3
 
     def zero_init_(self):
         # The last op of the branch is a conv, so zero it (weights and bias): the block is then x.

@@ -18,7 +18,7 @@ from torch.nn import functional as F
 from . import train
 from .blocks import Bottleneck, PreActResidual, Residual
 from .data import FashionMNISTBatches
-from .model import STAGE_DEPTHS, STAGE_WIDTHS, ResNet, count_parameters, resnet
+from .model import ARCHITECTURES, STAGE_WIDTHS, ResNet, count_parameters, resnet
 from .shapes import count_flops
 
 # -----------------------------------------------------------------------------
@@ -58,13 +58,13 @@ class CifarBlock(Residual):
         # plain and residual twins start from the same weights.
         super().__init__(input_channels, num_channels, use_1x1conv=reshapes, strides=strides,
                          bias=False)
-        for conv in (self.conv1, self.conv2, self.conv3):
+        for conv in (self.conv1, self.conv2, self.shortcut):
             if conv is not None:
                 nn.init.kaiming_normal_(conv.weight, mode="fan_out", nonlinearity="relu")
         if shortcut == "pad" and reshapes:
-            self.conv3 = PadShortcut(num_channels - input_channels, strides)
+            self.shortcut = PadShortcut(num_channels - input_channels, strides)
         elif shortcut is None:
-            self.conv3 = None
+            self.shortcut = None
         self.plain = shortcut is None
 
     def forward(self, X):
@@ -273,12 +273,12 @@ def plot_grad_norms(norms_by_label, ax=None):
 # The ResNet family from one builder: parameters and FLOPs.
 
 FAMILY = {  # name: (stage depths, block)
-    "ResNet-18": (STAGE_DEPTHS[18], Residual),
-    "ResNet-34": (STAGE_DEPTHS[34], Residual),
-    "ResNet-50": (STAGE_DEPTHS[50], Bottleneck),
-    "ResNet-101": ((3, 4, 23, 3), Bottleneck),
-    "ResNet-152": ((3, 8, 36, 3), Bottleneck),
-    "PreAct-ResNet-18": (STAGE_DEPTHS[18], PreActResidual),
+    "ResNet-18": (ARCHITECTURES["resnet18"][1], Residual),
+    "ResNet-34": (ARCHITECTURES["resnet34"][1], Residual),
+    "ResNet-50": (ARCHITECTURES["resnet50"][1], Bottleneck),
+    "ResNet-101": (ARCHITECTURES["resnet101"][1], Bottleneck),
+    "ResNet-152": (ARCHITECTURES["resnet152"][1], Bottleneck),
+    "PreAct-ResNet-18": (ARCHITECTURES["resnet18"][1], PreActResidual),
 }
 
 

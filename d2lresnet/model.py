@@ -8,7 +8,20 @@ from torch import nn
 from .blocks import Bottleneck, PreActResidual, Residual
 
 STAGE_WIDTHS = (64, 128, 256, 512)
-STAGE_DEPTHS = {18: (2, 2, 2, 2), 34: (3, 4, 6, 3), 50: (3, 4, 6, 3)}
+# The family of the paper's Table 1, listed the way torchvision lists it:
+# name -> (block, blocks per stage).  Everything else about them is the same.
+ARCHITECTURES = {
+    "resnet18": (Residual, (2, 2, 2, 2)),
+    "resnet34": (Residual, (3, 4, 6, 3)),
+    "resnet50": (Bottleneck, (3, 4, 6, 3)),
+    "resnet101": (Bottleneck, (3, 4, 23, 3)),
+    "resnet152": (Bottleneck, (3, 8, 36, 3)),
+}
+
+
+def display_name(name):
+    """The paper's way of writing a name: display_name("resnet50") == "ResNet-50"."""
+    return "ResNet-" + name.removeprefix("resnet")
 
 
 class ResNet(nn.Sequential):
@@ -70,9 +83,10 @@ def resnet_block(input_channels, num_channels, num_residuals, first_block=False,
     return blk
 
 
-def resnet(stage_depths=STAGE_DEPTHS[18], stage_widths=STAGE_WIDTHS, block=Residual,
-           in_channels=1, num_classes=10, torchvision_compat=False, zero_init_residual=False):
-    """The general builder behind resnet18/34/50.
+def resnet(stage_depths=ARCHITECTURES["resnet18"][1], stage_widths=STAGE_WIDTHS,
+           block=Residual, in_channels=1, num_classes=10, torchvision_compat=False,
+           zero_init_residual=False):
+    """The general builder behind resnet18/34/50/101/152.
 
     torchvision_compat=True uses torchvision's conventions (no conv bias, BatchNorm after the
     1x1 shortcut); pass in_channels=3, num_classes=1000 as well to match its models exactly.
@@ -102,17 +116,31 @@ def resnet(stage_depths=STAGE_DEPTHS[18], stage_widths=STAGE_WIDTHS, block=Resid
     return net
 
 
+def architecture(name, in_channels=1, num_classes=10, **kwargs):
+    """A member of ARCHITECTURES by name, e.g. architecture("resnet50", in_channels=3)."""
+    block, depths = ARCHITECTURES[name]
+    return resnet(depths, STAGE_WIDTHS, block, in_channels, num_classes, **kwargs)
+
+
 def resnet18(in_channels=1, num_classes=10, **kwargs):
     """The notes' ResNet-18: b1, b2..b5 with two residual blocks each, and the head."""
-    return resnet(STAGE_DEPTHS[18], STAGE_WIDTHS, Residual, in_channels, num_classes, **kwargs)
+    return architecture("resnet18", in_channels, num_classes, **kwargs)
 
 
 def resnet34(in_channels=1, num_classes=10, **kwargs):
-    return resnet(STAGE_DEPTHS[34], STAGE_WIDTHS, Residual, in_channels, num_classes, **kwargs)
+    return architecture("resnet34", in_channels, num_classes, **kwargs)
 
 
 def resnet50(in_channels=1, num_classes=10, **kwargs):
-    return resnet(STAGE_DEPTHS[50], STAGE_WIDTHS, Bottleneck, in_channels, num_classes, **kwargs)
+    return architecture("resnet50", in_channels, num_classes, **kwargs)
+
+
+def resnet101(in_channels=1, num_classes=10, **kwargs):
+    return architecture("resnet101", in_channels, num_classes, **kwargs)
+
+
+def resnet152(in_channels=1, num_classes=10, **kwargs):
+    return architecture("resnet152", in_channels, num_classes, **kwargs)
 
 
 def count_parameters(net):
@@ -129,30 +157,3 @@ def count_layers(net):
                        for m in blk.shortcut.modules())
     return weighted - on_shortcuts
 
-
-def load_torchvision_weights(net, torchvision_model):
-    """Copy a torchvision ResNet's weights into ``net`` (built with torchvision_compat=True
-    and the same depths, block, channels and classes)."""
-    renamed = {_our_name(net, key): value
-               for key, value in torchvision_model.state_dict().items()}
-    net.load_state_dict(renamed)
-    return net
-
-
-def _our_name(net, key):
-    # torchvision: conv1, bn1, layer1..layer4, fc.  Ours: 0 (b1), 1..4 (b2..b5), last (Linear).
-    head, _, rest = key.partition(".")
-    if head == "conv1":
-        return "0.0." + rest
-    if head == "bn1":
-        return "0.1." + rest
-    if head == "fc":
-        return f"{len(net) - 1}.{rest}"
-    if head.startswith("layer"):
-        stage = int(head[len("layer"):])
-        index, _, name = rest.partition(".")
-        for theirs, ours in type(net[stage][int(index)]).torchvision_names.items():
-            if name.startswith(theirs + "."):
-                name = ours + name[len(theirs):]
-        return f"{stage}.{index}.{name}"
-    raise KeyError(f"not a torchvision ResNet parameter: {key}")

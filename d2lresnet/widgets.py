@@ -15,16 +15,15 @@ import torch
 from IPython.display import display
 
 from .blocks import Bottleneck, Residual
-from .model import STAGE_DEPTHS, STAGE_WIDTHS, count_layers, count_parameters, resnet, resnet18
+from .model import (ARCHITECTURES, STAGE_WIDTHS, count_layers, count_parameters, display_name,
+                    resnet, resnet18)
 from .shapes import block_output_shape, trace_shapes
 
 STAGES = ("b2", "b3", "b4", "b5")
 BLOCKS = {"basic (Residual)": Residual, "bottleneck": Bottleneck}
-PRESETS = {  # name: (blocks per stage, channels per stage, block)
-    "ResNet-18": (STAGE_DEPTHS[18], STAGE_WIDTHS, Residual),
-    "ResNet-34": (STAGE_DEPTHS[34], STAGE_WIDTHS, Residual),
-    "ResNet-50": (STAGE_DEPTHS[50], STAGE_WIDTHS, Bottleneck),
-}
+# One button per family member whose stages fit the sliders (ResNet-101 has 23 blocks in b4):
+# "ResNet-18" -> (block, blocks per stage).
+BUTTONS = {display_name(name): ARCHITECTURES[name] for name in ("resnet18", "resnet34", "resnet50")}
 WIDTH_CHOICES = (16, 32, 64, 128, 256, 512, 1024)
 
 
@@ -79,9 +78,12 @@ def summarize_stages(depths, widths, block=Residual, in_channels=1, num_classes=
     return StageSummary(count_parameters(net), count_layers(net))
 
 
-def matching_preset(depths, widths, block):
-    return next((name for name, preset in PRESETS.items()
-                 if preset == (tuple(depths), tuple(widths), block)), None)
+def matching_architecture(depths, widths, block):
+    """The family member's name ("ResNet-34") these stages build, or None."""
+    if tuple(widths) != STAGE_WIDTHS:
+        return None
+    return next((display_name(name) for name, member in ARCHITECTURES.items()
+                 if member == (block, tuple(depths))), None)
 
 
 def describe_stages(b2_blocks, b3_blocks, b4_blocks, b5_blocks,
@@ -90,7 +92,7 @@ def describe_stages(b2_blocks, b3_blocks, b4_blocks, b5_blocks,
     depths = (b2_blocks, b3_blocks, b4_blocks, b5_blocks)
     widths = (b2_channels, b3_channels, b4_channels, b5_channels)
     summary = summarize_stages(depths, widths, block)
-    name = matching_preset(depths, widths, block)
+    name = matching_architecture(depths, widths, block)
     print(f"{summary.layers} layers{f' (this is {name})' if name else ''}, "
           f"{summary.parameters:,} parameters "
           f"({summary.parameters * 4 / 2**20:,.1f} MiB as float32)")
@@ -98,17 +100,18 @@ def describe_stages(b2_blocks, b3_blocks, b4_blocks, b5_blocks,
 
 
 def apply_preset(widget, name):
-    """Move the stage widget's controls to a preset: "ResNet-18", "ResNet-34" or "ResNet-50"."""
-    depths, widths, block = PRESETS[name]
+    """Move the stage widget's controls to a button's network: "ResNet-18", "-34" or "-50"."""
+    block, depths = BUTTONS[name]
     named = controls(widget)
-    for stage, depth, width in zip(STAGES, depths, widths):
+    for stage, depth, width in zip(STAGES, depths, STAGE_WIDTHS):
         named[f"{stage}_blocks"].value = depth
         named[f"{stage}_channels"].value = width
     named["block"].value = block
 
 
 def stage_widget(preset="ResNet-18"):
-    depths, widths, block = PRESETS[preset]
+    block, depths = BUTTONS[preset]
+    widths = STAGE_WIDTHS
     depth_sliders = {f"{stage}_blocks": _int_slider(f"{stage} blocks", depth, 1, 8)
                      for stage, depth in zip(STAGES, depths)}
     width_menus = {f"{stage}_channels": widgets.Dropdown(options=WIDTH_CHOICES, value=width,
@@ -117,7 +120,7 @@ def stage_widget(preset="ResNet-18"):
     block_menu = widgets.Dropdown(options=list(BLOCKS.items()), value=block, description="block")
     widget = widgets.interactive(describe_stages, **depth_sliders, **width_menus,
                                  block=block_menu)
-    buttons = [widgets.Button(description=name) for name in PRESETS]
+    buttons = [widgets.Button(description=name) for name in BUTTONS]
     for button in buttons:
         button.on_click(lambda b: apply_preset(widget, b.description))
     # Lay out the same controls in rows: presets, blocks per stage, channels per stage.

@@ -151,15 +151,16 @@ assert count_layers(net) == 18
 # counting even a large one is instant:
 
 # %%
-from d2lresnet import Bottleneck, STAGE_DEPTHS, STAGE_WIDTHS, resnet34
+from d2lresnet import ARCHITECTURES, STAGE_WIDTHS, resnet34
 from d2lresnet.widgets import stage_widget, summarize_stages
 
-resnet34_summary = summarize_stages(STAGE_DEPTHS[34], STAGE_WIDTHS)
-resnet50_summary = summarize_stages(STAGE_DEPTHS[50], STAGE_WIDTHS, Bottleneck)
-print("ResNet-34:", resnet34_summary)
-print("ResNet-50:", resnet50_summary)
-assert resnet34_summary == (count_parameters(resnet34()), 34) == (21_290_250, 34)
-assert resnet50_summary.layers == 50
+summaries = {}
+for name, (block, depths) in ARCHITECTURES.items():  # the family, as torchvision lists it
+    summaries[name] = summarize_stages(depths, STAGE_WIDTHS, block)
+    print(f"{name:10s} {block.__name__:10s} blocks per stage {str(depths):14s}",
+          summaries[name])
+assert summaries["resnet34"] == (count_parameters(resnet34()), 34) == (21_290_250, 34)
+assert [s.layers for s in summaries.values()] == [18, 34, 50, 101, 152]
 
 # %% [markdown]
 # Try it: blocks per stage, channels per stage and the kind of block; the buttons jump to

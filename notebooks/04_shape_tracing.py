@@ -117,7 +117,7 @@ for size in (224, 96, 97):
 
 # %%
 for leaf in trace_leaves(net, (1, 1, 224, 224)):
-    if leaf.path in ("0.0", "0.3", "2.0.conv1", "2.0.conv3"):
+    if leaf.path in ("0.0", "0.3", "2.0.conv1", "2.0.shortcut"):
         print(f"{leaf.path:<10} {type(leaf.module).__name__:<10} "
               f"{leaf.input_shape[2]:>4} -> {leaf.output_shape[2]:<4}", leaf.module)
 

@@ -1,6 +1,7 @@
 """The residual blocks (notes 6.2): shapes, the notes' defaults, identity init, clear errors."""
 import pytest
 import torch
+from torch import nn
 from torch.nn import functional as F
 
 from d2lresnet import Bottleneck, PreActResidual, Residual
@@ -17,8 +18,8 @@ def test_notes_shape_checks(block, expected):
 
 def test_conv_bias_on_by_default_as_in_the_notes():
     blk = Residual(3, 6, use_1x1conv=True)
-    assert all(conv.bias is not None for conv in (blk.conv1, blk.conv2, blk.conv3))
-    assert blk.bn3 is None  # the notes' shortcut is a bare 1x1 conv
+    assert all(conv.bias is not None for conv in (blk.conv1, blk.conv2, blk.shortcut))
+    assert isinstance(blk.shortcut, nn.Conv2d)  # the notes' shortcut is a bare 1x1 conv
 
 
 @pytest.mark.parametrize("make, channels, expected", [

@@ -5,8 +5,9 @@ import torchvision
 from torch import nn
 
 import d2lresnet
-from d2lresnet import (Residual, count_layers, count_parameters, resnet, resnet18, resnet34,
-                       resnet50, resnet_block)
+from d2lresnet import (ARCHITECTURES, Residual, architecture, count_layers, count_parameters,
+                       display_name, resnet, resnet18, resnet34, resnet50, resnet_block)
+from torchvision_compat import load_torchvision_weights
 
 BUILDERS = {"resnet18": resnet18, "resnet34": resnet34, "resnet50": resnet50}
 TV = dict(torchvision_compat=True, in_channels=3)
@@ -44,13 +45,22 @@ def test_torchvision_parity(name):
     with torch.no_grad():
         expected = theirs(X)
         assert not torch.allclose(ours.eval()(X), expected, atol=1e-5, rtol=0)
-        d2lresnet.load_torchvision_weights(ours, theirs)
+        load_torchvision_weights(ours, theirs)
         torch.testing.assert_close(ours(X), expected, atol=1e-5, rtol=0)
 
 
-@pytest.mark.parametrize("name, depth", [("resnet18", 18), ("resnet34", 34), ("resnet50", 50)])
-def test_count_layers(name, depth):
-    assert count_layers(BUILDERS[name]()) == depth
+@pytest.mark.parametrize("name", ARCHITECTURES)
+def test_every_architecture_has_its_layers_and_torchvisions_parameters(name):
+    with torch.device("meta"):  # shapes only: even ResNet-152 costs nothing to build
+        ours = architecture(name, **TV, num_classes=1000)
+        assert count_layers(architecture(name)) == int(name.removeprefix("resnet"))
+    weights = getattr(torchvision.models, display_name(name).replace("-", "") + "_Weights")
+    assert count_parameters(ours) == weights.DEFAULT.meta["num_params"]
+    assert getattr(d2lresnet, name)  # every entry has its builder, resnet18 ... resnet152
+
+
+def test_test_helpers_are_not_part_of_the_package():
+    assert not hasattr(d2lresnet, "load_torchvision_weights")
 
 
 def test_top_level_layers_in_the_notes_order():
@@ -79,8 +89,8 @@ def test_resnet_block_rules(first_block, in_ch, out_ch, stride):
     assert all(isinstance(b, Residual) for b in blk)
     # Only the first block of a later stage strides and uses the 1x1 conv.
     assert blk[0].conv1.stride == (stride, stride)
-    assert (blk[0].conv3 is not None) == (not first_block)
-    assert all(b.conv3 is None and b.conv1.stride == (1, 1) for b in blk[1:])
+    assert (blk[0].shortcut is not None) == (not first_block)
+    assert all(b.shortcut is None and b.conv1.stride == (1, 1) for b in blk[1:])
     out = nn.Sequential(*blk).eval()(torch.rand(2, in_ch, 8, 8))
     assert out.shape == (2, out_ch, 8 // stride, 8 // stride)
 
@@ -94,7 +104,7 @@ def test_zero_init_residual_flag(builder):
     with torch.no_grad():
         for blk in blocks:  # each block starts as relu(shortcut(x))
             x = torch.randn(2, blk.conv1.in_channels, 4, 4)
-            shortcut = blk.shortcut or nn.Identity()
+            shortcut = blk.shortcut if blk.shortcut is not None else nn.Identity()
             assert torch.equal(blk(x), torch.relu(shortcut(x)))
 
 

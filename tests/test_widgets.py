@@ -6,8 +6,8 @@ import matplotlib.pyplot as plt
 import pytest
 import torch
 
-from d2lresnet import (Bottleneck, Residual, count_layers, count_parameters, format_trace, resnet,
-                       resnet18, resnet34, resnet50, trace_shapes)
+from d2lresnet import (ARCHITECTURES, Bottleneck, Residual, count_layers, count_parameters,
+                       format_trace, resnet, resnet18, resnet34, resnet50, trace_shapes)
 from d2lresnet.widgets import (apply_preset, block_shape_widget, controls, format_trace_table,
                                plot_resolution_and_channels, stage_widget, summarize_stages,
                                trace_widget)
@@ -110,7 +110,7 @@ def test_stage_widget_presets_by_button_and_by_function():
 def test_stage_widget_widths_and_block():
     widget = stage_widget()
     result = set_controls(widget, b2_channels=32, b5_channels=256, block=Bottleneck)
-    expected = resnet((2, 2, 2, 2), (32, 128, 256, 256), Bottleneck)
+    expected = resnet(ARCHITECTURES["resnet18"][1], (32, 128, 256, 256), Bottleneck)
     assert result == (count_parameters(expected), count_layers(expected))
     assert result.layers == 3 * 8 + 2  # three convs per bottleneck, plus the stem and the head
 
