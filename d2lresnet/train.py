@@ -6,14 +6,16 @@ has it, optional momentum / one-cycle / label smoothing for the CPU preset, a li
 progress bar, checkpoints with resume, and a clear stop when the loss blows up.
 """
 import math
+import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from .checkpoint import check_writable, load_checkpoint, save_checkpoint, saved_epoch
 from .plots import ProgressPlot
 
 
@@ -117,31 +119,6 @@ def evaluate_accuracy(net, data_iter, device=None, precision="fp32"):
     return (predictions == labels).float().mean().item()
 
 
-def save_checkpoint(path, net, optimizer, scheduler, history, epoch):
-    """Write to a temporary file, then rename: a crash never leaves half a checkpoint."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save({"epoch": epoch, "model": net.state_dict(), "optimizer": optimizer.state_dict(),
-                "scheduler": scheduler.state_dict() if scheduler else None,
-                "history": asdict(history)}, tmp)
-    tmp.replace(path)
-
-
-def load_checkpoint(path, net, optimizer=None, scheduler=None):
-    """Restore the state saved by save_checkpoint; returns (next epoch, History)."""
-    state = torch.load(path, map_location="cpu", weights_only=True)
-    if (state["scheduler"] is None) != (scheduler is None):
-        raise ValueError(f"{path} was saved {'with' if state['scheduler'] else 'without'} a "
-                         f"one-cycle schedule; resume it with the same recipe, or start afresh")
-    net.load_state_dict(state["model"])
-    if optimizer:
-        optimizer.load_state_dict(state["optimizer"])
-    if scheduler and state["scheduler"]:
-        scheduler.load_state_dict(state["scheduler"])
-    return state["epoch"], History(**state["history"])
-
-
 def train(net, train_iter, test_iter, num_epochs, lr, device=None, *, precision="auto",
           momentum=0.0, nesterov=False, weight_decay=0.0, one_cycle=False,
           label_smoothing=0.0, checkpoint=None, resume=False, live_plot=None, progress=True):
@@ -165,11 +142,18 @@ def train(net, train_iter, test_iter, num_epochs, lr, device=None, *, precision=
                  if one_cycle else None)
     loss_fn = nn.CrossEntropyLoss(label_smoothing=label_smoothing)
     history, start_epoch = History(device=str(device), precision=precision), 0
-    if resume and checkpoint and Path(checkpoint).exists():
-        start_epoch, history = load_checkpoint(checkpoint, net, optimizer, scheduler)
-        print(f"resuming from {checkpoint} after epoch {start_epoch}")
+    if resume and not checkpoint:
+        raise ValueError("resume=True (--resume) needs checkpoint= (--checkpoint): the file "
+                         "to resume from")
+    if checkpoint:
+        check_writable(checkpoint)  # now, not after the first epoch
+    # Notices go to stderr: with --json, stdout holds nothing but the JSON object.
+    if resume and Path(checkpoint).exists():
+        start_epoch, history = load_checkpoint(checkpoint, net, optimizer, scheduler,
+                                               num_epochs=num_epochs)
+        print(f"resuming from {checkpoint} after epoch {start_epoch}", file=sys.stderr)
     elif resume:
-        print(f"no checkpoint at {checkpoint}; starting from scratch")
+        print(f"no checkpoint at {checkpoint}; starting from scratch", file=sys.stderr)
     plot = ProgressPlot(num_epochs, live=live_plot, quiet=not progress)
     for epoch, (loss, train_acc, test_acc) in enumerate(
             zip(history.train_loss, history.train_acc, history.test_acc), start=1):
@@ -224,10 +208,12 @@ def train(net, train_iter, test_iter, num_epochs, lr, device=None, *, precision=
                 save_checkpoint(checkpoint, net, optimizer, scheduler, history, epoch + 1)
     except KeyboardInterrupt:
         history.interrupted = True
-        where = (f"the last finished epoch ({len(history.test_acc)}) is saved in {checkpoint}; "
-                 f"resume=True (--resume) continues from there" if checkpoint and
-                 history.test_acc else "no checkpoint was written")
-        print(f"\ninterrupted: {where}")
+        # Say what the file holds, not what this run finished: Ctrl-C may land between an
+        # epoch's end and its save.
+        on_disk = saved_epoch(checkpoint) if checkpoint else 0
+        where = (f"epoch {on_disk} is saved in {checkpoint}; resume=True (--resume) continues "
+                 f"from there" if on_disk else "no finished epoch is saved")
+        print(f"\ninterrupted: {where}", file=sys.stderr)
     finally:
         epochs.close()
     history.wall_seconds += time.perf_counter() - started
