@@ -40,12 +40,14 @@ sync: setup
 
 # For instructors: copies that open without a kernel (README, "For instructors"). Each notebook
 # runs once into build/executed/PRESET/ (smoke unless D2LRESNET_PRESET says otherwise; inline
-# plots; widget state kept); `html` and `slides` convert those copies and check every figure.
+# plots; widget state kept); `html` and `slides` convert those copies with tools/pages.py
+# (formulas as MathML, so no MathJax from a CDN) and check every figure.
 D2LRESNET_PRESET ?= smoke
 EXECUTED_DIR := build/executed/$(D2LRESNET_PRESET)
 EXECUTED := $(patsubst notebooks/%.py,$(EXECUTED_DIR)/%.ipynb,$(NOTEBOOKS))
 NBCONVERT := $(BIN)/jupyter nbconvert
-MODULE := $(filter-out %/slides.py,$(wildcard d2lresnet/*.py))
+MODULE := $(wildcard d2lresnet/*.py)
+PAGES := $(BIN)/python -m tools.pages
 
 $(EXECUTED_DIR)/%.ipynb: notebooks/%.ipynb $(MODULE) | data
 	D2LRESNET_PRESET=$(D2LRESNET_PRESET) MPLBACKEND=module://matplotlib_inline.backend_inline \
@@ -53,23 +55,21 @@ $(EXECUTED_DIR)/%.ipynb: notebooks/%.ipynb $(MODULE) | data
 	  --ExecutePreprocessor.store_widget_state=True --output-dir $(EXECUTED_DIR) $<
 
 html: $(EXECUTED)
-	$(NBCONVERT) --to html --output-dir build/html $(EXECUTED)
-	$(BIN)/python -m d2lresnet.slides check --html-dir build/html $(EXECUTED)
+	$(PAGES) html --output-dir build/html $(EXECUTED)
 
-# reveal.js, jQuery, require.js and MathJax come from CDNs; REVEAL_PREFIX=... points elsewhere.
+# reveal.js, jQuery and require.js come from CDNs; REVEAL_PREFIX=... points elsewhere.
 slides: $(EXECUTED)
-	$(BIN)/python -m d2lresnet.slides slides --output-dir build/slides \
+	$(PAGES) slides --output-dir build/slides \
 	  $(if $(REVEAL_PREFIX),--reveal-prefix $(REVEAL_PREFIX)) $(EXECUTED)
 
-# The same slides with those libraries copied next to them from npm (about 80 MB): no network.
+# The same slides with those libraries copied next to them from npm: no network.
 VENDOR := vendor/node_modules
 slides-offline: $(EXECUTED)
 	npm install --silent --no-save --no-package-lock --no-audit --no-fund \
-	  --prefix build/slides/vendor reveal.js@4.0.2 requirejs@2.3.6 jquery@3.5.1 mathjax@2.7.7
-	$(BIN)/python -m d2lresnet.slides slides --output-dir build/slides \
+	  --prefix build/slides/vendor reveal.js@4.0.2 requirejs@2.3.6 jquery@3.5.1
+	$(PAGES) slides --output-dir build/slides \
 	  --reveal-prefix $(VENDOR)/reveal.js --require-js $(VENDOR)/requirejs/require.js \
-	  --jquery $(VENDOR)/jquery/dist/jquery.min.js \
-	  --mathjax '$(VENDOR)/mathjax/MathJax.js?config=TeX-AMS_CHTML-full,Safe' $(EXECUTED)
+	  --jquery $(VENDOR)/jquery/dist/jquery.min.js $(EXECUTED)
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis notebooks/.ipynb_checkpoints

@@ -1,29 +1,41 @@
-"""Static copies of the notebooks for instructors: reveal.js slides and a figure check.
+"""Copies of the notebooks for instructors: static HTML pages, reveal.js slides, live RISE
+slides, and a check that every figure made it into a page. Build tooling, not teaching code.
 
-The notebooks carry no slide metadata: ``mark_slides`` derives it when the slides are built, so
-the sources stay plain and the slides follow every edit. A markdown cell is first split at
-each heading inside it, then a ``#`` or ``##`` heading opens a new slide, a deeper heading a
+Slides: the notebooks carry no slide metadata. ``mark_slides`` derives it at build time, so the
+sources stay plain and the slides follow every edit. A markdown cell is first split at each
+heading inside it; then a ``#`` or ``##`` heading opens a new slide, a deeper heading a
 sub-slide (reveal.js: down), and so does prose that follows code, so each explanation and the
 cell that demonstrates it share a screen; the rest stays on the slide above it. A cell that
-already has ``slideshow`` metadata keeps it (unsplit), so an author can still override one
-cell by hand.
+already has ``slideshow`` metadata keeps it (unsplit), so an author can still override a cell.
 
-    python -m d2lresnet.slides slides --output-dir build/slides build/executed/*.ipynb
-    python -m d2lresnet.slides check --html-dir build/html build/executed/*.ipynb
+Formulas are written as MathML when a page is built (latex2mathml), so pages and slides show
+them with no network: browsers draw MathML themselves, no MathJax needed.
 
-``make html`` and ``make slides`` run these on notebooks executed once into build/executed/.
+    python -m tools.pages html   --output-dir build/html    build/executed/*.ipynb
+    python -m tools.pages slides --output-dir build/slides  build/executed/*.ipynb
+    python -m tools.pages rise   --output-dir build/present notebooks/*.ipynb
+    python -m tools.pages check  --html-dir build/html      build/executed/*.ipynb
 """
 import argparse
 import copy
 import re
+import shutil
 import sys
 from pathlib import Path
 
+import jinja2
 import nbformat
+from latex2mathml.converter import convert as latex_to_mathml
+from nbconvert import HTMLExporter, SlidesExporter
+from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath
 
 FIGURE_TYPES = ("image/png", "image/jpeg", "image/svg+xml")
 _HEADING = re.compile(r"^(#{1,6})\s+\S")
+# LaTeX that latex2mathml does not know, spelled in a way it does.
+_LATEX_ALIASES = {r"\arg": r"\operatorname{arg}"}
 
+
+# Slide structure from headings -------------------------------------------------------------
 
 def heading_level(cell):
     """The level of the heading a markdown cell starts with (1 for ``# ...``), else None."""
@@ -85,6 +97,101 @@ def mark_slides(nb):
     return nb
 
 
+# Formulas as MathML ------------------------------------------------------------------------
+
+def mathml(latex, display="inline"):
+    for name, alias in _LATEX_ALIASES.items():
+        latex = re.sub(re.escape(name) + r"(?![A-Za-z])", lambda _: alias, latex)
+    return latex_to_mathml(latex, display=display)
+
+
+class MathMLRenderer(IPythonRenderer):
+    """nbconvert's markdown renderer, writing formulas as MathML instead of leaving them to
+    MathJax (a script from a CDN)."""
+
+    def inline_math(self, body):
+        return mathml(body)
+
+    def block_math(self, body):
+        return mathml(body, display="block")
+
+    def latex_environment(self, name, body):
+        return mathml(f"\\begin{{{name}}}{body}\\end{{{name}}}", display="block")
+
+
+class MathMLExporter(HTMLExporter):
+    @jinja2.pass_context
+    def markdown2html(self, context, source):
+        # HTMLExporter.markdown2html (nbconvert 7), with MathMLRenderer.
+        cell = context.get("cell", {})
+        renderer = MathMLRenderer(
+            escape=False, attachments=cell.get("attachments", {}), embed_images=self.embed_images,
+            path=context.get("resources", {}).get("metadata", {}).get("path", ""),
+            anchor_link_text=self.anchor_link_text,
+            exclude_anchor_links=self.exclude_anchor_links, **self.lexer_options)
+        return MarkdownWithMath(renderer=renderer).render(source)
+
+
+class MathMLSlidesExporter(SlidesExporter):
+    markdown2html = MathMLExporter.markdown2html
+
+
+# Building ----------------------------------------------------------------------------------
+
+def _export(exporter, paths, output_dir, suffix, transform=lambda nb: nb):
+    output_dir = Path(output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    written = {}
+    for path in map(Path, paths):
+        nb = transform(nbformat.read(path, as_version=4))
+        body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": path.stem}})
+        target = output_dir / f"{path.stem}{suffix}"
+        target.write_text(body, encoding="utf-8")
+        written[target] = nb
+    return written
+
+
+def build_html(paths, output_dir):
+    """Write OUTPUT_DIR/NAME.html for each notebook; return the paths written."""
+    return list(_export(MathMLExporter(), paths, output_dir, ".html"))
+
+
+def build_slides(paths, output_dir, reveal_prefix=None, require_js=None, jquery=None):
+    """Write OUTPUT_DIR/NAME.slides.html for each notebook; return the paths written."""
+    exporter = MathMLSlidesExporter(reveal_scroll=True, reveal_number="c/t")
+    for name, value in [("reveal_url_prefix", reveal_prefix), ("require_js_url", require_js),
+                        ("jquery_url", jquery)]:
+        if value:
+            setattr(exporter, name, value)
+    written = _export(exporter, paths, output_dir, ".slides.html", mark_slides)
+    for target, nb in written.items():
+        kinds = [c.metadata.slideshow.slide_type for c in nb.cells]
+        print(f"{target}: {kinds.count('slide')} slides, {kinds.count('subslide')} sub-slides")
+    return list(written)
+
+
+def build_rise(paths, output_dir):
+    """Copies of the notebooks with slide metadata, for RISE (live slides in JupyterLab).
+    Whatever else lies beside the first notebook (figures/) is copied along, and a
+    jupytext.toml stops saving there from writing paired .py files."""
+    output_dir = Path(output_dir)
+    paths = list(map(Path, paths))
+    if paths:
+        shutil.copytree(paths[0].parent, output_dir, dirs_exist_ok=True,
+                        ignore=shutil.ignore_patterns("*.ipynb", "*.py", ".ipynb_checkpoints"))
+    (output_dir / "jupytext.toml").write_text('formats = "ipynb"\n')
+    written = []
+    for path in paths:
+        nb = mark_slides(nbformat.read(path, as_version=4))
+        nb.metadata["rise"] = {"scroll": True}  # long slides scroll, as in make slides
+        target = output_dir / path.name
+        nbformat.write(nb, target)
+        written.append(target)
+    return written
+
+
+# Checking ----------------------------------------------------------------------------------
+
 def count_figures(nb):
     """Figures among the code cells' outputs (images a reader should see in the HTML)."""
     return sum(1 for cell in nb.cells if cell.cell_type == "code"
@@ -96,31 +203,6 @@ def count_html_figures(html):
     """Images embedded in an nbconvert page: data-URI <img> tags and inline <svg> outputs."""
     return (len(re.findall(r"<img\s[^>]*src=\"data:image/", html))
             + len(re.findall(r"<div[^>]*image/svg\+xml[^>]*>\s*<svg", html)))
-
-
-def build_slides(paths, output_dir, reveal_prefix=None, require_js=None, jquery=None,
-                 mathjax=None):
-    """Write OUTPUT_DIR/NAME.slides.html for each notebook; return the paths written."""
-    from nbconvert import SlidesExporter
-
-    exporter = SlidesExporter(reveal_scroll=True, reveal_number="c/t")
-    for name, value in [("reveal_url_prefix", reveal_prefix), ("require_js_url", require_js),
-                        ("jquery_url", jquery), ("mathjax_url", mathjax)]:
-        if value:
-            setattr(exporter, name, value)
-    output_dir = Path(output_dir)
-    output_dir.mkdir(parents=True, exist_ok=True)
-    written = []
-    for path in map(Path, paths):
-        nb = mark_slides(nbformat.read(path, as_version=4))
-        body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": path.stem}})
-        target = output_dir / f"{path.stem}.slides.html"
-        target.write_text(body, encoding="utf-8")
-        kinds = [c.metadata.slideshow.slide_type for c in nb.cells]
-        print(f"{target}: {kinds.count('slide')} slides, {kinds.count('subslide')} sub-slides, "
-              f"{count_figures(nb)} figure outputs")
-        written.append(target)
-    return written
 
 
 def check_figures(paths, html_dir, suffix=".html"):
@@ -141,26 +223,36 @@ def check_figures(paths, html_dir, suffix=".html"):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m d2lresnet.slides", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m tools.pages", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
-    slides = commands.add_parser("slides", help="reveal.js slides from (executed) notebooks")
-    slides.add_argument("notebooks", nargs="+")
-    slides.add_argument("--output-dir", default="build/slides")
+    html = commands.add_parser("html", help="static pages from executed notebooks")
+    slides = commands.add_parser("slides", help="reveal.js slides from executed notebooks")
     slides.add_argument("--reveal-prefix", help="reveal.js 4 location (default: a CDN)")
     slides.add_argument("--require-js", help="require.js URL (default: a CDN)")
     slides.add_argument("--jquery", help="jQuery URL (default: a CDN)")
-    slides.add_argument("--mathjax", help="MathJax 2 URL (default: a CDN)")
+    rise = commands.add_parser("rise", help="notebooks with slide metadata, for RISE")
+    for command, default in [(html, "build/html"), (slides, "build/slides"),
+                             (rise, "build/present")]:
+        command.add_argument("--output-dir", default=default)
     check = commands.add_parser("check", help="every figure output is an image in the HTML")
-    check.add_argument("notebooks", nargs="+")
     check.add_argument("--html-dir", default="build/html")
     check.add_argument("--suffix", default=".html", help="page name = notebook stem + suffix")
+    for command in (html, slides, rise, check):
+        command.add_argument("notebooks", nargs="+")
     args = parser.parse_args(argv)
 
-    if args.command == "slides":
+    problems = []
+    if args.command == "html":
+        build_html(args.notebooks, args.output_dir)
+        problems = check_figures(args.notebooks, args.output_dir)
+    elif args.command == "slides":
         build_slides(args.notebooks, args.output_dir, args.reveal_prefix, args.require_js,
-                     args.jquery, args.mathjax)
+                     args.jquery)
         problems = check_figures(args.notebooks, args.output_dir, ".slides.html")
+    elif args.command == "rise":
+        for target in build_rise(args.notebooks, args.output_dir):
+            print(target)
     else:
         problems = check_figures(args.notebooks, args.html_dir, args.suffix)
     for problem in problems:
