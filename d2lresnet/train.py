@@ -65,7 +65,6 @@ class History:
     train_seconds: list = field(default_factory=list)    # the training loop, data included
     compute_seconds: list = field(default_factory=list)  # forward, backward, step only
     examples: list = field(default_factory=list)         # training examples seen per epoch
-    wall_seconds: float = 0.0                            # everything, evaluation included
     interrupted: bool = False
 
     @property
@@ -86,6 +85,7 @@ class History:
 
 
 def init_weights(m):
+    """The book's init: Xavier-uniform weights for every conv and linear layer."""
     if isinstance(m, (nn.Linear, nn.Conv2d)):
         nn.init.xavier_uniform_(m.weight)
 
@@ -119,20 +119,39 @@ def evaluate_accuracy(net, data_iter, device=None, precision="fp32"):
     return (predictions == labels).float().mean().item()
 
 
-def train(net, train_iter, test_iter, num_epochs, lr, device=None, *, precision="auto",
-          momentum=0.0, nesterov=False, weight_decay=0.0, one_cycle=False,
-          label_smoothing=0.0, checkpoint=None, resume=False, live_plot=None, progress=True):
+def train_step(net, X, y, loss_fn, optimizer, precision="fp32"):
+    """One step of minibatch SGD: forward (under bf16 autocast if asked), backward, update.
+    Returns the logits and the loss."""
+    with _autocast(X.device, precision):
+        y_hat = net(X)
+        loss = loss_fn(y_hat, y)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+    return y_hat, loss
+
+
+def train(net, train_iter, test_iter, num_epochs, lr, device=None, *, init=init_weights,
+          precision="auto", momentum=0.0, nesterov=False, weight_decay=0.0, one_cycle=False,
+          label_smoothing=0.0, checkpoint=None, resume=False, live_plot=None, progress=True,
+          on_batch=None):
     """Train as the book's train_ch6 does and return a History.
 
+    init: applied to every layer first (default: the book's Xavier init); None keeps the
+    weights the net came with, e.g. a zero-initialised residual branch.
     one_cycle: ramp the learning rate up to lr and anneal it (OneCycleLR), per batch.
     checkpoint: a path saved after every epoch; resume=True continues from it.
     live_plot: None draws in Jupyter and prints lines elsewhere; False prints lines only.
     progress=False: no progress bars and no per-epoch lines.
+    on_batch: called after every step as on_batch(step, loss, correct, size): the step
+    counted from 1 over the whole run, the batch's mean loss, how many of its size examples
+    were classified right.
     """
     device = torch.device(device) if device else try_gpu()
     precision = choose_precision(device, precision)
     memory_format = _memory_format(device)
-    net.apply(init_weights)
+    if init is not None:
+        net.apply(init)
     net.to(device, memory_format=memory_format)
     optimizer = torch.optim.SGD(net.parameters(), lr=lr, momentum=momentum, nesterov=nesterov,
                                 weight_decay=weight_decay)
@@ -158,7 +177,7 @@ def train(net, train_iter, test_iter, num_epochs, lr, device=None, *, precision=
     for epoch, (loss, train_acc, test_acc) in enumerate(
             zip(history.train_loss, history.train_acc, history.test_acc), start=1):
         plot.add(epoch, train_loss=loss, train_acc=train_acc, test_acc=test_acc)
-    num_batches, started = len(train_iter), time.perf_counter()
+    num_batches = len(train_iter)
     quiet = {} if progress else {"disable": True}  # else tqdm decides (TQDM_DISABLE=1 works)
     epochs = tqdm(range(start_epoch, num_epochs), desc="epochs", initial=start_epoch,
                   total=num_epochs, **quiet)
@@ -173,12 +192,7 @@ def train(net, train_iter, test_iter, num_epochs, lr, device=None, *, precision=
             for i, (X, y) in enumerate(batches):
                 step_started = time.perf_counter()
                 X, y = X.to(device, memory_format=memory_format), y.to(device)
-                with _autocast(device, precision):
-                    y_hat = net(X)
-                    loss = loss_fn(y_hat, y)
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
+                y_hat, loss = train_step(net, X, y, loss_fn, optimizer, precision)
                 if scheduler:
                     scheduler.step()
                 loss_value = loss.item()
@@ -188,9 +202,12 @@ def train(net, train_iter, test_iter, num_epochs, lr, device=None, *, precision=
                         f"the loss became {loss_value} in epoch {epoch + 1}, batch {i + 1}: "
                         f"training stopped. The learning rate ({lr}) is probably too large; "
                         f"try a smaller one, e.g. {lr / 10:g}.")
+                batch_correct = (y_hat.argmax(dim=1) == y).sum().item()
                 loss_sum += loss_value * len(y)
-                correct += (y_hat.argmax(dim=1) == y).sum().item()
+                correct += batch_correct
                 seen += len(y)
+                if on_batch is not None:
+                    on_batch(epoch * num_batches + i + 1, loss_value, batch_correct, len(y))
                 if (i + 1) % max(num_batches // 5, 1) == 0 or i + 1 == num_batches:
                     plot.add(epoch + (i + 1) / num_batches, train_loss=loss_sum / seen,
                              train_acc=correct / seen)
@@ -216,5 +233,4 @@ def train(net, train_iter, test_iter, num_epochs, lr, device=None, *, precision=
         print(f"\ninterrupted: {where}", file=sys.stderr)
     finally:
         epochs.close()
-    history.wall_seconds += time.perf_counter() - started
     return history

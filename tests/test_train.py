@@ -4,11 +4,11 @@ import re
 import pytest
 import torch
 
-from d2lresnet import resnet, resnet18
+from d2lresnet import PreActResidual, resnet, resnet18
 from d2lresnet.data import load_data_fashion_mnist
 from d2lresnet.presets import PRESETS, default_preset_name, get_preset
-from d2lresnet.train import (TrainingDiverged, choose_precision, evaluate_accuracy, predict,
-                             train)
+from d2lresnet.train import (TrainingDiverged, choose_precision, evaluate_accuracy, init_weights,
+                             predict, train)
 
 
 def small_net():
@@ -35,6 +35,40 @@ def test_training_learns_and_reports_like_the_book(tiny_data):
     assert re.fullmatch(r"loss \d+\.\d{3}, train acc \d\.\d{3}, test acc \d\.\d{3}", first)
     assert re.fullmatch(r"\d+\.\d examples/sec on cpu", second)
     assert "data loading included" in third
+
+
+def test_init_none_keeps_the_nets_weights(tiny_data):
+    # A zero-initialised pre-activation net: its branches end on a conv whose weights are 0,
+    # which the book's Xavier init (the default) would overwrite. lr=0: training moves nothing,
+    # so any change to a weight comes from init.
+    def weights_before_and_after(**init):
+        torch.manual_seed(0)
+        net = resnet((1, 1), (8, 16), block=PreActResidual, zero_init_residual=True)
+        before = {name: p.detach().clone() for name, p in net.named_parameters()}
+        train(net, *tiny_data, num_epochs=1, lr=0.0, device="cpu", progress=False, **init)
+        return before, dict(net.named_parameters())
+
+    before, after = weights_before_and_after(init=None)
+    assert all(torch.equal(after[name], value) for name, value in before.items())
+    before, after = weights_before_and_after()
+    assert not before["1.0.conv2.weight"].any()  # the zero branch ...
+    assert after["1.0.conv2.weight"].any()  # ... that Xavier init replaced
+    assert train.__kwdefaults__["init"] is init_weights
+
+
+def test_on_batch_sees_every_step(tiny_data):
+    seen = []
+    history = train(small_net(), *tiny_data, num_epochs=2, lr=0.05, device="cpu",
+                    progress=False, on_batch=lambda *args: seen.append(args))
+    steps, losses, correct, sizes = zip(*seen)
+    assert list(steps) == list(range(1, 2 * len(tiny_data[0]) + 1))
+    assert sum(sizes) == sum(history.examples) == 2 * 256
+    per_epoch = len(tiny_data[0])
+    for epoch in range(2):
+        batches = slice(epoch * per_epoch, (epoch + 1) * per_epoch)
+        assert sum(correct[batches]) / 256 == pytest.approx(history.train_acc[epoch])
+        mean_loss = sum(l * n for l, n in zip(losses[batches], sizes[batches])) / 256
+        assert mean_loss == pytest.approx(history.train_loss[epoch])
 
 
 def test_resume_gives_the_same_result_as_an_uninterrupted_run(tiny_data, tmp_path):
