@@ -5,11 +5,12 @@ Where the four files come from, in order: an explicit ``root``; the folder named
 ``dataset-fashion-mnist`` package; last, torchvision's download. Every file is checked by md5,
 so a truncated or corrupt file is an error, never a silently wrong dataset.
 """
+import contextlib
 import gzip
 import hashlib
 import math
 import os
-import shutil
+import zlib
 from pathlib import Path
 
 import torch
@@ -62,52 +63,84 @@ def _check_raw(raw):
     return True
 
 
-def _copy_four_files(folder, raw):
-    """Copy (and decompress) the four files from a flat folder into raw/; False if absent."""
-    folder = Path(folder)
-    sources = {}
+def _four_files(folder):
+    """{name: path} of the four files in a flat folder, .gz or not; None unless all are there."""
+    folder, sources = Path(folder), {}
     for name in FILES:
         for candidate in (folder / name, folder / (name + ".gz")):
-            if candidate.exists():
+            if candidate.is_file():
                 sources[name] = candidate
                 break
-    if len(sources) < len(FILES):
-        return False
-    raw.mkdir(parents=True, exist_ok=True)
+    return sources if len(sources) == len(FILES) else None
+
+
+def _chunks(src):
+    """The bytes of src, decompressed if .gz, a megabyte at a time; DataError naming src."""
+    try:
+        with (gzip.open(src) if src.suffix == ".gz" else open(src, "rb")) as f:
+            while chunk := f.read(1 << 20):
+                yield chunk
+    except (OSError, EOFError, zlib.error) as err:  # a truncated .gz ends early
+        raise DataError(f"{src} could not be read ({err}); it is truncated or corrupt") from err
+
+
+def _install(sources, cache):
+    """Verified copies of the four files in the cache's FashionMNIST/raw/.
+
+    Each file is checked while it is copied to a temporary file, and moved into place only if
+    its md5 is right: a verified file is never replaced by an unverified one, and the error
+    names the damaged source. A file already right in the cache is only compared, not
+    rewritten, so a read-only cache that holds the data works."""
+    raw = _raw_dir(cache)
     for name, src in sources.items():
-        tmp = raw / (name + ".part")
+        dest, tmp = raw / name, raw / f"{name}.{os.getpid()}.part"
+        keep = dest.is_file() and _md5(dest) == FILES[name]
+        digest = hashlib.md5()
         try:
-            with (gzip.open(src) if src.suffix == ".gz" else open(src, "rb")) as fin, \
-                    open(tmp, "wb") as fout:
-                shutil.copyfileobj(fin, fout)
-        except (OSError, EOFError) as err:  # a truncated .gz ends early
-            tmp.unlink(missing_ok=True)
-            raise DataError(f"{src} could not be read ({err}); it is truncated or corrupt") from err
-        tmp.replace(raw / name)
-    return _check_raw(raw)
+            if not keep:
+                raw.mkdir(parents=True, exist_ok=True)
+            with (contextlib.nullcontext() if keep else open(tmp, "wb")) as out:
+                for chunk in _chunks(src):
+                    digest.update(chunk)
+                    if out:
+                        out.write(chunk)
+            if digest.hexdigest() != FILES[name]:
+                kept = f"the good copy {dest} is kept" if keep else "nothing was copied"
+                raise DataError(f"{src} is truncated or corrupt (its md5 differs from the "
+                                f"published one); {kept}")
+            if not keep:
+                tmp.replace(dest)
+        except OSError as err:  # reading errors are DataErrors already: this is the cache
+            raise DataError(f"cannot write the cache {cache} ({err.strerror or err}); set "
+                            f"D2LRESNET_CACHE to a folder you can write") from err
+        finally:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
 
 
 def find_fashion_mnist(root=None, download=True):
-    """A torchvision root folder holding verified Fashion-MNIST; see the module docstring."""
-    tried = []
-    if root is not None:
-        if _check_raw(_raw_dir(root)):
-            return Path(root)
-        if _copy_four_files(root, _raw_dir(root)):
-            return Path(root)
-        tried.append(f"root={root} (neither the four files nor FashionMNIST/raw/ found there)")
-    cache = cache_dir()
-    env = os.environ.get("D2LRESNET_DATA")
-    if env:
-        if _check_raw(_raw_dir(env)):
-            return Path(env)
-        if _copy_four_files(env, _raw_dir(cache)):
+    """A torchvision root folder holding verified Fashion-MNIST; see the module docstring.
+
+    Nothing is ever written into ``root`` or ``D2LRESNET_DATA``: a folder in torchvision's
+    layout is used where it is, four loose files are copied (verified) into the cache."""
+    tried, cache = [], cache_dir()
+    for label, folder in [("root", root), ("D2LRESNET_DATA", os.environ.get("D2LRESNET_DATA"))]:
+        if not folder:
+            continue
+        if _check_raw(_raw_dir(folder)):
+            return Path(folder)
+        sources = _four_files(folder)
+        if sources:
+            _install(sources, cache)
             return cache
-        tried.append(f"D2LRESNET_DATA={env} (the four files, .gz or not, were not all there)")
+        tried.append(f"{label}={folder} (neither the four *-ubyte(.gz) files nor "
+                     f"FashionMNIST/raw/ found there)")
     if _check_raw(_raw_dir(cache)):
         return cache
     tried.append(f"the cache {cache} (set D2LRESNET_CACHE to move it)")
-    if _copy_four_files(DEBIAN_DIR, _raw_dir(cache)):
+    sources = _four_files(DEBIAN_DIR)
+    if sources:
+        _install(sources, cache)
         return cache
     tried.append(f"Debian's package at {DEBIAN_DIR} "
                  f"(sudo apt-get install dataset-fashion-mnist)")
@@ -129,29 +162,55 @@ def load_fashion_mnist(train=True, root=None):
     return dataset.data, dataset.targets
 
 
+def _check_whole(name, value, minimum, maximum=None):
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum \
+            or (maximum is not None and value > maximum):
+        bounds = f"from {minimum} to {maximum}" if maximum is not None else f"at least {minimum}"
+        raise ValueError(f"{name} must be a whole number {bounds}, got {value!r}")
+
+
+SEED_MAX = 2**32 - 1  # NumPy's range; seed * 100_003 + epoch then fits a 64-bit generator seed
+
+
 class FashionMNISTBatches:
     """Minibatches from one uint8 tensor in memory, resized a batch at a time.
 
     Pixels come out as float in [0, 1], shape (batch, 1, H, W), as the book's ToTensor gives.
     Shuffling (and augmentation) is seeded by (seed, epoch), so an epoch can be replayed exactly:
     the trainer sets ``epoch`` when it resumes.
+
+    drop_last_single=True (for training): a last batch of a single example is left out of the
+    epoch, as PyTorch's ``drop_last`` would. BatchNorm normalises each channel over the batch,
+    and one example at ResNet's last 1x1 stage has nothing to normalise against. The order is
+    reshuffled every epoch, so a different example sits out each time.
     """
 
     def __init__(self, images, labels, batch_size, shuffle=False, resize=None, augment=False,
-                 seed=0):
+                 seed=0, drop_last_single=False):
+        _check_whole("batch_size", batch_size, 2 if drop_last_single else 1)
+        _check_whole("seed", seed, 0, SEED_MAX)
+        if drop_last_single and len(labels) < 2:
+            raise ValueError(f"training needs at least 2 examples, got {len(labels)}")
         self.images, self.labels = images, labels
         self.batch_size, self.shuffle, self.augment, self.seed = batch_size, shuffle, augment, seed
         self.resize = (resize, resize) if isinstance(resize, int) else resize
+        self.drop_last_single = drop_last_single
         self.epoch = 0
 
     def __len__(self):
-        return math.ceil(len(self.labels) / self.batch_size)
+        batches = math.ceil(len(self.labels) / self.batch_size)
+        return batches - 1 if self._drops_last() else batches
+
+    def _drops_last(self):
+        return self.drop_last_single and len(self.labels) % self.batch_size == 1
 
     def __iter__(self):
         generator = torch.Generator().manual_seed(self.seed * 100_003 + self.epoch)
         self.epoch += 1
         n = len(self.labels)
         order = torch.randperm(n, generator=generator) if self.shuffle else torch.arange(n)
+        if self._drops_last():
+            order = order[:-1]
         for idx in order.split(self.batch_size):
             X = self.images[idx].unsqueeze(1).float().div_(255)
             if self.augment:
@@ -175,11 +234,19 @@ def load_data_fashion_mnist(batch_size, resize=None, root=None, augment=False, s
                             limit=None, test_limit=None):
     """The book's function, fast: (train_iter, test_iter); train shuffled, test in order.
 
-    limit / test_limit keep only the first N examples (for smoke tests)."""
+    limit / test_limit keep only the first N examples (for smoke tests). Training batches
+    hold at least 2 examples: a lone last example sits out its epoch (see FashionMNISTBatches).
+    """
+    _check_whole("batch_size", batch_size, 2)  # before the data is read, not after
+    _check_whole("seed", seed, 0, SEED_MAX)
+    for name, value in [("limit", limit), ("test_limit", test_limit)]:
+        if value is not None:
+            _check_whole(name, value, 2 if name == "limit" else 1)
     train_images, train_labels = load_fashion_mnist(True, root)
     test_images, test_labels = load_fashion_mnist(False, root)
     train_iter = FashionMNISTBatches(train_images[:limit], train_labels[:limit], batch_size,
-                                     shuffle=True, resize=resize, augment=augment, seed=seed)
+                                     shuffle=True, resize=resize, augment=augment, seed=seed,
+                                     drop_last_single=True)
     test_iter = FashionMNISTBatches(test_images[:test_limit], test_labels[:test_limit],
                                     batch_size, resize=resize)
     return train_iter, test_iter

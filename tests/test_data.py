@@ -9,6 +9,7 @@ from d2lresnet import data
 from d2lresnet.data import (CLASS_NAMES, DataError, FILES, find_fashion_mnist,
                             get_fashion_mnist_labels, load_data_fashion_mnist,
                             load_data_fashion_mnist_book)
+from readonly import read_only
 
 
 @pytest.fixture(scope="module")
@@ -41,11 +42,84 @@ def test_offline_from_a_folder_named_by_the_environment(raw_files, empty_cache, 
     assert labels.shape == (10_000,) and set(labels.tolist()) == set(range(10))
 
 
-def test_explicit_root_comes_first(raw_files, empty_cache, tmp_path, monkeypatch):
+def _tree(folder):
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*"))
+
+
+def _flip_a_byte(path, offset=5000):
+    with open(path, "r+b") as f:
+        f.seek(offset)
+        byte = f.read(1)
+        f.seek(offset)
+        f.write(bytes([byte[0] ^ 0xFF]))
+
+
+def test_explicit_root_comes_first_and_is_never_written_to(raw_files, empty_cache, tmp_path,
+                                                           monkeypatch):
     root = _folder_of_four(raw_files, tmp_path / "root", compress=False)
     monkeypatch.setenv("D2LRESNET_DATA", str(tmp_path / "does-not-exist"))
-    assert find_fashion_mnist(root, download=False) == root
+    before = _tree(root)
+    assert find_fashion_mnist(root, download=False) == empty_cache
+    assert _tree(root) == before  # no FashionMNIST/raw/ in the user's folder
+    assert data._check_raw(data._raw_dir(empty_cache))
+
+
+def _cache_with_the_data(raw_files, cache):
+    raw = data._raw_dir(cache)
+    raw.mkdir(parents=True)
+    for name in FILES:
+        shutil.copy(raw_files / name, raw / name)
+    return raw
+
+
+def test_a_damaged_source_never_replaces_a_good_cache(raw_files, empty_cache, tmp_path,
+                                                      monkeypatch):
+    raw = _cache_with_the_data(raw_files, empty_cache)
+    source = _folder_of_four(raw_files, tmp_path / "four", compress=False)
+    _flip_a_byte(source / "train-images-idx3-ubyte")
+    monkeypatch.setenv("D2LRESNET_DATA", str(source))
+    with pytest.raises(DataError) as err:
+        find_fashion_mnist(download=False)
+    assert str(source / "train-images-idx3-ubyte") in str(err.value)  # names the bad source
+    assert "truncated or corrupt" in str(err.value)
+    assert data._check_raw(raw)  # the good cache is intact
+    assert not list(raw.glob("*.part"))
+
+
+def test_a_good_cache_is_not_rewritten(raw_files, empty_cache, tmp_path, monkeypatch):
+    raw = _cache_with_the_data(raw_files, empty_cache)
+    stamps = {p.name: p.stat().st_mtime_ns for p in raw.iterdir()}
+    monkeypatch.setenv("D2LRESNET_DATA", str(_folder_of_four(raw_files, tmp_path / "four",
+                                                             compress=True)))
+    assert find_fashion_mnist(download=False) == empty_cache
+    assert {p.name: p.stat().st_mtime_ns for p in raw.iterdir()} == stamps
+
+
+def test_read_only_data_folder_and_cache_are_accepted(raw_files, empty_cache, tmp_path,
+                                                      monkeypatch):
+    source = _folder_of_four(raw_files, tmp_path / "four", compress=False)
+    _cache_with_the_data(raw_files, empty_cache)
+    monkeypatch.setenv("D2LRESNET_DATA", str(source))
+    with read_only(source), read_only(empty_cache):
+        assert find_fashion_mnist(download=False) == empty_cache  # via D2LRESNET_DATA
+        assert find_fashion_mnist(source, download=False) == empty_cache  # via --data
+        images, _ = data.load_fashion_mnist(train=False, root=source)
+        assert images.shape == (10_000, 28, 28)
+
+
+def test_read_only_torchvision_layout_is_used_where_it_is(raw_files, empty_cache, tmp_path):
+    root = tmp_path / "root"
+    _cache_with_the_data(raw_files, root)
+    with read_only(root):
+        assert find_fashion_mnist(root, download=False) == root
     assert not empty_cache.exists()
+
+
+def test_an_unwritable_cache_that_needs_the_data_says_so(raw_files, empty_cache, tmp_path):
+    source = _folder_of_four(raw_files, tmp_path / "four", compress=True)
+    empty_cache.mkdir()
+    with read_only(empty_cache), pytest.raises(DataError, match="cannot write the cache"):
+        find_fashion_mnist(source, download=False)
 
 
 def test_truncated_gz_is_a_clear_error(raw_files, empty_cache, tmp_path, monkeypatch):
@@ -59,15 +133,8 @@ def test_truncated_gz_is_a_clear_error(raw_files, empty_cache, tmp_path, monkeyp
 
 def test_corrupt_file_in_the_cache_is_a_clear_error(raw_files, empty_cache, monkeypatch,
                                                     tmp_path):
-    raw = data._raw_dir(empty_cache)
-    raw.mkdir(parents=True)
-    for name in FILES:
-        shutil.copy(raw_files / name, raw / name)
-    with open(raw / "t10k-images-idx3-ubyte", "r+b") as f:  # one flipped byte
-        f.seek(5000)
-        byte = f.read(1)
-        f.seek(5000)
-        f.write(bytes([byte[0] ^ 0xFF]))
+    raw = _cache_with_the_data(raw_files, empty_cache)
+    _flip_a_byte(raw / "t10k-images-idx3-ubyte")
     with pytest.raises(DataError, match="t10k-images-idx3-ubyte is truncated or corrupt"):
         find_fashion_mnist(download=False)
 
@@ -138,3 +205,34 @@ def test_class_names():
     assert len(CLASS_NAMES) == 10
     assert get_fashion_mnist_labels(torch.tensor([0, 9, 5])) == ["t-shirt", "ankle boot",
                                                                  "sandal"]
+
+
+def test_a_last_batch_of_one_example_sits_out_the_epoch():
+    train_iter, test_iter = load_data_fashion_mnist(64, limit=65, test_limit=65)
+    sizes = [len(y) for _, y in train_iter]
+    assert sizes == [64] and len(train_iter) == 1  # not [64, 1]
+    assert [len(y) for _, y in test_iter] == [64, 1]  # evaluation keeps every example
+    assert len(load_data_fashion_mnist(64, limit=66)[0]) == 2  # a last batch of 2 stays
+
+
+def test_training_with_a_lone_last_example_finishes():
+    from d2lresnet import resnet18
+    from d2lresnet.train import train
+
+    torch.manual_seed(0)
+    history = train(resnet18(), *load_data_fashion_mnist(64, limit=65, test_limit=64),
+                    num_epochs=1, lr=0.05, device="cpu", progress=False)
+    assert history.examples == [64]
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(batch_size=1), "batch_size must be a whole number at least 2"),
+    (dict(batch_size=64, limit=1), "limit must be a whole number at least 2"),
+    (dict(batch_size=0), "batch_size"),
+    (dict(batch_size=64, seed=-1), "seed must be a whole number from 0 to 4294967295"),
+    (dict(batch_size=64, seed=2**70), "seed"),
+])
+def test_impossible_batching_is_refused_before_reading_the_data(kwargs, message, monkeypatch):
+    monkeypatch.setattr(data, "load_fashion_mnist", lambda *a: pytest.fail("read the data"))
+    with pytest.raises(ValueError, match=message):
+        load_data_fashion_mnist(**kwargs)
