@@ -2,34 +2,68 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
 NOTEBOOKS := $(wildcard notebooks/*.py)
 
-.PHONY: setup data lab train test sync clean html slides slides-offline
+.PHONY: setup setup-dev data lab present train test sync clean html slides slides-offline
 
-setup: $(STAMP)
+# .venv in three steps, each redone only when its inputs change: PyTorch (tools/torch_wheels.py
+# takes the CPU-only wheels on Linux without an NVIDIA GPU; D2LRESNET_TORCH=cpu|default|cuda
+# overrides), then what a student needs (`make lab`), then the test tools (`make test`).
+TORCH_STAMP := $(VENV)/.torch
+LAB_STAMP := $(VENV)/.lab
+DEV_STAMP := $(VENV)/.dev
+PIP := $(BIN)/python -m pip
 
-$(STAMP): pyproject.toml
+setup: $(LAB_STAMP)
+setup-dev: $(DEV_STAMP)
+
+$(TORCH_STAMP): tools/torch_wheels.py pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install -e '.[dev]'
-	touch $(STAMP)
+	$(PIP) install --quiet --upgrade pip
+	$(BIN)/python tools/torch_wheels.py
+	touch $@
+
+$(LAB_STAMP): $(TORCH_STAMP)
+	$(PIP) install -e '.[lab]'
+	touch $@
+
+$(DEV_STAMP): $(LAB_STAMP)
+	$(PIP) install -e '.[lab,dev]'
+	touch $@
 
 # Fashion-MNIST: found on disk, downloaded, or (offline, as root on Debian) from the
 # dataset-fashion-mnist package.
-data: setup
-	$(BIN)/python -m d2lresnet data || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null \
-	  && apt-get update -qq && apt-get install -y -qq dataset-fashion-mnist \
-	  && $(BIN)/python -m d2lresnet data; }
+FIND_DATA = $(BIN)/python -m d2lresnet data || { [ "$$(id -u)" = 0 ] \
+	  && command -v apt-get >/dev/null && apt-get update -qq \
+	  && apt-get install -y -qq dataset-fashion-mnist && $(BIN)/python -m d2lresnet data; }
+NO_DATA := warning: Fashion-MNIST is not on this machine. Notebooks 01-04 do not need it; \
+	notebook 05 stops with a message. Get it with `make data` (needs a network), \
+	`sudo apt-get install dataset-fashion-mnist` (Debian/Ubuntu), or D2LRESNET_DATA=folder \
+	(README, "Data").
 
-lab: data
-	$(BIN)/jupyter lab notebooks/
+data: setup
+	$(FIND_DATA)
+
+# JupyterLab refuses to run as root (a container, a cloud VM) unless told; nobody else needs it.
+JUPYTER_LAB = $(BIN)/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root)
+
+# Opens even without the data: only notebook 05 needs it.
+lab: setup
+	@$(FIND_DATA) || echo '$(NO_DATA)' >&2
+	$(JUPYTER_LAB) notebooks/
+
+# Live slides with a running kernel (RISE): slide-marked copies in build/present/ (slides from
+# the headings, as `make slides` does); open one and press Alt+R, or the toolbar's slide button.
+present: setup
+	$(BIN)/python -m tools.pages rise --output-dir build/present $(NOTEBOOKS:.py=.ipynb)
+	@$(FIND_DATA) || echo '$(NO_DATA)' >&2
+	$(JUPYTER_LAB) build/present/
 
 train: data
 	$(BIN)/python -m d2lresnet train --preset quick
 
 # The smoke preset keeps the training notebook to seconds; TQDM_DISABLE keeps CI logs short.
-test: data
+test: setup-dev data
 	D2LRESNET_PRESET=smoke TQDM_DISABLE=1 MPLBACKEND=Agg \
 	  $(BIN)/pytest tests notebooks --nbval-lax --nbval-current-env -p no:cacheprovider
 
@@ -49,7 +83,7 @@ NBCONVERT := $(BIN)/jupyter nbconvert
 MODULE := $(wildcard d2lresnet/*.py)
 PAGES := $(BIN)/python -m tools.pages
 
-$(EXECUTED_DIR)/%.ipynb: notebooks/%.ipynb $(MODULE) | data
+$(EXECUTED_DIR)/%.ipynb: notebooks/%.ipynb $(MODULE) | setup-dev data
 	D2LRESNET_PRESET=$(D2LRESNET_PRESET) MPLBACKEND=module://matplotlib_inline.backend_inline \
 	  $(NBCONVERT) --to notebook --execute --ExecutePreprocessor.timeout=3600 \
 	  --ExecutePreprocessor.store_widget_state=True --output-dir $(EXECUTED_DIR) $<

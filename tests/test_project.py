@@ -1,5 +1,8 @@
 """Project files kept in step: pip vs conda dependencies, and each notebook .py/.ipynb pair."""
+import os
 import re
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
@@ -8,23 +11,69 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
-CONDA_TO_PIP = {"pytorch": "torch"}
+CONDA_TO_PIP = {"pytorch": "torch", "matplotlib-base": "matplotlib"}
+CHANNELS = ["conda-forge", "nodefaults"]  # conda-forge only: no mixing with pytorch/defaults
 
 
-def _name(requirement):
-    name = re.match(r"[A-Za-z0-9_.\-]+", requirement.strip()).group(0)
+def _requirement(text):
+    """("torch", ">=2.4") from "torch>=2.4  # ..." or conda's "pytorch>=2.4"."""
+    name, spec = re.match(r"\s*([A-Za-z0-9_.\-]+)\s*([^#;]*)", text).groups()
     name = re.sub(r"[-_.]+", "-", name).lower()
-    return CONDA_TO_PIP.get(name, name)
+    return CONDA_TO_PIP.get(name, name), spec.replace(" ", "")
 
 
-def test_pyproject_and_environment_yml_name_the_same_packages():
+def _pip(extra=None):
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    pip_names = {_name(r) for r in project["dependencies"]
-                 + project["optional-dependencies"]["dev"]}
-    env = yaml.safe_load((ROOT / "environment.yml").read_text())
-    conda_names = {_name(d) for d in env["dependencies"] if isinstance(d, str)} - {"python", "pip"}
-    assert "torch" in pip_names
-    assert pip_names == conda_names
+    requirements = project["optional-dependencies"][extra] if extra else project["dependencies"]
+    return dict(map(_requirement, requirements))
+
+
+def _conda(path):
+    """{name: spec} of a conda environment file (its pip: section included), and the file."""
+    env = yaml.safe_load((ROOT / path).read_text())
+    pip = next((d["pip"] for d in env["dependencies"] if isinstance(d, dict)), [])
+    names = [d for d in env["dependencies"] if isinstance(d, str)] + \
+            [p for p in pip if not p.startswith("-")]
+    return dict(map(_requirement, names)), env
+
+
+def test_runtime_and_lab_are_environment_yml_conda_forge_only():
+    conda, env = _conda("environment.yml")
+    assert env["channels"] == CHANNELS
+    assert conda.pop("python") == ">=3.11" and conda.pop("pip") == ""
+    assert conda == _pip() | _pip("lab")
+    # The package itself, without letting pip touch what conda installed.
+    assert env["dependencies"][-1] == {"pip": ["--no-deps -e ."]}
+
+
+def test_dev_tools_are_environment_dev_yml():
+    conda, env = _conda("environment-dev.yml")
+    assert env["channels"] == CHANNELS and conda.pop("pip") == ""
+    assert conda == _pip("dev")
+
+
+def test_the_student_install_has_no_test_tools():
+    student = set(_pip()) | set(_pip("lab"))
+    assert {"torch", "torchvision", "matplotlib", "ipywidgets", "tqdm"} == set(_pip())
+    assert {"jupyterlab", "jupytext"} <= set(_pip("lab"))
+    assert not student & {"pytest", "nbval", "hypothesis", "playwright", "pytest-playwright"}
+
+
+def test_binder_builds_the_same_environment_then_installs_the_package():
+    binder, env = _conda("binder/environment.yml")
+    conda, _ = _conda("environment.yml")
+    assert env["channels"] == CHANNELS
+    assert binder == {k: v for k, v in conda.items() if k != "pip"}
+    post_build = ROOT / "binder" / "postBuild"
+    assert os.access(post_build, os.X_OK)
+    assert "pip install --no-deps -e ." in post_build.read_text()
+
+
+def test_python_floor_is_declared_once_everywhere():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert project["requires-python"] == ">=3.11"
+    for path in ("environment.yml", "binder/environment.yml"):
+        assert _conda(path)[0]["python"] == ">=3.11"
 
 
 def test_jupytext_pairs_ipynb_with_py_percent():
@@ -49,3 +98,26 @@ def test_notebook_is_committed_without_outputs(notebook):
     # The .py is the source; executed copies are build products (make html).
     code_cells = [c for c in jupytext.read(notebook).cells if c.cell_type == "code"]
     assert code_cells and all(not c.outputs and c.execution_count is None for c in code_cells)
+
+
+def _vermin(target, *paths):
+    # vermin knows which release brought each language feature and standard-library name.
+    # (vermin has no __main__ module: call its main() the way its console script does.)
+    return subprocess.run([sys.executable, "-c", "import sys, vermin; sys.exit(vermin.main())",
+                           "--no-tips", "--violations",
+                           "--eval-annotations", f"-t={target}-", *map(str, paths)],
+                          capture_output=True, text=True, cwd=ROOT)
+
+
+def test_nothing_needs_a_python_above_the_floor():
+    result = _vermin("3.11", "d2lresnet", "tools", "tests", "notebooks")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_floor_check_catches_newer_python(tmp_path):
+    # It would have caught the old floor (3.10 vs hashlib.file_digest) and catches 3.12 names.
+    assert _vermin("3.10", "d2lresnet/data.py").returncode == 1
+    newer = tmp_path / "newer.py"
+    newer.write_text("import itertools\nprint(list(itertools.batched('abc', 2)))\n")
+    result = _vermin("3.11", newer)
+    assert result.returncode == 1 and "itertools.batched" in result.stdout

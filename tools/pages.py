@@ -25,7 +25,6 @@ from pathlib import Path
 
 import jinja2
 import nbformat
-from latex2mathml.converter import convert as latex_to_mathml
 from nbconvert import HTMLExporter, SlidesExporter
 from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath
 
@@ -100,9 +99,10 @@ def mark_slides(nb):
 # Formulas as MathML ------------------------------------------------------------------------
 
 def mathml(latex, display="inline"):
+    from latex2mathml.converter import convert  # a dev tool: `make present` runs without it
     for name, alias in _LATEX_ALIASES.items():
         latex = re.sub(re.escape(name) + r"(?![A-Za-z])", lambda _: alias, latex)
-    return latex_to_mathml(latex, display=display)
+    return convert(latex, display=display)
 
 
 class MathMLRenderer(IPythonRenderer):

@@ -1,0 +1,102 @@
+"""tools/torch_wheels.py: CPU-only PyTorch wheels on Linux without an NVIDIA GPU, the default
+wheels elsewhere or when PyTorch's index cannot be reached (as on our build machines)."""
+import http.server
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from tools import torch_wheels
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.parametrize("setting, system, gpu, expected", [
+    (None, "Linux", False, "cpu"),        # the case the CPU index is for
+    ("auto", "Linux", True, "default"),   # nvidia-smi: PyPI's CUDA build
+    ("", "Darwin", False, "default"),     # macOS and Windows wheels carry no CUDA libraries
+    (None, "Windows", False, "default"),
+    ("cpu", "Linux", True, "cpu"),        # the variable wins
+    ("CPU", "Darwin", False, "cpu"),
+    ("default", "Linux", False, "default"),
+    ("cuda", "Linux", False, "default"),
+])
+def test_choice(setting, system, gpu, expected):
+    assert torch_wheels.choose(setting, system, gpu)[0] == expected
+
+
+def test_a_wrong_setting_is_refused():
+    with pytest.raises(SystemExit, match="cpu, default, cuda or auto"):
+        torch_wheels.choose("gpu", "Linux", False)
+
+
+def test_requirements_follow_pyproject():
+    assert [r.split(">")[0] for r in torch_wheels.requirements()] == ["torch", "torchvision"]
+
+
+def _closed_port_url():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{s.getsockname()[1]}/whl/cpu"
+
+
+@pytest.fixture
+def index_server():
+    """A local stand-in for the CPU index that answers for /whl/cpu/torch/."""
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200 if self.path == "/whl/cpu/torch/" else 404)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+    server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}/whl/cpu"
+    server.shutdown()
+
+
+def test_probe_is_quick_and_false_when_the_index_cannot_be_reached(index_server):
+    start = time.monotonic()
+    assert not torch_wheels.reachable(_closed_port_url())
+    assert not torch_wheels.reachable("not a url")
+    assert time.monotonic() - start < torch_wheels.PROBE_TIMEOUT_S
+    assert torch_wheels.reachable(index_server)
+    assert not torch_wheels.reachable(index_server + "/nowhere")
+
+
+def _dry_run(**env):
+    return subprocess.run([sys.executable, "tools/torch_wheels.py", "--dry-run"], cwd=ROOT,
+                          env=dict(os.environ, **env), capture_output=True, text=True, check=True
+                          ).stdout.splitlines()
+
+
+def test_falls_back_to_the_default_wheels_when_the_index_cannot_be_reached():
+    line, command = _dry_run(D2LRESNET_TORCH="cpu", D2LRESNET_TORCH_INDEX=_closed_port_url())
+    assert line.startswith("torch: the default wheels from PyPI") and "cannot be reached" in line
+    assert "--index-url" not in command and "torch>=" in command
+
+
+def test_uses_the_cpu_index_when_it_answers(index_server):
+    line, command = _dry_run(D2LRESNET_TORCH="cpu", D2LRESNET_TORCH_INDEX=index_server)
+    assert line == f"torch: CPU-only wheels from {index_server} (D2LRESNET_TORCH=cpu)"
+    assert command.endswith(f"--index-url {index_server}")
+
+
+def test_a_failed_cpu_install_falls_back_to_the_default_wheels(index_server, monkeypatch,
+                                                              capsys):
+    monkeypatch.setenv("D2LRESNET_TORCH", "cpu")
+    monkeypatch.setenv("D2LRESNET_TORCH_INDEX", index_server)
+    commands = []
+
+    def run(command):  # the CPU install fails (say, no wheel for this Python), PyPI works
+        commands.append(command)
+        return subprocess.CompletedProcess(command, 1 if "--index-url" in command else 0)
+    assert torch_wheels.main([], run=run) == 0
+    assert ["--index-url" in c for c in commands] == [True, False]
+    assert "failed to install; the default wheels instead" in capsys.readouterr().out
