@@ -62,12 +62,15 @@ def _show_style(on):
 
 
 def in_notebook():
+    """Whether this runs in a notebook kernel (JupyterLab, Jupyter, Colab), where figures and
+    widgets show, rather than a script or a terminal IPython."""
     try:
         from IPython import get_ipython
     except ImportError:
         return False
-    shell = get_ipython()
-    return shell is not None and shell.__class__.__name__ == "ZMQInteractiveShell"
+    shell = type(get_ipython())
+    # Colab's kernel runs its own shell class, google.colab._shell.Shell.
+    return shell.__name__ == "ZMQInteractiveShell" or shell.__module__.startswith("google.colab")
 
 
 if os.environ.get("D2LRESNET_PRESENT") == "1":

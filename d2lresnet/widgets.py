@@ -33,6 +33,15 @@ def controls(widget):
     return {control._kwarg: control for control in widget.kwargs_widgets}
 
 
+def _interactive(function, **controls):
+    """``widgets.interactive``, its function run once at construction (ipywidgets 8 does that
+    itself; 7.7, Colab's, waits for a control to move, leaving ``result`` and the output empty)."""
+    widget = widgets.interactive(function, **controls)
+    if int(widgets.__version__.split(".")[0]) < 8:
+        widget.update()
+    return widget
+
+
 def _int_slider(description, value, low, high, step=1):
     return widgets.IntSlider(value=value, min=low, max=high, step=step, description=description,
                              style={"description_width": "initial"})
@@ -53,7 +62,7 @@ def describe_block_shape(input_channels, num_channels, strides, use_1x1conv, hei
 
 def block_shape_widget(input_channels=3, num_channels=6, strides=2, use_1x1conv=True,
                        height=6, width=6):
-    return widgets.interactive(
+    return _interactive(
         describe_block_shape,
         input_channels=_int_slider("input channels", input_channels, 1, 16),
         num_channels=_int_slider("output channels", num_channels, 1, 16),
@@ -118,7 +127,7 @@ def stage_widget(preset="ResNet-18"):
                                                          description=f"{stage} channels")
                    for stage, width in zip(STAGES, widths)}
     block_menu = widgets.Dropdown(options=list(BLOCKS.items()), value=block, description="block")
-    widget = widgets.interactive(describe_stages, **depth_sliders, **width_menus,
+    widget = _interactive(describe_stages, **depth_sliders, **width_menus,
                                  block=block_menu)
     buttons = [widgets.Button(description=name) for name in BUTTONS]
     for button in buttons:
@@ -184,7 +193,7 @@ def trace_widget(net=None, input_size=224):
     if net is None:
         with torch.device("meta"):
             net = resnet18()
-    return widgets.interactive(
+    return _interactive(
         describe_trace,
         input_size=_int_slider("input size", input_size, 32, 512, step=32),
         net=widgets.fixed(net))

@@ -76,3 +76,19 @@ def test_env_var_switches_present_on_at_import():
                          check=True).stdout.split()
     assert [float(x) for x in out] == pytest.approx([100 * plots._PRESENT_SCALE,
                                                      10 * plots._PRESENT_SCALE])
+
+
+def _shell(name, module):
+    return type(name, (), {"__module__": module})()
+
+
+@pytest.mark.parametrize("shell, expected", [
+    (_shell("ZMQInteractiveShell", "ipykernel.zmqshell"), True),   # JupyterLab, Jupyter
+    (_shell("Shell", "google.colab._shell"), True),                # Colab
+    (_shell("TerminalInteractiveShell", "IPython.terminal.interactiveshell"), False),
+    (None, False),                                                  # a script
+])
+def test_in_notebook_knows_jupyter_and_colab(monkeypatch, shell, expected):
+    import IPython
+    monkeypatch.setattr(IPython, "get_ipython", lambda: shell)
+    assert plots.in_notebook() is expected
