@@ -4,8 +4,21 @@ Every block takes ``(input_channels, num_channels, use_1x1conv=False, strides=1)
 ``bias`` and ``shortcut_bn`` switch on torchvision's conventions (conv bias off, BatchNorm after
 the 1x1 shortcut) so weights can be copied from ``torchvision.models``.
 """
+from numbers import Integral
+
 from torch import nn
 from torch.nn import functional as F
+
+
+def _check_arguments(input_channels, num_channels, use_1x1conv, strides):
+    # Refuse here, in words, what PyTorch would accept now and fail on later, deep inside a
+    # forward pass (a stride of 0, 2.5 channels), or quietly misread (use_1x1conv="no" is true).
+    for name, value in [("input_channels", input_channels), ("num_channels", num_channels),
+                        ("strides", strides)]:
+        if isinstance(value, bool) or not isinstance(value, Integral) or value < 1:
+            raise ValueError(f"{name} must be a whole number of at least 1, got {value!r}")
+    if use_1x1conv not in (True, False):
+        raise ValueError(f"use_1x1conv must be True or False, got {use_1x1conv!r}")
 
 
 def _check_shortcut(input_channels, num_channels, use_1x1conv):
@@ -41,6 +54,7 @@ class Residual(nn.Module):
     def __init__(self, input_channels, num_channels, use_1x1conv=False, strides=1,
                  bias=True, shortcut_bn=False):
         super().__init__()
+        _check_arguments(input_channels, num_channels, use_1x1conv, strides)
         _check_shortcut(input_channels, num_channels, use_1x1conv)
         self.conv1 = nn.Conv2d(input_channels, num_channels, kernel_size=3, padding=1,
                                stride=strides, bias=bias)
@@ -74,6 +88,7 @@ class Bottleneck(nn.Module):
     def __init__(self, input_channels, num_channels, use_1x1conv=False, strides=1,
                  bias=True, shortcut_bn=False):
         super().__init__()
+        _check_arguments(input_channels, num_channels, use_1x1conv, strides)
         out_channels = num_channels * self.expansion
         _check_shortcut(input_channels, out_channels, use_1x1conv)
         self.conv1 = nn.Conv2d(input_channels, num_channels, kernel_size=1, bias=bias)
@@ -110,6 +125,7 @@ class PreActResidual(nn.Module):
     def __init__(self, input_channels, num_channels, use_1x1conv=False, strides=1,
                  bias=True, shortcut_bn=False):
         super().__init__()
+        _check_arguments(input_channels, num_channels, use_1x1conv, strides)
         _check_shortcut(input_channels, num_channels, use_1x1conv)
         self.bn1 = nn.BatchNorm2d(input_channels)
         self.conv1 = nn.Conv2d(input_channels, num_channels, kernel_size=3, padding=1,

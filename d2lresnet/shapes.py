@@ -91,6 +91,8 @@ def block_output_shape(input_channels, num_channels, *, strides=1, use_1x1conv=F
                         ("strides", strides), ("height", height), ("width", width)]:
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             return BlockShape(None, f"{name} must be a whole number of at least 1, got {value!r}")
+    if use_1x1conv not in (True, False):  # "no" is truthy: it would quietly mean True
+        return BlockShape(None, f"use_1x1conv must be True or False, got {use_1x1conv!r}")
     # Both 3x3 convs pad by 1, so only the stride changes the size; the 1x1 shortcut agrees.
     out_height = conv_output_size(height, 3, strides, padding=1)
     out_width = conv_output_size(width, 3, strides, padding=1)

@@ -60,3 +60,39 @@ def test_stride_without_1x1conv_is_refused_at_forward(block):
 def test_bottleneck_shapes(args, kwargs, in_shape, out_shape):
     blk = Bottleneck(*args, **kwargs).eval()
     assert blk(torch.rand(in_shape)).shape == out_shape
+
+
+@pytest.mark.parametrize("block", [Residual, Bottleneck, PreActResidual])
+@pytest.mark.parametrize("kwargs, name", [
+    (dict(input_channels=0, num_channels=4), "input_channels"),
+    (dict(input_channels=4, num_channels=-4), "num_channels"),
+    (dict(input_channels=4, num_channels=4.5), "num_channels"),
+    (dict(input_channels="4", num_channels=4), "input_channels"),
+    (dict(input_channels=True, num_channels=4), "input_channels"),
+    (dict(input_channels=4, num_channels=4, strides=0), "strides"),
+    (dict(input_channels=4, num_channels=4, strides=1.5), "strides"),
+    (dict(input_channels=4, num_channels=4, use_1x1conv="no"), "use_1x1conv"),
+    (dict(input_channels=4, num_channels=4, use_1x1conv=None), "use_1x1conv"),
+])
+def test_impossible_blocks_are_refused_at_construction(block, kwargs, name):
+    with pytest.raises(ValueError, match=f"^{name} must be"):
+        block(**kwargs)
+
+
+def test_builders_refuse_impossible_channels_at_construction():
+    from d2lresnet import resnet
+    from d2lresnet.model import resnet_block
+
+    with pytest.raises(ValueError, match="num_channels must be a whole number"):
+        resnet_block(64, 0, 2)
+    with pytest.raises(ValueError, match="num_channels must be a whole number"):
+        resnet_block(64, 128.0, 2)
+    with pytest.raises(ValueError, match="num_channels must be a whole number"):
+        resnet(stage_depths=(1, 1), stage_widths=(64, 96.5))
+
+
+def test_whole_numbers_of_any_integer_type_are_accepted():
+    import numpy as np
+
+    blk = Residual(np.int64(3), 6, use_1x1conv=np.bool_(True), strides=np.int64(2))
+    assert blk(torch.rand(2, 3, 6, 6)).shape == (2, 6, 3, 3)

@@ -109,3 +109,9 @@ def test_block_output_shape_agrees_with_the_real_block(input_channels, num_chann
             assert result.reason
             with pytest.raises(ValueError):
                 make()(X)
+
+
+@pytest.mark.parametrize("bad", ["no", "False", None, 2])
+def test_block_output_shape_wants_a_real_bool_for_use_1x1conv(bad):
+    result = block_output_shape(3, 6, strides=2, use_1x1conv=bad)
+    assert result.shape is None and "use_1x1conv must be True or False" in result.reason
