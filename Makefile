@@ -52,10 +52,10 @@ lab: setup
 	@$(FIND_DATA) || echo '$(NO_DATA)' >&2
 	$(JUPYTER_LAB) notebooks/
 
-# Live slides with a running kernel (RISE): slide-marked copies in build/present/ (slides from
-# the headings, as `make slides` does); open one and press Alt+R, or the toolbar's slide button.
+# Live slides with a running kernel (jupyterlab-slideshow): slide-marked copies in build/present/
+# (slides from the headings, as `make slides` does); open one and press the toolbar's deck button.
 present: setup
-	$(BIN)/python -m tools.pages rise --output-dir build/present $(NOTEBOOKS:.py=.ipynb)
+	$(BIN)/python -m tools.pages present --output-dir build/present $(NOTEBOOKS:.py=.ipynb)
 	@$(FIND_DATA) || echo '$(NO_DATA)' >&2
 	$(JUPYTER_LAB) build/present/
 

@@ -1,12 +1,16 @@
 """JupyterLab in a real browser: run notebook 02 in headless Chromium, move the block-shape
-widget's controls as a student would, and check what the page shows.
+widget's controls as a student would, and check what the page shows; then the same widget on a
+live slide (jupyterlab-slideshow), as an instructor would present it.
 
-Deselect with ``-m "not browser"``. Skipped (with the reason) only where /usr/bin/chromium is
-missing outside CI; under CI (CI=true) a missing browser or playwright fails the test.
-Screenshots go to build/screenshots/ (or $D2LRESNET_SCREENSHOTS) and are kept on failure.
+Built on pytest-playwright's fixtures (``browser``, ``page``), launched on Debian's
+/usr/bin/chromium (no browser download). Deselect with ``-m "not browser"``. Skipped (with the
+reason) only where Chromium or pytest-playwright is missing outside CI; under CI (CI=true) a
+missing one fails. Screenshots go to build/screenshots/ (or $D2LRESNET_SCREENSHOTS), and a
+failed test leaves one of the page as it was.
 """
 import json
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -21,8 +25,13 @@ import pytest
 
 from d2lresnet.shapes import block_output_shape
 
+UNDER_CI = os.environ.get("CI") == "true"
+if not UNDER_CI:
+    pytest.importorskip("pytest_playwright", reason="pip install -e '.[dev]'")
+
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
+# Headless on a machine with no network: no sandbox as root, no GPU, no background fetches.
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                  "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run", "--disable-quic"]
@@ -40,17 +49,10 @@ pytestmark = pytest.mark.browser
 
 
 def _require_browser():
-    under_ci = os.environ.get("CI") == "true"
     if not Path(CHROMIUM).exists():
-        if under_ci:
+        if UNDER_CI:
             pytest.fail(f"{CHROMIUM} is missing under CI: .ci/run installs Debian's chromium")
         pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium); runs in CI")
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        if under_ci:
-            raise
-        pytest.skip("the playwright package is missing: pip install -e '.[dev]'")
 
 
 def _free_port():
@@ -126,6 +128,9 @@ def lab(tmp_path_factory):
     shutil.copytree(ROOT / "notebooks", root / "notebooks",
                     ignore=shutil.ignore_patterns(".ipynb_checkpoints", "*.py"))
     _write_present_notebook(root / "notebooks" / PRESENT_NOTEBOOK)
+    # `make present`'s copy of notebook 02: slide metadata derived from its headings.
+    from tools.pages import build_present
+    build_present([ROOT / "notebooks" / NOTEBOOK], root / "present")
     for name in ("settings", "workspaces", "runtime", "config"):
         (base / name).mkdir()
     _write_settings(base / "settings")
@@ -164,29 +169,30 @@ def lab(tmp_path_factory):
         _stop(proc, server)
 
 
-@pytest.fixture(scope="module")
-def browser(lab):
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    """pytest-playwright's launch options, pointed at Debian's Chromium."""
+    _require_browser()  # before pytest-playwright launches anything
+    return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS}
+
+
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args):
+    return {**browser_context_args, "viewport": {"width": 1400, "height": 1000}}
 
 
 @pytest.fixture
-def page(browser, request, capsys):
-    """A fresh page; if the test fails, a screenshot of the page as it was is kept."""
+def page(lab, page, request, capsys):
+    """pytest-playwright's page (a fresh context per test), with its console kept in
+    ``page.console_messages`` and, if the test fails, a screenshot of the page as it was."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    page = context.new_page()
     page.set_default_timeout(30_000)
     messages = []
     page.on("console", lambda msg: messages.append(f"{msg.type}: {msg.text}"))
     page.on("pageerror", lambda error: messages.append(f"pageerror: {error}"))
     page.console_messages = messages
-    failed_png = SCREENSHOTS / f"{request.node.name}-FAILED.png"
+    test_name = re.sub(r"[^A-Za-z0-9_.-]+", "-", request.node.name)  # test_x[chromium]
+    failed_png = SCREENSHOTS / f"{test_name}-FAILED.png"
     failed_png.unlink(missing_ok=True)  # from an earlier run
     failures_before = request.session.testsfailed
     yield page
@@ -196,16 +202,16 @@ def page(browser, request, capsys):
             page.screenshot(path=failed_png)
         except Exception:  # the page may be gone; the screenshots taken so far stay
             pass
-    context.close()
     with capsys.disabled():
         print(f"\n[browser] screenshots in {SCREENSHOTS}")
 
 
-def _open_notebook(page, lab, name):
-    page.goto(f"{lab['url']}/lab/tree/notebooks/{name}?token={lab['token']}")
+def _open_notebook(page, lab, path):
+    """Open PATH (relative to the server's root) and wait for its kernel."""
+    page.goto(f"{lab['url']}/lab/tree/{path}?token={lab['token']}")
     page.locator(f"{PANEL} .jp-Notebook .jp-Cell").first.wait_for()
     _accept_kernel_dialog(page)
-    _wait_kernel_idle(lab, name, 120)
+    _wait_kernel_idle(lab, path, 120)
 
 
 def _accept_kernel_dialog(page):
@@ -218,21 +224,21 @@ def _accept_kernel_dialog(page):
     dialog.locator("button", has_text="Select").click()
 
 
-def _wait_kernel_idle(lab, name, timeout_s):
+def _wait_kernel_idle(lab, path, timeout_s):
     """Wait until the server reports this notebook's kernel idle (not starting, not busy)."""
     deadline = time.monotonic() + timeout_s
     while True:
         states = [s["kernel"]["execution_state"] for s in _api(lab, "/api/sessions")
-                  if s["path"].endswith(name) and s.get("kernel")]
+                  if s["path"] == path and s.get("kernel")]
         if states == ["idle"]:
             return
         if time.monotonic() > deadline:
-            raise AssertionError(f"kernel of {name} not idle after {timeout_s} s: {states}\n"
+            raise AssertionError(f"kernel of {path} not idle after {timeout_s} s: {states}\n"
                                  f"{lab['log'].read_text()[-3000:]}")
         time.sleep(0.5)
 
 
-def _run_all(page, lab, name):
+def _run_all(page, lab, path):
     page.locator(".lm-MenuBar-item", has_text="Run").first.click()
     page.locator(".lm-Menu-item:not(.lm-mod-hidden)",
                  has=page.locator(".lm-Menu-itemLabel", has_text="Run All Cells")).first.click()
@@ -247,7 +253,7 @@ def _run_all(page, lab, name):
             const prompts = [...panel.querySelectorAll('.jp-CodeCell .jp-InputPrompt')];
             return prompts.length > 0 && prompts.every(p => /\\[\\d+\\]/.test(p.textContent));
         }""", arg=[PANEL, STDERR], timeout=RUN_ALL_TIMEOUT_S * 1000)
-    _wait_kernel_idle(lab, name, RUN_ALL_TIMEOUT_S)
+    _wait_kernel_idle(lab, path, RUN_ALL_TIMEOUT_S)
 
 
 def _output_summary(page):
@@ -291,8 +297,8 @@ def _expect_shape(widget, state):
 
 def test_block_shape_widget_in_jupyterlab(lab, page):
     repo_copy = (ROOT / "notebooks" / NOTEBOOK).read_bytes()
-    _open_notebook(page, lab, NOTEBOOK)
-    _run_all(page, lab, NOTEBOOK)
+    _open_notebook(page, lab, f"notebooks/{NOTEBOOK}")
+    _run_all(page, lab, f"notebooks/{NOTEBOOK}")
     page.screenshot(path=SCREENSHOTS / "02-after-run-all.png")
 
     # No cell failed: no traceback on screen (the saved file's outputs are checked below).
@@ -371,7 +377,7 @@ def _font_px(page, selector):
 
 def test_present_enlarges_widget_and_output_text(lab, page):
     from d2lresnet.plots import _PRESENT_SCALE
-    _open_notebook(page, lab, PRESENT_NOTEBOOK)
+    _open_notebook(page, lab, f"notebooks/{PRESENT_NOTEBOOK}")
     label = f"{PANEL} .jp-OutputArea .widget-label"
     printed = f"{PANEL} .jp-OutputArea .jp-RenderedText pre"
     page.locator(f"{PANEL} .jp-Cell").first.locator(".jp-InputArea-editor").click()
@@ -380,7 +386,7 @@ def test_present_enlarges_widget_and_output_text(lab, page):
         page.keyboard.press("Shift+Enter")
     page.locator(label).first.wait_for()
     page.locator(printed).first.wait_for()
-    _wait_kernel_idle(lab, PRESENT_NOTEBOOK, 60)
+    _wait_kernel_idle(lab, f"notebooks/{PRESENT_NOTEBOOK}", 60)
     before = _font_px(page, label), _font_px(page, printed)
 
     page.keyboard.press("Shift+Enter")  # present()
@@ -395,3 +401,46 @@ def test_present_enlarges_widget_and_output_text(lab, page):
     page.wait_for_function(f"() => parseFloat(getComputedStyle(document.querySelector("
                            f"'{label}')).fontSize) < {after[0]}", timeout=60_000)
     assert (_font_px(page, label), _font_px(page, printed)) == pytest.approx(before, abs=0.5)
+
+
+def test_a_widget_moves_on_a_live_slide(lab, page):
+    """`make present`: the notebook as slides (jupyterlab-slideshow), its kernel running; the
+    block-shape widget on its slide still answers its slider. (Last in this module: the deck
+    keeps its on/off state in the server's settings.)"""
+    path = f"present/{NOTEBOOK}"
+    _open_notebook(page, lab, path)
+    _run_all(page, lab, path)
+    panel = page.locator(PANEL)
+    panel.locator(".jp-Cell").first.click()
+    page.keyboard.press("Escape")  # command mode, on the first slide
+    panel.locator('.jp-Toolbar [data-command="deck:toggle"]').click()
+    page.wait_for_selector(f"{PANEL}.jp-Deck")
+
+    # Forward (Space), slide by slide, until the widget is on screen; earlier slides leave it.
+    onscreen = ".jp-Cell.jp-deck-mod-onscreen"
+    widget = panel.locator(f"{onscreen} .widget-interact",
+                           has=page.locator(".widget-label", has_text="stride"))
+    title = panel.locator(onscreen, has_text="6.2 Residual blocks")
+    assert title.count() == 1 and widget.count() == 0
+    for _ in range(panel.locator(".jp-Cell").count()):
+        if widget.count():
+            break
+        page.keyboard.press("Space")
+        page.wait_for_timeout(300)
+    assert widget.count() == 1, "the widget's slide never came up"
+    assert title.count() == 0  # a slide, not the whole notebook
+    box = widget.bounding_box()
+    assert box and box["width"] > 0 and box["y"] >= 0 and box["y"] + box["height"] <= 1000
+    state = dict(input_channels=3, num_channels=6, strides=2, use_1x1conv=True, height=6, width=6)
+    assert _expect_shape(widget, state) == "output shape (6, 3, 3)"
+
+    # The kernel answers on the slide: stride 2 -> 1, and the slide stays put.
+    _set_by_keys(_slider(widget, "stride"), state["strides"], 1)
+    state["strides"] = 1
+    assert _expect_shape(widget, state) == "output shape (6, 6, 6)"
+    assert widget.count() == 1
+    page.screenshot(path=SCREENSHOTS / "present-widget-on-slide.png")
+    errors = panel.locator(STDERR, has_text="Traceback")
+    assert errors.count() == 0, "\n".join(errors.all_inner_texts())
+    assert not [m for m in page.console_messages if m.startswith("pageerror")], \
+        page.console_messages

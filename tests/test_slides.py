@@ -1,5 +1,5 @@
 """Slides and static HTML for instructors (tools/pages.py): slide structure derived from
-headings, formulas as MathML, every figure output present as an image, RISE copies.
+headings, formulas as MathML, every figure output present as an image, copies for live slides.
 (make html / make slides / make present run these.)"""
 import base64
 import io
@@ -154,17 +154,18 @@ def test_every_formula_in_the_notebooks_converts(path):
         assert "\\" not in re.sub(r"<[^>]+>", "", slides.mathml(formula)), formula
 
 
-def test_rise_copies_carry_slide_metadata_and_the_figures(tmp_path):
+def test_present_copies_carry_slide_metadata_and_the_figures(tmp_path):
     source = tmp_path / "notebooks"
     (source / "figures").mkdir(parents=True)
     (source / "figures" / "a.png").write_bytes(b"png")
     (source / "demo.py").write_text("# paired source, not copied")
     nbformat.write(new_notebook(cells=[new_markdown_cell("# T\n\n## S"), new_code_cell("1")]),
                    source / "demo.ipynb")
-    [copy] = slides.build_rise([source / "demo.ipynb"], tmp_path / "present")
+    [copy] = slides.build_present([source / "demo.ipynb"], tmp_path / "present")
     nb = nbformat.read(copy, as_version=4)
-    assert [c.metadata.slideshow.slide_type for c in nb.cells] == ["slide", "slide", "-"]
-    assert nb.metadata.rise == {"scroll": True}
+    # "continue" is no slide_type at all: jupyterlab-slideshow would hide a cell marked "-".
+    assert [c.metadata.get("slideshow") for c in nb.cells] == [
+        {"slide_type": "slide"}, {"slide_type": "slide"}, None]
     assert (tmp_path / "present" / "figures" / "a.png").exists()
     assert not (tmp_path / "present" / "demo.py").exists()
     assert "ipynb" in (tmp_path / "present" / "jupytext.toml").read_text()

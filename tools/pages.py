@@ -1,5 +1,6 @@
-"""Copies of the notebooks for instructors: static HTML pages, reveal.js slides, live RISE
-slides, and a check that every figure made it into a page. Build tooling, not teaching code.
+"""Copies of the notebooks for instructors: static HTML pages, reveal.js slides, notebooks for
+live slides (jupyterlab-slideshow), and a check that every figure made it into a page. Build
+tooling, not teaching code.
 
 Slides: the notebooks carry no slide metadata. ``mark_slides`` derives it at build time, so the
 sources stay plain and the slides follow every edit. A markdown cell is first split at each
@@ -13,7 +14,7 @@ them with no network: browsers draw MathML themselves, no MathJax needed.
 
     python -m tools.pages html   --output-dir build/html    build/executed/*.ipynb
     python -m tools.pages slides --output-dir build/slides  build/executed/*.ipynb
-    python -m tools.pages rise   --output-dir build/present notebooks/*.ipynb
+    python -m tools.pages present --output-dir build/present notebooks/*.ipynb
     python -m tools.pages check  --html-dir build/html      build/executed/*.ipynb
 """
 import argparse
@@ -170,10 +171,11 @@ def build_slides(paths, output_dir, reveal_prefix=None, require_js=None, jquery=
     return list(written)
 
 
-def build_rise(paths, output_dir):
-    """Copies of the notebooks with slide metadata, for RISE (live slides in JupyterLab).
-    Whatever else lies beside the first notebook (figures/) is copied along, and a
-    jupytext.toml stops saving there from writing paired .py files."""
+def build_present(paths, output_dir):
+    """Copies of the notebooks with slide metadata, for live slides in JupyterLab
+    (jupyterlab-slideshow: a running kernel, widgets that move). Whatever else lies beside the
+    first notebook (figures/) is copied along, and a jupytext.toml stops saving there from
+    writing paired .py files."""
     output_dir = Path(output_dir)
     paths = list(map(Path, paths))
     if paths:
@@ -183,7 +185,9 @@ def build_rise(paths, output_dir):
     written = []
     for path in paths:
         nb = mark_slides(nbformat.read(path, as_version=4))
-        nb.metadata["rise"] = {"scroll": True}  # long slides scroll, as in make slides
+        for cell in nb.cells:  # jupyterlab-slideshow reads "continue" as no slide_type, not "-"
+            if cell.metadata.slideshow.get("slide_type") == "-":
+                del cell.metadata["slideshow"]
         target = output_dir / path.name
         nbformat.write(nb, target)
         written.append(target)
@@ -231,14 +235,15 @@ def main(argv=None):
     slides.add_argument("--reveal-prefix", help="reveal.js 4 location (default: a CDN)")
     slides.add_argument("--require-js", help="require.js URL (default: a CDN)")
     slides.add_argument("--jquery", help="jQuery URL (default: a CDN)")
-    rise = commands.add_parser("rise", help="notebooks with slide metadata, for RISE")
+    present = commands.add_parser("present", help="notebooks with slide metadata, for live "
+                                  "slides in JupyterLab")
     for command, default in [(html, "build/html"), (slides, "build/slides"),
-                             (rise, "build/present")]:
+                             (present, "build/present")]:
         command.add_argument("--output-dir", default=default)
     check = commands.add_parser("check", help="every figure output is an image in the HTML")
     check.add_argument("--html-dir", default="build/html")
     check.add_argument("--suffix", default=".html", help="page name = notebook stem + suffix")
-    for command in (html, slides, rise, check):
+    for command in (html, slides, present, check):
         command.add_argument("notebooks", nargs="+")
     args = parser.parse_args(argv)
 
@@ -250,8 +255,8 @@ def main(argv=None):
         build_slides(args.notebooks, args.output_dir, args.reveal_prefix, args.require_js,
                      args.jquery)
         problems = check_figures(args.notebooks, args.output_dir, ".slides.html")
-    elif args.command == "rise":
-        for target in build_rise(args.notebooks, args.output_dir):
+    elif args.command == "present":
+        for target in build_present(args.notebooks, args.output_dir):
             print(target)
     else:
         problems = check_figures(args.notebooks, args.html_dir, args.suffix)
