@@ -23,15 +23,18 @@ MESSAGES = {
         # D2L's terms, the glossary of the notes
         "residual_block": "residual block", "residual_mapping": "residual mapping",
         "identity_mapping": "identity mapping", "nested_classes": "nested function classes",
-        "non_nested_classes": "non-nested function classes", "batch_norm": "batch norm",
+        "non_nested_classes": "non-nested function classes",
+        "batch_norm": "batch normalization",
         "pooling": "pooling layer", "stride": "stride", "padding": "padding",
         "channels": "channels", "degradation": "degradation",
-        "global_avg_pool": "global avg-pool", "conv_layer": "convolutional layer",
+        "global_avg_pool_layer": "global average pooling layer",
+        "conv_layer": "convolutional layer",
         "fc_layer": "fully connected layer", "max_pool_layer": "max-pooling layer",
         # layer labels in the diagrams, built from a module's attributes
         "conv": "{k}×{k} conv, {c}", "with_stride": "{label}, stride {s}",
         "stride_n": "stride {s}",
-        "max_pool": "{k}×{k} max-pool", "flatten": "flatten", "fc": "FC, {n}",
+        "max_pool": "{k}×{k} max-pool", "global_avg_pool": "global avg-pool",
+        "flatten": "flatten", "fc": "FC, {n}",
         "bn_layer": "batch norm", "relu": "ReLU",
         "bottleneck_block": "bottleneck block",
         "preact_block": "pre-activation block",
@@ -49,11 +52,12 @@ MESSAGES = {
         "non_nested_classes": "非嵌套函数类", "batch_norm": "批量规范化",
         "pooling": "汇聚层", "stride": "步幅", "padding": "填充",
         "channels": "通道", "degradation": "退化",
-        "global_avg_pool": "全局平均汇聚层", "conv_layer": "卷积层",
+        "global_avg_pool_layer": "全局平均汇聚层", "conv_layer": "卷积层",
         "fc_layer": "全连接层", "max_pool_layer": "最大汇聚层",
         "conv": "{k}×{k}卷积层，{c}", "with_stride": "{label}，步幅{s}",
         "stride_n": "步幅{s}",
-        "max_pool": "{k}×{k}最大汇聚层", "flatten": "展平", "fc": "全连接层，{n}",
+        "max_pool": "{k}×{k}最大汇聚层", "global_avg_pool": "全局平均汇聚层",
+        "flatten": "展平", "fc": "全连接层，{n}",
         "bn_layer": "批量规范化层", "relu": "ReLU",
         "bottleneck_block": "瓶颈残差块",
         "preact_block": "预激活残差块",
@@ -67,6 +71,11 @@ MESSAGES = {
     },
 }
 
+# D2L's terms, for a zh/en glossary: [(MESSAGES["zh"][k], MESSAGES["en"][k]) for k in GLOSSARY]
+GLOSSARY = ("residual_block", "residual_mapping", "identity_mapping", "nested_classes",
+            "batch_norm", "pooling", "stride", "padding", "channels", "degradation",
+            "global_avg_pool_layer", "conv_layer", "fc_layer", "max_pool_layer")
+
 # Families matplotlib may know, best first; fonts-noto-cjk on Linux, the OS's own elsewhere.
 CJK_FONTS = ("Noto Sans CJK SC", "Source Han Sans SC", "Noto Sans SC", "PingFang SC",
              "Hiragino Sans GB", "Microsoft YaHei", "SimHei", "WenQuanYi Zen Hei",
@@ -74,7 +83,7 @@ CJK_FONTS = ("Noto Sans CJK SC", "Source Han Sans SC", "Noto Sans SC", "PingFang
 
 _language = "en"
 _figure_font = None   # the CJK family in use, or None when figures must stay English
-_saved_sans = None    # matplotlib's font.sans-serif before zh, restored by set_language("en")
+_saved_fonts = None   # matplotlib's font settings before zh, restored by set_language("en")
 _warned = False
 
 
@@ -84,29 +93,40 @@ def get_language():
 
 def set_language(language):
     """``"zh"`` or ``"en"`` for everything printed and drawn from now on."""
-    global _language, _figure_font, _saved_sans, _warned
+    global _language, _figure_font, _warned
     if language not in LANGUAGES:
         raise ValueError(f"language must be one of {LANGUAGES}, got {language!r}")
     _language = language
+    if language == "en":
+        _restore_fonts()
+        return
+    _figure_font = find_cjk_font()
+    if _figure_font is not None:
+        _use_font(_figure_font)
+    elif not _warned:
+        # In English: a machine without a CJK font may draw Chinese as boxes anywhere.
+        print(MESSAGES["en"]["cjk_font_missing"])
+        _warned = True
+
+
+def _use_font(name):
+    global _saved_fonts
     import matplotlib as mpl
-    if language == "zh":
-        _figure_font = find_cjk_font()
-        if _figure_font is None:
-            if not _warned:
-                # In English: a machine without a CJK font may draw Chinese as boxes anywhere.
-                print(MESSAGES["en"]["cjk_font_missing"])
-                _warned = True
-            return
-        if _saved_sans is None:
-            _saved_sans = list(mpl.rcParams["font.sans-serif"])
-        # matplotlib falls back glyph by glyph along this list, so ×, ⊕ and − still come
-        # from DejaVu Sans when the CJK font lacks them.
-        mpl.rcParams["font.sans-serif"] = [_figure_font] + [
-            name for name in _saved_sans if name != _figure_font]
-        mpl.rcParams["font.family"] = "sans-serif"
-    elif _saved_sans is not None:
-        mpl.rcParams["font.sans-serif"] = _saved_sans
-        _saved_sans = None
+    if _saved_fonts is None:
+        _saved_fonts = {key: mpl.rcParams[key] for key in ("font.family", "font.sans-serif")}
+    # matplotlib falls back glyph by glyph along this list, so ×, ⊕ and − still come from
+    # DejaVu Sans when the CJK font lacks them.
+    mpl.rcParams["font.sans-serif"] = [name] + [
+        other for other in _saved_fonts["font.sans-serif"] if other != name]
+    mpl.rcParams["font.family"] = "sans-serif"
+
+
+def _restore_fonts():
+    global _saved_fonts
+    if _saved_fonts is not None:
+        import matplotlib as mpl
+        mpl.rcParams.update(_saved_fonts)
+        _saved_fonts = None
 
 
 def find_cjk_font():

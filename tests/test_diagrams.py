@@ -192,8 +192,14 @@ def test_both_languages_have_every_message_with_the_same_fields():
 
 def test_switch_defaults_to_english_and_rejects_other_languages():
     assert i18n.get_language() == "en" and i18n.tr("global_avg_pool") == "global avg-pool"
+    fonts = dict(matplotlib.rcParams)
     i18n.set_language("zh")
     assert i18n.get_language() == "zh" and i18n.tr("conv", k=3, c=64) == "3×3卷积层，64"
+    font = i18n.find_cjk_font()
+    assert matplotlib.rcParams["font.sans-serif"][0] == font or font is None
+    i18n.set_language("en")  # and matplotlib's fonts are as they were
+    assert dict(matplotlib.rcParams) == fonts
+    i18n.set_language("zh")
     with pytest.raises(ValueError, match="zh"):
         i18n.set_language("fr")
 
