@@ -148,11 +148,14 @@ show_images(test_images[worst], 1, len(worst), scale=2,
 # and `weights_only=True` loads it without running any code from the file.
 
 # %%
-path = Path(tempfile.mkdtemp()) / "resnet18_fashion_mnist.pt"
-torch.save(net.state_dict(), path)
-reloaded = resnet18()
-reloaded.load_state_dict(torch.load(path, weights_only=True))
+with tempfile.TemporaryDirectory() as folder:  # deleted, file and all, when the block ends
+    path = Path(folder) / "resnet18_fashion_mnist.pt"
+    torch.save(net.state_dict(), path)
+    megabytes = path.stat().st_size / 1e6
+    reloaded = resnet18()
+    reloaded.load_state_dict(torch.load(path, weights_only=True))
+assert not Path(folder).exists()  # nothing left behind on disk
 _, reloaded_predictions, _ = predict(reloaded.to(device), test_iter, precision=history.precision)
 assert torch.equal(reloaded_predictions, predictions)
-print(f"{path.stat().st_size / 1e6:.1f} MB, {count_parameters(reloaded):,} parameters, "
+print(f"{megabytes:.1f} MB, {count_parameters(reloaded):,} parameters, "
       f"same predictions on all {len(labels):,} test images")
