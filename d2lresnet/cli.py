@@ -18,18 +18,70 @@ def _input_shape(text):
     return shape
 
 
-def _positive_int(text):
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive whole number, got {text}")
+def _whole_number(text, minimum, maximum=None, why=""):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < minimum or (maximum is not None and value > maximum):
+        bounds = f"from {minimum} to {maximum}" if maximum is not None else f"at least {minimum}"
+        raise argparse.ArgumentTypeError(f"expected a whole number {bounds}{why}, got {text}")
     return value
+
+
+def _positive_int(text):
+    return _whole_number(text, 1)
+
+
+def _non_negative_int(text):
+    return _whole_number(text, 0)
+
+
+def _batch_size(text):
+    return _whole_number(text, 2, why=" (BatchNorm normalises over the batch: one example "
+                                      "has nothing to normalise against)")
+
+
+def _seed(text):
+    return _whole_number(text, 0, 2**32 - 1)
+
+
+# The weights are 32-bit floats: a larger rate cannot even be multiplied into them. (A rate
+# far below this still diverges, and training stops with advice; the book uses 0.05.)
+MAX_LR = 3.4e38
 
 
 def _learning_rate(text):
-    value = float(text)
-    if not 0 < value < float("inf"):
-        raise argparse.ArgumentTypeError(f"expected a positive, finite learning rate, got {text}")
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not 0 < value <= MAX_LR:
+        raise argparse.ArgumentTypeError(f"expected a learning rate above 0 and at most "
+                                         f"{MAX_LR:g}, the largest 32-bit float (the book uses "
+                                         f"0.05), got {text}")
     return value
+
+
+def _folder(text):
+    from pathlib import Path
+
+    if not Path(text).is_dir():
+        raise argparse.ArgumentTypeError(f"{text} is not a folder")
+    return text
+
+
+def _device(text):
+    import torch
+
+    try:
+        device = torch.device(text)
+    except RuntimeError:
+        raise argparse.ArgumentTypeError(f"expected cuda, mps or cpu, got {text!r}") from None
+    if device.type == "cuda" and not torch.cuda.is_available() or \
+            device.type == "mps" and not torch.backends.mps.is_available():
+        raise argparse.ArgumentTypeError(f"{text} is not available on this machine")
+    return text
 
 
 def build_parser():
@@ -45,18 +97,23 @@ def build_parser():
                             "a GPU and quick on a CPU)")
     train.add_argument("--epochs", type=_positive_int, help="number of epochs")
     train.add_argument("--resize", type=_positive_int, help="image side in pixels (28: none)")
-    train.add_argument("--batch-size", type=_positive_int, help="examples per minibatch")
+    train.add_argument("--batch-size", type=_batch_size,
+                       help="examples per minibatch (at least 2; a lone last example of an "
+                            "epoch is left out, as BatchNorm needs two)")
     train.add_argument("--lr", type=_learning_rate, help="learning rate (the peak, with one-cycle)")
-    train.add_argument("--limit", type=_positive_int, help="train on the first N examples only")
-    train.add_argument("--device", help="cuda, mps or cpu (default: the best available)")
+    train.add_argument("--limit", type=_batch_size, help="train on the first N examples only")
+    train.add_argument("--device", type=_device,
+                       help="cuda, mps or cpu (default: the best available)")
     train.add_argument("--precision", choices=["auto", "bf16", "fp32"], default="auto",
                        help="bf16 autocast or plain fp32 (auto: bf16 where the hardware has it)")
     train.add_argument("--checkpoint", help="save a checkpoint here after every epoch")
     train.add_argument("--resume", action="store_true",
                        help="continue from --checkpoint where the last run stopped")
-    train.add_argument("--seed", type=int, default=0, help="seeds init, shuffling, augmentation")
-    train.add_argument("--data", help="a folder holding Fashion-MNIST (else found as "
-                                      "d2lresnet.data describes)")
+    train.add_argument("--seed", type=_seed, default=0,
+                       help="seeds init, shuffling, augmentation (0 to 2**32 - 1)")
+    train.add_argument("--data", type=_folder,
+                       help="a folder holding Fashion-MNIST, read only (else found as "
+                            "d2lresnet.data describes)")
     train.add_argument("--json", action="store_true",
                        help="print one JSON object with the final metrics instead of text")
 
@@ -69,10 +126,11 @@ def build_parser():
                                 description="Time training steps of the book's input pipeline "
                                             "and ours on the same network and batch.")
     bench.add_argument("--resize", type=_positive_int, default=96, help="image side (default 96)")
-    bench.add_argument("--batch-size", type=_positive_int, default=256)
+    bench.add_argument("--batch-size", type=_batch_size, default=256)
     bench.add_argument("--steps", type=_positive_int, default=10,
                        help="timed steps per pipeline (default 10)")
-    bench.add_argument("--warmup", type=int, default=2, help="untimed steps first")
+    bench.add_argument("--warmup", type=_non_negative_int, default=2,
+                       help="untimed steps first")
     bench.add_argument("--json", action="store_true", help="print one JSON object")
 
     commands.add_parser("data", help="find (or fetch) Fashion-MNIST and say where it is")
@@ -84,6 +142,7 @@ def run_train(args):
 
     import torch
 
+    from .checkpoint import check_writable
     from .data import load_data_fashion_mnist
     from .model import resnet18
     from .train import TrainingDiverged, train
@@ -92,6 +151,8 @@ def run_train(args):
         ("num_epochs", args.epochs), ("resize", args.resize), ("batch_size", args.batch_size),
         ("lr", args.lr), ("limit", args.limit)] if value is not None}
     preset = presets.get_preset(args.preset, **overrides)
+    if args.checkpoint:
+        check_writable(args.checkpoint)  # before the data is read and any epoch is trained
     torch.manual_seed(args.seed)
     started = time.perf_counter()
     train_iter, test_iter = load_data_fashion_mnist(
@@ -127,7 +188,10 @@ def run_train(args):
 
 
 def main(argv=None):
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "train" and args.resume and not args.checkpoint:
+        parser.error("--resume needs --checkpoint: the file to resume from")
     try:
         if args.command == "train":
             return run_train(args)
@@ -145,4 +209,7 @@ def main(argv=None):
     except (ValueError, RuntimeError, OSError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:  # outside training (which handles its own): loading, tracing
+        print("interrupted", file=sys.stderr)
+        return 130
     return 0

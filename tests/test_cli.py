@@ -1,10 +1,13 @@
+import concurrent.futures
 import json
+import os
 import subprocess
 import sys
 
 import pytest
 
 from d2lresnet.cli import main
+from d2lresnet.data import FILES
 from test_shapes import NOTES_TRACE
 
 
@@ -38,8 +41,9 @@ def test_train_json_and_resume(tmp_path, capsys):
     assert first["wall_seconds"] > 0 and first["device"] == "cpu"
 
     assert main(args + ["--epochs", "2", "--resume"]) == 0
-    out = capsys.readouterr().out
-    resumed = json.loads(out[out.index("{"):])
+    captured = capsys.readouterr()
+    resumed = json.loads(captured.out)  # stdout is the JSON object and nothing else
+    assert "resuming from" in captured.err
     assert resumed["epochs"] == 2
     assert resumed["test_acc_per_epoch"][0] == first["test_acc"]  # epoch 1 came from the file
 
@@ -57,6 +61,85 @@ def test_bad_train_options_are_refused(bad, capsys):
     with pytest.raises(SystemExit) as exit_:
         main(["train"] + bad)
     assert exit_.value.code == 2 and bad[0] in capsys.readouterr().err
+
+
+def _bad_inputs(tmp):
+    """(arguments, exit code, words the one error line must hold): what a careful user tried.
+    Exit code 2 is argparse's usage error: refused before any data is read."""
+    (tmp / "a-file").write_text("")
+    (tmp / "notes.pt").write_text("epoch = 3\n")
+    garbage = tmp / "garbage"  # the four names, wrong bytes
+    garbage.mkdir()
+    for name in FILES:
+        (garbage / name).write_bytes(b"not Fashion-MNIST")
+    quick = ["--preset", "smoke", "--limit", "128", "--epochs", "1"]
+    return [
+        ([], 2, "required: command"),
+        (["frobnicate"], 2, "invalid choice"),
+        (["train", "--epochs", "0"], 2, "--epochs"),
+        (["train", "--epochs", "two"], 2, "--epochs"),
+        (["train", "--batch-size", "1"], 2, "--batch-size: expected a whole number at least 2"),
+        (["train", "--limit", "1"], 2, "--limit"),
+        (["train", "--resize", "0"], 2, "--resize"),
+        (["train", "--lr", "1e300"], 2, "--lr"),
+        (["train", "--lr", "nan"], 2, "--lr"),
+        (["train", "--lr", "0"], 2, "--lr"),
+        (["train", "--seed", "-1"], 2, "--seed"),
+        (["train", "--seed", str(2**70)], 2, "--seed: expected a whole number from 0"),
+        (["train", "--preset", "fast"], 2, "--preset"),
+        (["train", "--precision", "fp16"], 2, "--precision"),
+        (["train", "--device", "tpu"], 2, "--device"),
+        (["train", "--device", "cuda:99"], 2, "--device"),
+        (["train", "--data", str(tmp / "nowhere")], 2, "--data"),
+        (["train", "--resume"], 2, "--resume needs --checkpoint"),
+        (["train", *quick, "--checkpoint", str(tmp)], 1, "is a folder"),
+        (["train", *quick, "--checkpoint", str(tmp / "a-file" / "ck.pt")], 1,
+         "is a file, not a folder"),
+        (["train", *quick, "--checkpoint", str(tmp / "notes.pt"), "--resume"], 1,
+         "not a d2lresnet checkpoint: it is not a file torch.save writes"),
+        (["train", *quick, "--data", str(garbage)], 1,
+         f"{garbage / 'train-images-idx3-ubyte'} is truncated or corrupt"),
+        (["shapes", "--input", "1,1,224"], 2, "--input"),
+        (["shapes", "--input", "a,b,c,d"], 2, "--input"),
+        (["shapes", "--input", "1,1,0,5"], 2, "--input"),
+        (["bench", "--warmup", "-1"], 2, "--warmup"),
+        (["bench", "--steps", "0"], 2, "--steps"),
+        (["bench", "--batch-size", "1"], 2, "--batch-size"),
+    ]
+
+
+@pytest.fixture(scope="module")
+def bad_input_results(tmp_path_factory):
+    """Every bad input run as a user would, `python -m d2lresnet ...`, two at a time."""
+    tmp = tmp_path_factory.mktemp("bad-inputs")
+    env = {**os.environ, "D2LRESNET_CACHE": str(tmp / "empty-cache"), "TQDM_DISABLE": "1"}
+    rows = _bad_inputs(tmp)
+
+    def run(args):
+        env_here = env if "--data" in args else os.environ  # data rows: a cache of their own
+        return subprocess.run([sys.executable, "-m", "d2lresnet", *args], capture_output=True,
+                              text=True, env=env_here, timeout=600)
+
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        return list(zip(rows, pool.map(run, [args for args, _, _ in rows])))
+
+
+def test_bad_inputs_exit_with_one_line_and_no_traceback(bad_input_results):
+    problems = []
+    for (args, code, words), result in bad_input_results:
+        output = result.stdout + result.stderr
+        error_lines = [line for line in result.stderr.splitlines() if "error:" in line]
+        if "Traceback (most recent call last)" in output:
+            problems.append(f"{args}: a traceback\n{output}")
+        elif result.returncode != code:
+            problems.append(f"{args}: exit {result.returncode}, expected {code}\n{output}")
+        elif len(error_lines) != 1 or error_lines[0] != result.stderr.splitlines()[-1]:
+            problems.append(f"{args}: not one error line at the end\n{result.stderr}")
+        elif words not in error_lines[0]:
+            problems.append(f"{args}: {words!r} not in {error_lines[0]!r}")
+        elif result.stdout.strip() and code == 2:
+            problems.append(f"{args}: printed to stdout\n{result.stdout}")
+    assert not problems, "\n\n".join(problems)
 
 
 def test_help_explains_each_option():
