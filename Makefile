@@ -79,14 +79,14 @@ sync: setup
 D2LRESNET_PRESET ?= smoke
 EXECUTED_DIR := build/executed/$(D2LRESNET_PRESET)
 EXECUTED := $(patsubst notebooks/%.py,$(EXECUTED_DIR)/%.ipynb,$(NOTEBOOKS))
-NBCONVERT := $(BIN)/jupyter nbconvert
 MODULE := $(wildcard d2lresnet/*.py)
 PAGES := $(BIN)/python -m tools.pages
 
-$(EXECUTED_DIR)/%.ipynb: notebooks/%.ipynb $(MODULE) | setup-dev data
+# tools/execute_notebook.py, not `jupyter nbconvert --execute`, which now and then waits forever
+# on a widget cell (a lost wake-up; the script says why, and how it always finishes).
+$(EXECUTED_DIR)/%.ipynb: notebooks/%.ipynb $(MODULE) tools/execute_notebook.py | setup-dev data
 	D2LRESNET_PRESET=$(D2LRESNET_PRESET) MPLBACKEND=module://matplotlib_inline.backend_inline \
-	  $(NBCONVERT) --to notebook --execute --ExecutePreprocessor.timeout=3600 \
-	  --ExecutePreprocessor.store_widget_state=True --output-dir $(EXECUTED_DIR) $<
+	  $(BIN)/python -m tools.execute_notebook --timeout 3600 --output-dir $(EXECUTED_DIR) $<
 
 html: $(EXECUTED)
 	$(PAGES) html --output-dir build/html $(EXECUTED)

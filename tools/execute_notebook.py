@@ -1,0 +1,112 @@
+"""Execute notebooks for `make html` / `make slides`, and always finish.
+
+    python tools/execute_notebook.py --output-dir build/executed/smoke notebooks/02_*.ipynb
+
+Why not `jupyter nbconvert --execute`: now and then (3 in about 20 runs of notebooks 02 and
+04 here) it waits forever for a cell's reply while the kernel sits idle. nbclient waits for
+`execute_reply` with one poll of the shell socket lasting the whole cell timeout. Under
+zmq.asyncio that poll is woken by the socket's edge-triggered file descriptor, and a wake-up
+can be lost when several messages cross at once, as a widget cell's comm traffic makes them
+do (jupyter/nbclient#312 "when cell contains ipywidget, execute cell will sometimes blocks",
+PR #311; ipython/ipykernel#1554 for the same edge-triggered trap on the kernel's side). The
+reply is then sitting in the socket, unread, until the timeout: an hour per cell in our
+Makefile, forever without one.
+
+The fix here: every wait on the shell and IOPub channels is cut into slices of a second.
+When a slice ends, pyzmq polls the socket directly (not through the lost wake-up), so a
+waiting message is read at most a second late. As a last resort a cell that still passes
+--timeout stops the run, and the notebook is run again in a fresh kernel (--retries);
+nothing is written unless the notebook ran to the end without an error.
+"""
+import argparse
+import sys
+import time
+from pathlib import Path
+from queue import Empty
+
+import nbformat
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
+
+SLICE_SECONDS = 1.0
+# Messages that arrived while we waited, yet were read only when the slice ran out, more than
+# LATE_SECONDS after the kernel sent them: their wake-up was lost. Counted, to show it happens.
+LATE_SECONDS = 0.5
+late_messages = 0
+
+
+def _in_slices(get_msg):
+    """get_msg(timeout), waiting at most SLICE_SECONDS per poll of the socket."""
+    async def get_msg_in_slices(timeout=None):
+        global late_messages
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            left = None if deadline is None else deadline - time.monotonic()
+            wait = SLICE_SECONDS if left is None else max(min(SLICE_SECONDS, left), 0)
+            waiting_since = time.time()
+            try:
+                msg = await get_msg(timeout=wait)
+            except Empty:
+                if left is not None and left <= SLICE_SECONDS:
+                    raise  # the caller's own timeout has passed
+                continue
+            sent, now = msg["header"]["date"].timestamp(), time.time()
+            if waiting_since < sent < now - LATE_SECONDS and now - waiting_since >= wait:
+                late_messages += 1
+            return msg
+    return get_msg_in_slices
+
+
+class SlicedWaitClient(NotebookClient):
+    """nbclient, with every wait on the shell and IOPub channels cut into short polls."""
+
+    async def async_start_new_kernel_client(self):
+        kc = await super().async_start_new_kernel_client()
+        for channel in (kc.shell_channel, kc.iopub_channel):
+            channel.get_msg = _in_slices(channel.get_msg)
+        return kc
+
+
+def execute(path, output_dir, timeout, retries):
+    """Run the notebook at path; write it, outputs and widget state included, to output_dir."""
+    path = Path(path)
+    for attempt in range(1, retries + 2):
+        nb = nbformat.read(path, as_version=4)
+        client = SlicedWaitClient(nb, timeout=timeout, kernel_name="python3",
+                                  store_widget_state=True,
+                                  resources={"metadata": {"path": str(path.parent)}})
+        try:
+            client.execute()
+            break
+        except CellExecutionError as err:  # a cell raised: running again would not help
+            raise SystemExit(f"{path}: a cell failed\n{err}") from None
+        except (CellTimeoutError, DeadKernelError) as err:
+            print(f"{path}: attempt {attempt} stopped: {str(err).splitlines()[0]}",
+                  file=sys.stderr)
+    else:
+        raise SystemExit(f"{path}: gave up after {retries + 1} attempts")
+    output_dir.mkdir(parents=True, exist_ok=True)
+    target = output_dir / path.name
+    tmp = target.with_name(target.name + ".tmp")
+    nbformat.write(nb, tmp)
+    tmp.replace(target)  # make never sees half a notebook as up to date
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("notebooks", nargs="+", type=Path)
+    parser.add_argument("--output-dir", type=Path, required=True)
+    parser.add_argument("--timeout", type=int, default=3600, help="seconds per cell")
+    parser.add_argument("--retries", type=int, default=1,
+                        help="runs of a notebook after one that timed out")
+    args = parser.parse_args(argv)
+    for path in args.notebooks:
+        started = time.monotonic()
+        execute(path, args.output_dir, args.timeout, args.retries)
+        print(f"{path}: executed in {time.monotonic() - started:.1f} s "
+              f"({late_messages} message(s) found late, by the end of a wait slice)",
+              file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
