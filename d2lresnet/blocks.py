@@ -75,8 +75,13 @@ class Residual(nn.Module):
         return F.relu(Y)
 
     def zero_init_(self):
-        """Make the residual branch output 0, so the block computes relu(shortcut(x))."""
+        """Make the residual branch output exactly 0, so the block computes relu(shortcut(x)).
+
+        The branch ends on bn2, which outputs gamma * normalised + beta: both its weight gamma
+        and its bias beta are zeroed (the notes: set the upper weighted layer's weight and bias
+        to 0). Zeroing gamma alone leaves beta, which is not 0 in a trained block."""
         nn.init.zeros_(self.bn2.weight)
+        nn.init.zeros_(self.bn2.bias)
         return self
 
 
@@ -112,7 +117,10 @@ class Bottleneck(nn.Module):
         return F.relu(Y)
 
     def zero_init_(self):
+        """Make the residual branch output exactly 0, so the block computes relu(shortcut(x)):
+        zero the weight gamma and the bias beta of bn3, the branch's last layer."""
         nn.init.zeros_(self.bn3.weight)
+        nn.init.zeros_(self.bn3.bias)
         return self
 
 
@@ -144,7 +152,8 @@ class PreActResidual(nn.Module):
         return Y + X
 
     def zero_init_(self):
-        # The last op of the branch is a conv, so zero it (weights and bias): the block is then x.
+        """Make the residual branch output exactly 0, so the block computes shortcut(x) (x itself
+        without the 1x1 conv): the branch ends on conv2, whose weight and bias are zeroed."""
         nn.init.zeros_(self.conv2.weight)
         if self.conv2.bias is not None:
             nn.init.zeros_(self.conv2.bias)
