@@ -403,6 +403,34 @@ def test_present_enlarges_widget_and_output_text(lab, page):
     assert (_font_px(page, label), _font_px(page, printed)) == pytest.approx(before, abs=0.5)
 
 
+def test_a_downloaded_page_shows_its_formulas_offline(page, tmp_path):
+    """`make html` pages carry their formulas as MathML: with every network request refused
+    (MathJax's CDN included), Chromium still draws them."""
+    import nbformat
+    from nbformat.v4 import new_markdown_cell, new_notebook
+    from tools.pages import build_html
+    source = tmp_path / "formulas.ipynb"
+    nbformat.write(new_notebook(cells=[new_markdown_cell(
+        "# Formulas\n\nA side of $n$ pixels becomes\n\n"
+        "$$\\left\\lfloor \\frac{n + 2p - k}{s} \\right\\rfloor + 1 .$$")]), source)
+    [html] = build_html([source], tmp_path)
+    requested = []
+    page.on("request", lambda request: requested.append(request.url))
+    page.context.set_offline(True)
+    page.goto(html.as_uri())
+    formulas = page.locator("math")
+    assert formulas.count() == 2
+    for i in range(2):
+        box = formulas.nth(i).bounding_box()
+        assert box and box["width"] > 5 and box["height"] > 5
+    fraction = page.locator("math mfrac").bounding_box()  # drawn as a fraction: two rows
+    assert fraction["height"] > 1.5 * formulas.first.bounding_box()["height"]
+    assert "$" not in page.locator("body").inner_text()
+    # It did ask for MathJax (from a CDN), and did without it.
+    assert any("mathjax" in url.lower() for url in requested), requested
+    page.screenshot(path=SCREENSHOTS / "html-formulas-offline.png")
+
+
 def test_a_widget_moves_on_a_live_slide(lab, page):
     """`make present`: the notebook as slides (jupyterlab-slideshow), its kernel running; the
     block-shape widget on its slide still answers its slider. (Last in this module: the deck
@@ -411,8 +439,8 @@ def test_a_widget_moves_on_a_live_slide(lab, page):
     _open_notebook(page, lab, path)
     _run_all(page, lab, path)
     panel = page.locator(PANEL)
-    panel.locator(".jp-Cell").first.click()
-    page.keyboard.press("Escape")  # command mode, on the first slide
+    panel.locator(".jp-MarkdownCell", has_text="6.2 Residual blocks").first.click()
+    page.keyboard.press("Escape")  # command mode, on the title slide
     panel.locator('.jp-Toolbar [data-command="deck:toggle"]').click()
     page.wait_for_selector(f"{PANEL}.jp-Deck")
 
@@ -421,6 +449,7 @@ def test_a_widget_moves_on_a_live_slide(lab, page):
     widget = panel.locator(f"{onscreen} .widget-interact",
                            has=page.locator(".widget-label", has_text="stride"))
     title = panel.locator(onscreen, has_text="6.2 Residual blocks")
+    page.screenshot(path=SCREENSHOTS / "present-title-slide.png")
     assert title.count() == 1 and widget.count() == 0
     for _ in range(panel.locator(".jp-Cell").count()):
         if widget.count():

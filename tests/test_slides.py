@@ -64,6 +64,13 @@ def test_headings_start_slides_and_the_rest_follows():
     assert "slideshow" not in nb.cells[0].metadata  # the source notebook is left alone
 
 
+def test_setup_code_before_the_title_is_left_out():
+    nb = new_notebook(cells=[new_code_cell("%pip install d2lresnet"), new_code_cell("lang"),
+                             new_markdown_cell("# Title"), new_code_cell("1")])
+    kinds = [c.metadata.slideshow.slide_type for c in slides.mark_slides(nb).cells]
+    assert kinds == ["skip", "skip", "slide", "-"]
+
+
 def test_a_heading_inside_a_cell_starts_its_own_slide():
     nb = new_notebook(cells=[new_markdown_cell(
         "# Title\n\nIntro.\n\n## Section\ntext\n```\n# not a heading (code)\n```\n"
@@ -117,13 +124,16 @@ def test_check_reports_missing_pages_and_missing_figures(executed, tmp_path):
 def test_every_notebook_gives_a_deck_of_several_slides(path):
     # The build derives slides from headings: a notebook opens with its title and has sections.
     nb = nbformat.read(path, as_version=4)
-    assert slides.heading_level(nb.cells[0]) == 1, f"{path.name} does not open with '# ...'"
-    kinds = [c.metadata.slideshow.slide_type for c in slides.mark_slides(nb).cells]
-    assert kinds[0] == "slide" and sum(k in ("slide", "subslide") for k in kinds) >= 2
+    first_prose = next(c for c in nb.cells if c.cell_type == "markdown")
+    assert slides.heading_level(first_prose) == 1, f"{path.name} does not open with '# ...'"
+    marked = [c for c in slides.mark_slides(nb).cells if c.metadata.slideshow.slide_type != "skip"]
+    kinds = [c.metadata.slideshow.slide_type for c in marked]
+    assert slides.heading_level(marked[0]) == 1 and kinds[0] == "slide"  # opens on the title
+    assert sum(k in ("slide", "subslide") for k in kinds) >= 2
 
 
 FORMULAS = ("# Title\n\nInline $f(\\mathbf{x}) = \\mathbf{x} + g(\\mathbf{x})$ and across a line\n"
-            "$\\lfloor(224 + 6 - 7)/2\\rfloor +\n1 = 112$, code `$not math$`, a price of 5 dollars, and\n\n"
+            "$\\lfloor(224 + 6 - 7)/2\\rfloor\n+ 1 = 112$, code `$not math$`, a price of 5 dollars, and\n\n"
             "$$f^*_{\\mathcal{F}} = \\arg\\min_{f \\in \\mathcal{F}} L(\\mathbf{X}, \\mathbf{y}, f).$$")
 
 

@@ -6,8 +6,9 @@ Slides: the notebooks carry no slide metadata. ``mark_slides`` derives it at bui
 sources stay plain and the slides follow every edit. A markdown cell is first split at each
 heading inside it; then a ``#`` or ``##`` heading opens a new slide, a deeper heading a
 sub-slide (reveal.js: down), and so does prose that follows code, so each explanation and the
-cell that demonstrates it share a screen; the rest stays on the slide above it. A cell that
-already has ``slideshow`` metadata keeps it (unsplit), so an author can still override a cell.
+cell that demonstrates it share a screen; the rest stays on the slide above it. Code before the
+title (set-up: installing on Colab, choosing a language) is left out. A cell that already has
+``slideshow`` metadata keeps it (unsplit), so an author can still override a cell.
 
 Formulas are written as MathML when a page is built (latex2mathml), so pages and slides show
 them with no network: browsers draw MathML themselves, no MathJax needed.
@@ -31,6 +32,9 @@ from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath
 
 FIGURE_TYPES = ("image/png", "image/jpeg", "image/svg+xml")
 _HEADING = re.compile(r"^(#{1,6})\s+\S")
+# Inline $...$ (not $$): a formula wrapped over lines is joined first, as JupyterLab does by
+# taking formulas out before reading the markdown, or a line starting "+ 1" becomes a list.
+_INLINE_MATH = re.compile(r"(?<![$\\])\$(?!\$)(.+?)(?<![$\\])\$", re.S)
 # LaTeX that latex2mathml does not know, spelled in a way it does.
 _LATEX_ALIASES = {r"\arg": r"\operatorname{arg}"}
 
@@ -87,12 +91,19 @@ def mark_slides(nb):
     every cell (see the module docstring)."""
     nb = copy.deepcopy(nb)
     nb.cells = [part for cell in nb.cells for part in split_at_headings(cell)]
+    title = next((i for i, cell in enumerate(nb.cells) if heading_level(cell)), len(nb.cells))
+    opened = False
     for i, cell in enumerate(nb.cells):
         if "slide_type" in cell.metadata.get("slideshow", {}):
+            opened = opened or cell.metadata.slideshow.slide_type != "skip"
             continue
-        kind = slide_type(cell, nb.cells[i - 1] if i else None)
-        if i == 0 and kind in ("-", "subslide"):
+        if i < title and cell.cell_type == "code":
+            kind = "skip"  # set-up before the title (installing on Colab, choosing a language)
+        else:
+            kind = slide_type(cell, nb.cells[i - 1] if i else None)
+        if not opened and kind in ("-", "subslide"):
             kind = "slide"  # the deck must open with a slide
+        opened = opened or kind != "skip"
         cell.metadata["slideshow"] = {"slide_type": kind}
     return nb
 
@@ -130,6 +141,7 @@ class MathMLExporter(HTMLExporter):
             path=context.get("resources", {}).get("metadata", {}).get("path", ""),
             anchor_link_text=self.anchor_link_text,
             exclude_anchor_links=self.exclude_anchor_links, **self.lexer_options)
+        source = _INLINE_MATH.sub(lambda m: m.group(0).replace("\n", " "), source)
         return MarkdownWithMath(renderer=renderer).render(source)
 
 
