@@ -149,8 +149,10 @@ def count_parameters(net):
 
 
 def count_layers(net):
-    """The notes' way of counting depth: conv and linear layers, leaving out the 1x1 convs
-    on the shortcuts (they only reshape the input)."""
+    """The notes' way of counting depth: conv and linear layers on the main path, leaving out
+    the 1x1 convs on the shortcuts (不包括恒等映射的1×1卷积层). Those are learned projections,
+    with weights that train like any other, but they lie off the main path: a signal through one
+    passes a single 1x1 conv instead of the block's two 3x3 convs, so they add no depth."""
     weighted = sum(isinstance(m, (nn.Conv2d, nn.Linear)) for m in net.modules())
     on_shortcuts = sum(isinstance(m, nn.Conv2d)
                        for blk in net.modules() if getattr(blk, "shortcut", None) is not None

@@ -17,6 +17,7 @@ from IPython.display import display
 from .blocks import Bottleneck, Residual
 from .model import (ARCHITECTURES, STAGE_WIDTHS, count_layers, count_parameters, display_name,
                     resnet, resnet18)
+from .resnet_diagram import draw_resnet
 from .shapes import block_output_shape, trace_shapes
 
 STAGES = ("b2", "b3", "b4", "b5")
@@ -79,11 +80,16 @@ class StageSummary(NamedTuple):
     layers: int      # conv and linear layers, the 1x1 shortcut convs left out (count_layers)
 
 
+def _meta_resnet(depths, widths, block=Residual, in_channels=1, num_classes=10):
+    # On the meta device: no memory, no initialisation cost, at any size.
+    with torch.device("meta"):
+        return resnet(depths, widths, block, in_channels, num_classes)
+
+
 def summarize_stages(depths, widths, block=Residual, in_channels=1, num_classes=10):
     """Parameters and layers of ``resnet(depths, widths, block)``, built on the meta device
     (no memory, no initialisation cost)."""
-    with torch.device("meta"):
-        net = resnet(depths, widths, block, in_channels, num_classes)
+    net = _meta_resnet(depths, widths, block, in_channels, num_classes)
     return StageSummary(count_parameters(net), count_layers(net))
 
 
@@ -97,14 +103,17 @@ def matching_architecture(depths, widths, block):
 
 def describe_stages(b2_blocks, b3_blocks, b4_blocks, b5_blocks,
                     b2_channels, b3_channels, b4_channels, b5_channels, block):
-    """Print and return the StageSummary of the network the sliders describe."""
+    """Print and return the StageSummary of the network the sliders describe, and show its
+    architecture (``draw_resnet``) on a 224x224 image."""
     depths = (b2_blocks, b3_blocks, b4_blocks, b5_blocks)
     widths = (b2_channels, b3_channels, b4_channels, b5_channels)
-    summary = summarize_stages(depths, widths, block)
+    net = _meta_resnet(depths, widths, block)
+    summary = StageSummary(count_parameters(net), count_layers(net))
     name = matching_architecture(depths, widths, block)
     print(f"{summary.layers} layers{f' (this is {name})' if name else ''}, "
           f"{summary.parameters:,} parameters "
           f"({summary.parameters * 4 / 2**20:,.1f} MiB as float32)")
+    display(draw_resnet(net, (1, 1, 224, 224)))
     return summary
 
 
@@ -177,11 +186,14 @@ def _log2_plot(ax, names, values, style, color, label):
 
 
 def describe_trace(input_size, net):
-    """Print the trace table and plot of ``net`` on one input_size x input_size image;
+    """Print the trace table of ``net`` on one input_size x input_size image, draw its
+    architecture at that size (``draw_resnet``) and plot resolution against channels;
     return the trace rows."""
-    rows = trace_shapes(net, (1, getattr(net, "in_channels", 1), input_size, input_size))
+    input_shape = (1, getattr(net, "in_channels", 1), input_size, input_size)
+    rows = trace_shapes(net, input_shape)
     print(f"input (1, {getattr(net, 'in_channels', 1)}, {input_size}, {input_size})")
     print(format_trace_table(rows))
+    display(draw_resnet(net, input_shape))
     ax = plot_resolution_and_channels(rows)
     ax.set_title(f"{input_size} x {input_size} input", fontsize=10)
     display(ax.figure)

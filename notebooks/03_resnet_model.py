@@ -13,17 +13,22 @@
 #     name: python3
 # ---
 
+# %%
+from d2lresnet import i18n
+i18n.set_language("en")
+
 # %% [markdown]
 # # 6.3 The ResNet model (ResNet模型)
 #
-# We assemble ResNet-18 stage by stage, as the notes do, and check the shape of a
-# 224x224 single-channel image after each stage.
+# We assemble ResNet-18 stage by stage, as the notes do, check the shape of a 224x224
+# single-channel image after each stage, and draw the whole architecture at the end.
 #
 # ## b1: the stem
 #
-# The first layers are GoogLeNet's: a 7x7 convolution with 64 output channels and stride 2,
-# then a 3x3 max-pooling with stride 2. ResNet adds BatchNorm after the convolution. Each
-# stride halves height and width, so 224 becomes 56.
+# The notes: *the first two layers are the same as in GoogLeNet: a 7x7 convolutional layer
+# with 64 output channels and stride 2, followed by a 3x3 max-pooling layer with stride 2.
+# The difference is that ResNet adds a batch normalization layer after each convolutional
+# layer.* Each stride halves height and width, so 224 becomes 112, then 56.
 
 # %%
 import inspect
@@ -37,136 +42,248 @@ torch.manual_seed(0)
 X = torch.rand(1, 1, 224, 224)
 
 b1 = stem(in_channels=1)
-print(b1)
 Y1 = b1(X)
-print("b1:", Y1.shape)
+print(b1)
 assert Y1.shape == (1, 64, 56, 56)
+Y1.shape
+
+# %% [markdown]
+# ### Beside GoogLeNet's stem
+#
+# Here is GoogLeNet's first module as D2L builds it (`b1` of the GoogLeNet section), written
+# out so we can hold the two side by side:
+
+# %%
+googlenet_b1 = nn.Sequential(nn.Conv2d(1, 64, kernel_size=7, stride=2, padding=3), nn.ReLU(),
+                             nn.MaxPool2d(kernel_size=3, stride=2, padding=1))
+googlenet_b1
+
+# %% [markdown]
+# Read off the modules, not typed in: the layer types of each stem, and the hyperparameters
+# that define a convolution or a pooling window. Take the BatchNorm out of ResNet's stem and
+# what is left is GoogLeNet's, layer for layer; both turn the image into 64 channels of 56x56.
+
+# %%
+def hyperparameters(layer):
+    names = ("in_channels", "out_channels", "kernel_size", "stride", "padding")
+    return type(layer).__name__, {name: getattr(layer, name) for name in names
+                                  if hasattr(layer, name)}
+
+
+def without_batchnorm(stage):
+    return [layer for layer in stage if not isinstance(layer, nn.BatchNorm2d)]
+
+
+resnet_stem = [hyperparameters(layer) for layer in b1]
+googlenet_stem = [hyperparameters(layer) for layer in googlenet_b1]
+for row in resnet_stem:
+    print(row)
+
+assert without_batchnorm(googlenet_b1) == list(googlenet_b1)  # GoogLeNet's has no BatchNorm
+assert [hyperparameters(layer) for layer in without_batchnorm(b1)] == googlenet_stem
+assert isinstance(b1[1], nn.BatchNorm2d) and b1[1].num_features == b1[0].out_channels
+assert googlenet_b1(X).shape == Y1.shape == (1, 64, 56, 56)
 
 # %% [markdown]
 # ## b2..b5: four stages of residual blocks
 #
-# GoogLeNet follows with four modules of Inception blocks; ResNet uses four stages of residual
-# blocks, each with a fixed number of output channels. The first stage keeps the 64 channels
-# and, since the stem has already shrunk the image twice, keeps height and width. Every later
-# stage doubles the channels and halves height and width **in its first block** (stride 2,
-# with the 1x1 convolution on the shortcut); its other blocks keep the shape.
+# The notes: *GoogLeNet follows with four modules made of Inception blocks. ResNet instead uses
+# four modules made of residual blocks, each using several residual blocks with the same number
+# of output channels.* The first stage keeps the 64 channels and, since the stem's max-pooling
+# with stride 2 has already shrunk the image, keeps height and width. Every later stage doubles
+# the channels and halves height and width **in its first block** (stride 2, with the 1x1
+# convolution on the shortcut); its other blocks keep the shape.
 
 # %%
 print(inspect.getsource(resnet_block))
 
 # %% [markdown]
-# Two residual blocks per stage, one stage at a time:
+# The notes: *then we add all the residual blocks to ResNet; here each module uses two
+# residual blocks.* One stage at a time:
 
 # %%
 b2 = nn.Sequential(*resnet_block(64, 64, 2, first_block=True))
 Y2 = b2(Y1)
-print("b2:", Y2.shape)
 assert Y2.shape == (1, 64, 56, 56)  # first_block: no stride, no 1x1 conv
+Y2.shape
 
 # %%
 b3 = nn.Sequential(*resnet_block(64, 128, 2))
 Y3 = b3(Y2)
-print("b3:", Y3.shape)
 assert Y3.shape == (1, 128, 28, 28)
+Y3.shape
 
 # %%
 b4 = nn.Sequential(*resnet_block(128, 256, 2))
 Y4 = b4(Y3)
-print("b4:", Y4.shape)
 assert Y4.shape == (1, 256, 14, 14)
+Y4.shape
 
 # %%
 b5 = nn.Sequential(*resnet_block(256, 512, 2))
 Y5 = b5(Y4)
-print("b5:", Y5.shape)
 assert Y5.shape == (1, 512, 7, 7)
+Y5.shape
 
 # %% [markdown]
 # ## The whole network
 #
-# As in GoogLeNet, global average pooling turns each of the 512 channels into one number,
-# and a fully connected layer maps those to the 10 classes of Fashion-MNIST.
+# The notes: *finally, as in GoogLeNet, we add a global average pooling layer and a fully
+# connected output layer.* Global average pooling turns each of the 512 channels into one
+# number, and the fully connected layer maps those to the 10 classes of Fashion-MNIST. The
+# output shape and the number of parameters:
 
 # %%
 net = nn.Sequential(b1, b2, b3, b4, b5,
                     nn.AdaptiveAvgPool2d((1, 1)), nn.Flatten(), nn.Linear(512, 10))
-print("output:", net(X).shape)
-print(f"parameters: {count_parameters(net):,}")
 assert net(X).shape == (1, 10)
 assert count_parameters(net) == count_parameters(resnet18()) == 11_178_378
+net(X).shape, count_parameters(net)
 
 # %% [markdown]
 # The same count is not a coincidence: the hand-built net and the module's `resnet18()` have
-# the same parameters, tensor for tensor, in the same order.
+# the same parameters, tensor for tensor, in the same order (the number of tensors below).
 
 # %%
 shapes_by_hand = [p.shape for p in net.parameters()]
 shapes_in_module = [p.shape for p in resnet18().parameters()]
-print(len(shapes_by_hand), "parameter tensors")
 assert shapes_by_hand == shapes_in_module
+len(shapes_by_hand)
 
 # %% [markdown]
-# ## Where the parameters are
-#
-# A table of the stages, read off the network itself:
+# This is the notes' figure of ResNet-18, drawn from `net` itself: each box is one of its
+# layers (b1's four layers, the two residual blocks of each stage, then the head), each arrow
+# leaving a row carries that part's output shape, and the arc over each block is its shortcut,
+# dashed where it carries a 1x1 convolution.
 
 # %%
-rows = []
-for name, stage in zip(["b2", "b3", "b4", "b5"], [b2, b3, b4, b5]):
-    first = stage[0]
-    rows.append((name, first.conv1.in_channels, stage[-1].conv2.out_channels, len(stage),
-                 first.conv1.stride[0], count_parameters(stage)))
+from d2lresnet.diagrams import drawn
+from d2lresnet.resnet_diagram import draw_resnet
 
-print(f"{'stage':<6}{'in':>5}{'out':>5}{'blocks':>8}{'stride':>8}{'parameters':>12}{'share':>7}")
-for name, c_in, c_out, blocks, stride, params in rows:
-    share = params / count_parameters(net)
-    print(f"{name:<6}{c_in:>5}{c_out:>5}{blocks:>8}{stride:>8}{params:>12,}{share:>7.1%}")
-
-stage_params = [row[-1] for row in rows]
-assert count_parameters(b1) + sum(stage_params) + 512 * 10 + 10 == count_parameters(net)
-assert stage_params[-1] / count_parameters(net) > 0.7
+figure = draw_resnet(net, (1, 1, 224, 224))
+layers = [layer for part in net for layer in (part if isinstance(part, nn.Sequential) else [part])]
+assert [module for box in drawn(figure) for module in box.modules] == layers
+assert [box.shape for box in drawn(figure) if box.shape][4] == tuple(Y5.shape)
+figure
 
 # %% [markdown]
-# Each stage has about four times the parameters of the one before: a 3x3 convolution from
-# $c$ to $c$ channels has $9c^2$ weights, and the channels double. So three quarters of
-# ResNet-18's weights sit in b5. Yet b5 works on a 7x7 image, so it costs about as much
-# arithmetic as b2 does with its few weights on 56x56 (notebook 04 counts it).
+# ## Where the parameters and the arithmetic are
 #
+# One row per stage, read off the network itself: channels in → out, trainable parameters,
+# their share of the whole network, and the GFLOP (billions of floating-point operations,
+# counted by `torch.utils.flop_counter`) it takes for one 224x224 image.
+
+# %%
+from d2lresnet import count_flops
+
+stages = {"b2": (b2, Y1.shape), "b3": (b3, Y2.shape), "b4": (b4, Y3.shape), "b5": (b5, Y4.shape)}
+params = {name: count_parameters(stage) for name, (stage, _) in stages.items()}
+flops = {name: count_flops(stage, shape) for name, (stage, shape) in stages.items()}
+total = count_parameters(net)
+for name, (stage, _) in stages.items():
+    print(f"{name}  {stage[0].conv1.in_channels:>3} → {stage[-1].conv2.out_channels:<3}"
+          f"{params[name]:>12,} {params[name] / total:6.1%} {flops[name] / 1e9:8.3f} GFLOP")
+
+# %% [markdown]
+# From b3 on, each stage holds almost exactly four times the parameters of the one before: a
+# 3x3 convolution from $c$ to $c$ channels has $9c^2$ weights, and $c$ doubles. (b3 is only
+# about 3.5 times b2, because its first convolution starts from 64 channels.) So three quarters
+# of ResNet-18's weights sit in b5.
+#
+# The arithmetic is spread evenly instead: b3, b4 and b5 cost exactly the same number of
+# FLOPs, because each halves height and width (a quarter of the pixels) while doubling the
+# channels (four times the work per pixel). b2 costs one eighth more than each of them, since
+# all four of its convolutions run at full width on 56x56; notebook 04 works out why.
+
+# %%
+assert round(params["b5"] / total, 2) == 0.75
+assert all(3.9 < params[later] / params[earlier] < 4
+           for earlier, later in [("b3", "b4"), ("b4", "b5")])
+assert 3.5 < params["b3"] / params["b2"] < 3.6
+assert flops["b3"] == flops["b4"] == flops["b5"]
+assert 8 * flops["b2"] == 9 * flops["b3"]
+
+# %% [markdown]
 # ## Why "18"?
 #
-# Each stage has 4 convolutional layers (two blocks of two; the 1x1 shortcut convolutions only
-# reshape the input and are not counted). With the 7x7 convolution at the start and the fully
-# connected layer at the end: $1 + 4 \times 4 + 1 = 18$. Counted layer by layer:
+# The notes: *each module has 4 convolutional layers (not counting the 1x1 convolutional layers
+# of the identity mapping). Together with the first 7x7 convolutional layer and the final fully
+# connected layer, there are 18 layers in total. This is why the model is usually called
+# ResNet-18.* $1 + 4 \times 4 + 1 = 18$. Counted layer by layer of `net` (b1, b2..b5,
+# pooling, flatten, linear):
 
 # %%
 per_layer = [count_layers(layer) for layer in net]
-print(per_layer, "=", sum(per_layer))
 assert per_layer == [1, 4, 4, 4, 4, 0, 0, 1]
 assert count_layers(net) == 18
+per_layer
 
 # %% [markdown]
-# ResNet's body is as simple as GoogLeNet's is intricate, which makes it easy to change:
-# more blocks per stage give ResNet-34, the bottleneck block (1x1, 3x3, 1x1) gives ResNet-50.
-# `summarize_stages` builds such a network on PyTorch's *meta* device (shapes, no numbers), so
-# counting even a large one is instant:
+# The three 1x1 convolutions on the shortcuts (the first block of b3, b4 and b5) are not
+# left out because they do nothing: each is a learned projection, with weights and a bias
+# that receive gradients and train like every other layer. They are left out because they are
+# off the main path. A signal that takes a shortcut passes one 1x1 convolution *instead of*
+# the block's two 3x3 convolutions, so the longest chain of layers from input to output, the
+# depth, still has 18. Below: each shortcut, its parameters, and whether one backward pass
+# gave its weights a gradient.
 
 # %%
-from d2lresnet import ARCHITECTURES, STAGE_WIDTHS, resnet34
+weighted = [m for m in net.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
+shortcuts = {name: m for name, m in net.named_modules() if name.endswith("shortcut")}
+
+net.zero_grad()
+loss = nn.functional.cross_entropy(net(torch.rand(2, 1, 96, 96)), torch.tensor([0, 1]))
+loss.backward()
+for name, conv in shortcuts.items():
+    print(f"{name:14} {conv}  {count_parameters(conv):>7,}", bool(conv.weight.grad.abs().sum() > 0))
+
+assert len(weighted) == 21  # 18 on the main path + 3 shortcuts
+assert list(shortcuts) == ["2.0.shortcut", "3.0.shortcut", "4.0.shortcut"]
+assert all(conv.kernel_size == (1, 1) and conv.stride == (2, 2) for conv in shortcuts.values())
+assert all(conv.weight.requires_grad and conv.weight.grad.abs().sum() > 0
+           for conv in shortcuts.values())
+assert sum(count_parameters(conv) for conv in shortcuts.values()) == sum(
+    c_in * c_out + c_out for c_in, c_out in [(64, 128), (128, 256), (256, 512)])
+
+# %% [markdown]
+# ## Other depths and widths
+#
+# The notes: *although ResNet's main architecture is similar to GoogLeNet's, it is simpler and
+# easier to modify.* And D2L: *different numbers of channels and of residual blocks per module
+# give different ResNet models.* More blocks per stage give ResNet-34; the bottleneck block
+# (1x1, 3x3, 1x1) gives ResNet-50 and deeper. Each is one line of the module's table: the kind
+# of block and the blocks per stage. `summarize_stages` builds such a network on PyTorch's
+# *meta* device (shapes, no numbers), so counting even a large one is instant:
+
+# %%
+from d2lresnet import ARCHITECTURES, STAGE_WIDTHS, display_name, resnet34
 from d2lresnet.widgets import stage_widget, summarize_stages
 
 summaries = {}
 for name, (block, depths) in ARCHITECTURES.items():  # the family, as torchvision lists it
     summaries[name] = summarize_stages(depths, STAGE_WIDTHS, block)
-    print(f"{name:10s} {block.__name__:10s} blocks per stage {str(depths):14s}",
-          summaries[name])
+    print(f"{display_name(name):11} {block.__name__:11} {str(depths):14}", summaries[name])
 assert summaries["resnet34"] == (count_parameters(resnet34()), 34) == (21_290_250, 34)
 assert [s.layers for s in summaries.values()] == [18, 34, 50, 101, 152]
 
 # %% [markdown]
 # Try it: blocks per stage, channels per stage and the kind of block; the buttons jump to
-# the standard depths.
+# the standard depths. The picture redraws the architecture you chose, for a 224x224 image.
 
 # %%
 widget = stage_widget()
 assert widget.result == (11_178_378, 18)
 widget
+
+# %% [markdown]
+# ## Summary
+#
+# * ResNet-18's stem is GoogLeNet's (7x7 convolution with stride 2, 3x3 max-pooling with
+#   stride 2) plus batch normalization; it takes 224x224 down to 56x56.
+# * Four stages of two residual blocks follow. From b3 on, the first block of each stage halves
+#   height and width and doubles the channels; its shortcut needs a learned 1x1 convolution.
+# * Global average pooling and one fully connected layer finish the network: 18 layers on the
+#   main path (the 1x1 shortcut convolutions are off it), 11,178,378 parameters.
+# * Three quarters of the parameters sit in b5, but b3, b4 and b5 cost the same arithmetic,
+#   and b2 one eighth more.
+# * Depth and width are a table entry: ResNet-34, -50, -101 and -152 come from the same builder.

@@ -13,12 +13,16 @@
 #     name: python3
 # ---
 
+# %%
+from d2lresnet import i18n
+i18n.set_language("en")
+
 # %% [markdown]
 # # Tracing shapes through ResNet-18 (查看形状)
 #
 # The notes end 6.3 by sending one 224x224 image through the network and printing the shape
-# after each stage: *the resolution falls and the number of channels rises, until global
-# average pooling gathers all the features* (分辨率降低,通道数量增加,直到全局平均汇聚层聚集所有特征).
+# after each stage: *the resolution falls and the number of channels rises, until the global
+# average pooling layer gathers all the features* (分辨率降低，通道数量增加，直到全局平均汇聚层聚集所有特征).
 #
 # ## The notes' printout, line for line
 #
@@ -62,14 +66,16 @@ for line, expected in zip(lines, expected_lines):
     assert line == expected, (line, expected)
 
 # %% [markdown]
-# The module can produce the same table without computing anything: `trace_shapes` runs a
-# copy of the network on PyTorch's *meta* device, where tensors have shapes but no data.
+# The module finds the same names and shapes without computing anything: `trace_shapes` runs
+# a copy of the network on PyTorch's *meta* device, where tensors have shapes but no data. Each
+# row is a layer's class name, its output shape and its number of parameters.
 
 # %%
-from d2lresnet import format_trace, trace_shapes
+from d2lresnet import trace_shapes
 
 rows = trace_shapes(net, (1, 1, 224, 224))
-assert format_trace(rows) == EXPECTED
+notes = [tuple(line.split(" output shape:\t ")) for line in EXPECTED.splitlines()]
+assert [(row.name, str(row.shape)) for row in rows] == notes
 rows[:2]
 
 # %% [markdown]
@@ -83,7 +89,8 @@ rows[:2]
 # `trace_leaves` records the input and output shape of every innermost layer, so we can hold
 # the formula against every convolution and max-pooling in the network — the 7x7 stem, the
 # 3x3 convolutions of all eight blocks, the three 1x1 shortcuts and the max-pooling — at
-# 224x224, at the 96x96 of the training chapter, and at an odd size where the floor matters.
+# 224x224, at the 96x96 of the training section (6.4), and at an odd size where the floor
+# matters. Below: for each input size, how many layers the formula was checked on.
 
 # %%
 from torch import nn
@@ -102,44 +109,71 @@ def formula_holds(leaf):
                                        pair(layer.padding)))
 
 
+checked = {}
 for size in (224, 96, 97):
     windows = [leaf for leaf in trace_leaves(net, (1, 1, size, size))
                if isinstance(leaf.module, (nn.Conv2d, nn.MaxPool2d))]
-    print(f"{size}x{size}: {len(windows)} conv/pool layers, formula holds on all:",
-          all(map(formula_holds, windows)))
     assert len(windows) == 1 + 1 + 8 * 2 + 3  # stem conv, max-pool, block convs, shortcuts
     assert all(map(formula_holds, windows))
+    checked[size] = len(windows)
+checked
 
 # %% [markdown]
-# A few of them at 224x224, to read the formula off: the stem's $\lfloor(224 + 6 - 7)/2\rfloor
-# + 1 = 112$, the max-pooling's $\lfloor(112 + 2 - 3)/2\rfloor + 1 = 56$, and a 1x1 shortcut
-# with stride 2: $\lfloor(56 - 1)/2\rfloor + 1 = 28$.
+# A few of them at 224x224, to read the formula off: the stem's
+# $\lfloor(224 + 6 - 7)/2\rfloor + 1 = 112$, the max-pooling's
+# $\lfloor(112 + 2 - 3)/2\rfloor + 1 = 56$, b3's first 3x3 convolution with stride 2:
+# $\lfloor(56 + 2 - 3)/2\rfloor + 1 = 28$, and the 1x1 shortcut beside it:
+# $\lfloor(56 - 1)/2\rfloor + 1 = 28$, so the two can be added.
 
 # %%
-for leaf in trace_leaves(net, (1, 1, 224, 224)):
-    if leaf.path in ("0.0", "0.3", "2.0.conv1", "2.0.shortcut"):
-        print(f"{leaf.path:<10} {type(leaf.module).__name__:<10} "
-              f"{leaf.input_shape[2]:>4} -> {leaf.output_shape[2]:<4}", leaf.module)
+picked = [leaf for leaf in trace_leaves(net, (1, 1, 224, 224))
+          if leaf.path in ("0.0", "0.3", "2.0.conv1", "2.0.shortcut")]
+for leaf in picked:
+    print(f"{leaf.path:<13} {leaf.input_shape[2]:>4} → {leaf.output_shape[2]:<4}", leaf.module)
+assert [leaf.output_shape[2] for leaf in picked] == [112, 56, 28, 28]
 
 # %% [markdown]
-# ## Try it: other input sizes
+# ## Other input sizes
 #
-# Fashion-MNIST images are 28x28; the notes resize them to 96x96 for training (6.4). At 96
-# the last stage b5 sees only 3x3 pixels:
+# Fashion-MNIST images are 28x28; the notes resize them to 96x96 for training (6.4). The same
+# network at 96x96, drawn from its layers with the shape after each part: the last stage b5
+# sees only 3x3 pixels.
 
 # %%
-from d2lresnet.widgets import format_trace_table, trace_widget
+from d2lresnet.diagrams import drawn
+from d2lresnet.resnet_diagram import draw_resnet
 
 rows_96 = trace_shapes(net, (1, 1, 96, 96))
-print(format_trace_table(rows_96))
+figure_96 = draw_resnet(net, (1, 1, 96, 96))
 assert rows_96[4].shape == (1, 512, 3, 3)
+assert [box.shape for box in drawn(figure_96) if box.shape] == [tuple(r.shape) for r in rows_96]
+figure_96
 
 # %% [markdown]
-# The slider reruns the same trace (on the meta device, so it is instant) and redraws the
-# table and the plot. At 32x32, b5 is down to a single pixel. Whatever the size, the global
-# average pooling leaves 512 numbers, so the same final `Linear(512, 10)` fits every size.
+# The stem and the three stages after b2 each halve the side once more, five halvings in all
+# (the 7x7 convolution, the max-pooling, b3, b4, b5), so b5 sees the input's side divided by
+# $2^5 = 32$: a single pixel at 32x32. Whatever the size, the global average pooling leaves
+# 512 numbers, so the same final `Linear(512, 10)` fits every size. Checked at every size the
+# slider below offers (the side b5 sees, by input size):
 
 # %%
+with torch.device("meta"):
+    meta_net = resnet18()
+sizes = range(32, 513, 32)
+traces = {size: trace_shapes(meta_net, (1, 1, size, size)) for size in sizes}
+b5_side = {size: trace[4].shape[-1] for size, trace in traces.items()}
+assert all(b5_side[size] == size // 32 for size in sizes)
+assert all(trace[5].shape == (1, 512, 1, 1) and trace[-1].shape == (1, 10)
+           for trace in traces.values())
+print(b5_side)
+
+# %% [markdown]
+# Try it: the slider reruns the same trace (on the meta device, so it is instant) and redraws
+# the table, the architecture and the plot of resolution against channels.
+
+# %%
+from d2lresnet.widgets import plot_resolution_and_channels, trace_widget
+
 widget = trace_widget()
 assert widget.result[4].shape == (1, 512, 7, 7)
 widget
@@ -147,33 +181,91 @@ widget
 # %% [markdown]
 # ## Resolution against channels
 #
-# From b2 on, every stage halves height and width and doubles the channels. Two things follow:
-# the activations shrink by half at each stage ($2 \times \tfrac14$), while the cost of a 3x3
-# convolution, proportional to $c^2 \times h \times w$, stays the same. That is why b5 holds
-# 75% of the weights (notebook 03) yet costs no more arithmetic than b3.
+# b2 keeps the stem's 56x56. From b3 on, every stage halves height and width and doubles the
+# channels. Two things follow for b2..b5: the activations shrink by half at each stage
+# ($2 \times \tfrac14$), while the cost of a 3x3 convolution from $c$ to $c$ channels,
+# proportional to $c^2 \times h \times w$, stays the same.
+
+# %%
+stage_shapes = [row.shape for row in rows[1:5]]  # b2..b5 at 224x224
+activations = [c * h * w for _, c, h, w in stage_shapes]
+conv_cost = [c * c * h * w for _, c, h, w in stage_shapes]
+assert rows[0].shape[2:] == rows[1].shape[2:] == (56, 56)  # b2 keeps b1's resolution
+assert all(big == 2 * small for big, small in zip(activations, activations[1:]))
+assert len(set(conv_cost)) == 1
+activations, conv_cost
+
+# %% [markdown]
+# So what does each stage cost? A convolution does one multiply and one add per weight per
+# output pixel: $2 k^2 c_\text{in} c_\text{out} h w$ FLOPs. Take as the unit $U$ one 3x3
+# convolution from $c$ to $c$ channels at the stage's resolution — the same in every stage, as
+# we just saw — and list each stage's convolutions in that unit:
+#
+# * b2: four 3x3 convolutions from 64 to 64 channels, $4U$;
+# * b3, b4, b5: the first 3x3 convolution takes only $c/2$ channels in ($\tfrac12 U$), the
+#   1x1 shortcut from $c/2$ to $c$ has a ninth of its window ($\tfrac1{18} U$), and three full
+#   ones follow: $3 + \tfrac12 + \tfrac1{18} = \tfrac{32}{9} U$.
+#
+# So b3, b4 and b5 cost exactly the same, and b2 costs $4 / \tfrac{32}{9} = \tfrac98$ as much:
+# one eighth more. Below: each stage's convolutions in units of $U$ (in call order: conv1,
+# conv2, shortcut, then the second block), from the traced shapes, and the total per stage
+# from PyTorch's own FLOP counter, which must agree with the formula.
+
+# %%
+from fractions import Fraction
+
+from d2lresnet import count_flops
+
+
+def conv_flops(leaf):
+    conv = leaf.module
+    k_h, k_w = conv.kernel_size
+    _, c_out, h, w = leaf.output_shape
+    return 2 * k_h * k_w * (conv.in_channels // conv.groups) * c_out * h * w
+
+
+stage_inputs = [row.shape for row in rows[:4]]  # what b2..b5 receive
+_, c, h, w = stage_shapes[0]
+unit = 2 * 3 * 3 * c * c * h * w  # U, the same for every stage (conv_cost above)
+in_units, by_formula, stage_flops = {}, [], []
+for name, stage, shape in zip(["b2", "b3", "b4", "b5"], net[1:5], stage_inputs):
+    convs = [leaf for leaf in trace_leaves(stage, shape) if isinstance(leaf.module, nn.Conv2d)]
+    in_units[name] = [str(Fraction(conv_flops(leaf), unit)) for leaf in convs]
+    by_formula.append(sum(conv_flops(leaf) for leaf in convs))
+    stage_flops.append(count_flops(stage, shape))
+
+assert stage_flops == by_formula  # torch.utils.flop_counter agrees with 2 k^2 c_in c_out h w
+assert [Fraction(flops, unit) for flops in stage_flops] == [4] + [Fraction(32, 9)] * 3
+assert stage_flops[1] == stage_flops[2] == stage_flops[3]
+assert Fraction(stage_flops[0], stage_flops[1]) == Fraction(9, 8)
+print("GFLOP:", [round(flops / 1e9, 3) for flops in stage_flops])
+in_units
+
+# %% [markdown]
+# That is why b5 holds three quarters of the weights (notebook 03) yet costs exactly as much
+# arithmetic as b3 and b4, and less than b2. The plots show the falling resolution and the
+# rising channels at 224x224 and at 96x96 (log scales, so each halving or doubling is one
+# equal step):
 
 # %%
 import matplotlib.pyplot as plt
 
-from d2lresnet import count_flops
-from d2lresnet.widgets import plot_resolution_and_channels
-
-stage_shapes = [row.shape for row in rows[1:5]]  # b2..b5 at 224x224
-activations = [c * h * w for _, c, h, w in stage_shapes]
-conv_cost = [c * c * h * w for _, c, h, w in stage_shapes]
-print("activations per stage:", activations)
-print("c^2 h w per stage:    ", conv_cost)
-assert all(big == 2 * small for big, small in zip(activations, activations[1:]))
-assert len(set(conv_cost)) == 1
-
-stage_inputs = [row.shape for row in rows[:4]]  # what b2..b5 receive
-stage_flops = [count_flops(stage, shape) for stage, shape in zip(net[1:5], stage_inputs)]
-print("GFLOP per stage (b2..b5):", [round(f / 1e9, 3) for f in stage_flops])
-assert stage_flops[1] == stage_flops[2] == stage_flops[3]
-
 fig, axes = plt.subplots(1, 2, figsize=(10, 3.2))
 for ax, (size, trace) in zip(axes, [(224, rows), (96, rows_96)]):
     plot_resolution_and_channels(trace, ax)
-    ax.set_title(f"{size}x{size} input")
+    ax.set_title(f"{size}×{size}")
 fig.tight_layout()
 plt.show()
+
+# %% [markdown]
+# ## Summary
+#
+# * The module's ResNet-18 prints the notes' shapes line for line: 56x56 after b1 and b2, then
+#   28, 14 and 7 with 128, 256 and 512 channels, then 512 numbers after global average
+#   pooling and 10 outputs.
+# * Every convolution and max-pooling follows $\lfloor (n + 2p - k)/s \rfloor + 1$; five
+#   halvings divide the side by 32, and global average pooling makes the head fit any size.
+# * b2 keeps the resolution; from b3 on, each stage halves height and width and doubles the
+#   channels, so the activations halve while each 3x3 convolution costs the same.
+# * b3, b4 and b5 cost exactly the same FLOPs, b2 one eighth more, though b5 holds three
+#   quarters of the parameters.

@@ -8,6 +8,8 @@ import torch
 
 from d2lresnet import (ARCHITECTURES, Bottleneck, Residual, count_layers, count_parameters,
                        format_trace, resnet, resnet18, resnet34, resnet50, trace_shapes)
+from d2lresnet import widgets as widgets_module
+from d2lresnet.diagrams import drawn
 from d2lresnet.widgets import (apply_preset, block_shape_widget, controls, format_trace_table,
                                plot_resolution_and_channels, stage_widget, summarize_stages,
                                trace_widget)
@@ -19,6 +21,25 @@ matplotlib.use("Agg")
 def close_figures():
     yield
     plt.close("all")
+
+
+@pytest.fixture
+def shown(monkeypatch):
+    """What the widget functions display(), in order (the figures they draw)."""
+    figures = []
+    monkeypatch.setattr(widgets_module, "display", figures.append)
+    return figures
+
+
+def drawn_layers(fig):
+    """The layers an architecture picture drew, as (type, out_channels) pairs."""
+    return [(type(m).__name__, getattr(m, "out_channels", None)) for box in drawn(fig)
+            for m in box.modules]
+
+
+def layers_of(net):
+    return [(type(m).__name__, getattr(m, "out_channels", None))
+            for part in net for m in (part if isinstance(part, torch.nn.Sequential) else [part])]
 
 
 def set_controls(widget, **values):
@@ -115,6 +136,17 @@ def test_stage_widget_widths_and_block():
     assert result.layers == 3 * 8 + 2  # three convs per bottleneck, plus the stem and the head
 
 
+def test_stage_widget_draws_the_architecture_it_describes(shown):
+    widget = stage_widget()
+    assert drawn_layers(shown[-1]) == layers_of(resnet18())
+    assert "ResNet-18" in shown[-1].axes[0].get_title()
+    set_controls(widget, b2_blocks=3, b4_blocks=1, b3_channels=32, block=Bottleneck)
+    expected = resnet((3, 2, 1, 2), (64, 32, 256, 512), Bottleneck)
+    assert drawn_layers(shown[-1]) == layers_of(expected)
+    shapes = [b.shape for b in drawn(shown[-1]) if b.shape]
+    assert shapes == [tuple(r.shape) for r in trace_shapes(expected, (1, 1, 224, 224))]
+
+
 def test_summarize_stages_of_a_huge_network_stays_cheap():
     # 8 bottleneck blocks of 1024 (x4) channels per stage: hundreds of millions of parameters,
     # counted without allocating them.
@@ -153,6 +185,18 @@ def test_trace_widget_traces_a_given_network():
     rows = set_controls(trace_widget(net), input_size=64)
     assert tuple(rows[4].shape) == (1, 128, 2, 2)
     assert tuple(rows[-1].shape) == (1, 5)
+
+
+def test_trace_widget_draws_the_architecture_at_the_chosen_size(shown):
+    net = resnet((1, 1, 1, 1), (16, 32, 64, 128), in_channels=3, num_classes=5)
+    widget = trace_widget(net)
+    for size in (224, 64):
+        rows = set_controls(widget, input_size=size)
+        pictures = [fig for fig in shown if drawn(fig)]
+        assert drawn_layers(pictures[-1]) == layers_of(net)
+        assert [b.shape for b in drawn(pictures[-1]) if b.shape] == [tuple(r.shape) for r in rows]
+        assert f"3×{size}×{size}" in pictures[-1].axes[0].get_title()
+    assert [b.shape for b in drawn(pictures[-1]) if b.shape][4] == (1, 128, 2, 2)
 
 
 def test_trace_table_and_plot():
