@@ -1,0 +1,235 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %%
+from d2lresnet import i18n
+i18n.set_language("zh")
+
+# %% [markdown]
+# # 查看形状
+#
+# 笔记在6.3的最后把一张224×224的图像送进网络，打印每个模块输出的形状：“查看形状。分辨率降低，通道数量增加，直到全局平均汇聚层聚集所有特征。”
+#
+# ## 笔记中的输出，逐行核对
+#
+# 这是笔记打印的内容：
+
+# %%
+EXPECTED = """\
+Sequential output shape:\t torch.Size([1, 64, 56, 56])
+Sequential output shape:\t torch.Size([1, 64, 56, 56])
+Sequential output shape:\t torch.Size([1, 128, 28, 28])
+Sequential output shape:\t torch.Size([1, 256, 14, 14])
+Sequential output shape:\t torch.Size([1, 512, 7, 7])
+AdaptiveAvgPool2d output shape:\t torch.Size([1, 512, 1, 1])
+Flatten output shape:\t torch.Size([1, 512])
+Linear output shape:\t torch.Size([1, 10])"""
+
+# %% [markdown]
+# 下面是书中的循环，原封不动，在模块的ResNet-18上运行。我们捕获它打印的内容，与笔记逐行比较。
+
+# %%
+import contextlib
+import io
+
+import torch
+
+from d2lresnet import resnet18
+
+net = resnet18()
+printed = io.StringIO()
+with contextlib.redirect_stdout(printed):
+    X = torch.rand(size=(1, 1, 224, 224))
+    for layer in net:
+        X = layer(X)
+        print(layer.__class__.__name__, 'output shape:\t', X.shape)
+
+print(printed.getvalue())
+lines, expected_lines = printed.getvalue().splitlines(), EXPECTED.splitlines()
+assert len(lines) == len(expected_lines)
+for line, expected in zip(lines, expected_lines):
+    assert line == expected, (line, expected)
+
+# %% [markdown]
+# 模块不做任何计算也能得到同样的层名和形状：`trace_shapes`在PyTorch的*meta*设备上运行网络的一个副本，meta设备上的张量只有形状、没有数据。每一行是一层的类名、输出形状和参数数量。
+
+# %%
+from d2lresnet import trace_shapes
+
+rows = trace_shapes(net, (1, 1, 224, 224))
+notes = [tuple(line.split(" output shape:\t ")) for line in EXPECTED.splitlines()]
+assert [(row.name, str(row.shape)) for row in rows] == notes
+rows[:2]
+
+# %% [markdown]
+# ## 输出大小的公式，逐层核对
+#
+# 大小为$k$的卷积窗口或汇聚窗口，在填充为$p$、步幅为$s$时，把边长为$n$个像素的输入变为
+#
+# $$\left\lfloor \frac{n + 2p - k}{s} \right\rfloor + 1 .$$
+#
+# `trace_leaves`记录每个最内层模块的输入形状和输出形状，因此可以用网络中的每个卷积层和最大汇聚层来检验这个公式：第一个7×7卷积层、8个残差块中所有的3×3卷积层、3个1×1卷积层以及最大汇聚层。输入大小分别取224×224、训练一节（6.4）使用的96×96，以及一个需要向下取整的奇数。下面列出每种输入大小下检验过的层数。
+
+# %%
+from torch import nn
+
+from d2lresnet import conv_output_size, trace_leaves
+
+
+def pair(value):
+    return value if isinstance(value, tuple) else (value, value)
+
+
+def formula_holds(leaf):
+    layer = leaf.module
+    return all(conv_output_size(leaf.input_shape[dim], k, s, p) == leaf.output_shape[dim]
+               for dim, k, s, p in zip((2, 3), pair(layer.kernel_size), pair(layer.stride),
+                                       pair(layer.padding)))
+
+
+checked = {}
+for size in (224, 96, 97):
+    windows = [leaf for leaf in trace_leaves(net, (1, 1, size, size))
+               if isinstance(leaf.module, (nn.Conv2d, nn.MaxPool2d))]
+    assert len(windows) == 1 + 1 + 8 * 2 + 3  # stem conv, max-pool, block convs, shortcuts
+    assert all(map(formula_holds, windows))
+    checked[size] = len(windows)
+checked
+
+# %% [markdown]
+# 在224×224下挑几层，把公式算一遍：第一个卷积层
+# $\lfloor(224 + 6 - 7)/2\rfloor + 1 = 112$，最大汇聚层
+# $\lfloor(112 + 2 - 3)/2\rfloor + 1 = 56$，b3中第一个步幅为2的3×3卷积层
+# $\lfloor(56 + 2 - 3)/2\rfloor + 1 = 28$，以及与它并行的1×1卷积层
+# $\lfloor(56 - 1)/2\rfloor + 1 = 28$，所以两者可以相加。
+
+# %%
+picked = [leaf for leaf in trace_leaves(net, (1, 1, 224, 224))
+          if leaf.path in ("0.0", "0.3", "2.0.conv1", "2.0.shortcut")]
+for leaf in picked:
+    print(f"{leaf.path:<13} {leaf.input_shape[2]:>4} → {leaf.output_shape[2]:<4}", leaf.module)
+assert [leaf.output_shape[2] for leaf in picked] == [112, 56, 28, 28]
+
+# %% [markdown]
+# ## 其他输入大小
+#
+# Fashion-MNIST的图像是28×28，笔记在训练时（6.4）把它们放大到96×96。下面是同一个网络在96×96下的架构图，由它的各层画出，并标出每部分输出的形状：最后一个模块b5只剩3×3个像素。
+
+# %%
+from d2lresnet.diagrams import drawn
+from d2lresnet.resnet_diagram import draw_resnet
+
+rows_96 = trace_shapes(net, (1, 1, 96, 96))
+figure_96 = draw_resnet(net, (1, 1, 96, 96))
+assert rows_96[4].shape == (1, 512, 3, 3)
+assert [box.shape for box in drawn(figure_96) if box.shape] == [tuple(r.shape) for r in rows_96]
+figure_96
+
+# %% [markdown]
+# 从第一个模块到b5，边长一共减半5次（7×7卷积层、最大汇聚层、b3、b4、b5），所以b5看到的边长是输入的$1/2^5 = 1/32$：输入为32×32时只剩一个像素。无论输入多大，全局平均汇聚层都留下512个数，所以同一个最后的`Linear(512, 10)`适用于任何输入大小。下面在滑块提供的每个大小上检验（输出为“输入大小: b5的边长”）：
+
+# %%
+with torch.device("meta"):
+    meta_net = resnet18()
+sizes = range(32, 513, 32)
+traces = {size: trace_shapes(meta_net, (1, 1, size, size)) for size in sizes}
+b5_side = {size: trace[4].shape[-1] for size, trace in traces.items()}
+assert all(b5_side[size] == size // 32 for size in sizes)
+assert all(trace[5].shape == (1, 512, 1, 1) and trace[-1].shape == (1, 10)
+           for trace in traces.values())
+print(b5_side)
+
+# %% [markdown]
+# 试一试：滑块会重新运行同样的形状追踪（在meta设备上，所以是瞬时的），并重画表格、架构图以及分辨率与通道数的关系图。
+
+# %%
+from d2lresnet.widgets import plot_resolution_and_channels, trace_widget
+
+widget = trace_widget()
+assert widget.result[4].shape == (1, 512, 7, 7)
+widget
+
+# %% [markdown]
+# ## 分辨率与通道数
+#
+# b2保持第一个模块输出的56×56。从b3开始，每个模块都把高和宽减半、通道数翻倍。这对b2到b5带来两个结果：每经过一个模块，激活值的数量减半（$2 \times \tfrac14$）；而从$c$个通道到$c$个通道的3×3卷积层，计算量与$c^2 \times h \times w$成正比，保持不变。
+
+# %%
+stage_shapes = [row.shape for row in rows[1:5]]  # b2..b5 at 224x224
+activations = [c * h * w for _, c, h, w in stage_shapes]
+conv_cost = [c * c * h * w for _, c, h, w in stage_shapes]
+assert rows[0].shape[2:] == rows[1].shape[2:] == (56, 56)  # b2 keeps b1's resolution
+assert all(big == 2 * small for big, small in zip(activations, activations[1:]))
+assert len(set(conv_cost)) == 1
+activations, conv_cost
+
+# %% [markdown]
+# 那么每个模块要做多少计算？卷积层对每个输出像素的每个权重做一次乘法和一次加法，共$2 k^2 c_\text{in} c_\text{out} h w$次浮点运算。取模块输出分辨率下一个从$c$到$c$个通道的3×3卷积层的计算量为单位$U$（刚才看到，它在每个模块中都相同），把每个模块的卷积层用这个单位列出来：
+#
+# * b2：4个从64到64个通道的3×3卷积层，共$4U$；
+# * b3、b4、b5：第一个3×3卷积层只输入$c/2$个通道（$\tfrac12 U$），从$c/2$到$c$个通道的1×1卷积层的窗口只有它的九分之一（$\tfrac1{18} U$），后面还有3个完整的3×3卷积层：共$3 + \tfrac12 + \tfrac1{18} = \tfrac{32}{9} U$。
+#
+# 所以b3、b4、b5的计算量完全相同，b2是它们的$4 / \tfrac{32}{9} = \tfrac98$倍，即多八分之一。下面由追踪得到的形状算出每个模块各卷积层的计算量（以$U$为单位，按调用顺序：conv1、conv2、shortcut，然后是第二个残差块），再用PyTorch自己的FLOP计数器统计每个模块的总计算量，两者必须一致。
+
+# %%
+from fractions import Fraction
+
+from d2lresnet import count_flops
+
+
+def conv_flops(leaf):
+    conv = leaf.module
+    k_h, k_w = conv.kernel_size
+    _, c_out, h, w = leaf.output_shape
+    return 2 * k_h * k_w * (conv.in_channels // conv.groups) * c_out * h * w
+
+
+stage_inputs = [row.shape for row in rows[:4]]  # what b2..b5 receive
+_, c, h, w = stage_shapes[0]
+unit = 2 * 3 * 3 * c * c * h * w  # U, the same for every stage (conv_cost above)
+in_units, by_formula, stage_flops = {}, [], []
+for name, stage, shape in zip(["b2", "b3", "b4", "b5"], net[1:5], stage_inputs):
+    convs = [leaf for leaf in trace_leaves(stage, shape) if isinstance(leaf.module, nn.Conv2d)]
+    in_units[name] = [str(Fraction(conv_flops(leaf), unit)) for leaf in convs]
+    by_formula.append(sum(conv_flops(leaf) for leaf in convs))
+    stage_flops.append(count_flops(stage, shape))
+
+assert stage_flops == by_formula  # torch.utils.flop_counter agrees with 2 k^2 c_in c_out h w
+assert [Fraction(flops, unit) for flops in stage_flops] == [4] + [Fraction(32, 9)] * 3
+assert stage_flops[1] == stage_flops[2] == stage_flops[3]
+assert Fraction(stage_flops[0], stage_flops[1]) == Fraction(9, 8)
+print("GFLOP:", [round(flops / 1e9, 3) for flops in stage_flops])
+in_units
+
+# %% [markdown]
+# 这就是为什么b5拥有四分之三的权重（见笔记本03），计算量却与b3、b4完全相同，并且比b2少。下图画出224×224和96×96下分辨率降低、通道数量增加的过程（对数坐标，每次减半或翻倍都是相等的一步）：
+
+# %%
+import matplotlib.pyplot as plt
+
+fig, axes = plt.subplots(1, 2, figsize=(10, 3.2))
+for ax, (size, trace) in zip(axes, [(224, rows), (96, rows_96)]):
+    plot_resolution_and_channels(trace, ax)
+    ax.set_title(f"{size}×{size}")
+fig.tight_layout()
+plt.show()
+
+# %% [markdown]
+# ## 小结
+#
+# * 模块中的ResNet-18逐行打印出笔记中的形状：b1和b2之后是56×56，然后依次是28×28、14×14、7×7，通道数为128、256、512；全局平均汇聚层之后是512个数，最后是10个输出。
+# * 每个卷积层和最大汇聚层都遵循$\lfloor (n + 2p - k)/s \rfloor + 1$；5次减半把边长除以32，而全局平均汇聚层使同一个全连接层适用于任何输入大小。
+# * b2保持分辨率不变；从b3开始，每个模块将高和宽减半、通道数翻倍，所以激活值减半，而每个3×3卷积层的计算量不变。
+# * b3、b4和b5的浮点运算次数完全相同，b2多八分之一，尽管b5拥有四分之三的参数。
