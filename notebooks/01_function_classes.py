@@ -65,7 +65,8 @@ classes_figure
 # The figure is drawn to scale, so its claims can be measured on it. In coordinates where its
 # ellipses are circles, class $\mathcal{F}_i$ (centre $c_i$, radius $r_i$) contains
 # $\mathcal{F}_{i-1}$ when $|c_i - c_{i-1}| + r_{i-1} \le r_i$, and its distance to $f^*$ is
-# $\max(0, |c_i - f^*| - r_i)$:
+# $\max(0, |c_i - f^*| - r_i)$. For each panel: the distances of $\mathcal{F}_1, \dots,
+# \mathcal{F}_6$ to $f^*$, then whether each class contains the one before it:
 
 # %%
 import numpy as np
@@ -90,8 +91,9 @@ def measure(ax):
 
 
 (left_distance, left_nested), (right_distance, right_nested) = map(measure, classes_figure.axes)
-print("left: ", left_distance, left_nested)
-print("right:", right_distance, right_nested)
+for ax, distance, nested in [(classes_figure.axes[0], left_distance, left_nested),
+                             (classes_figure.axes[1], right_distance, right_nested)]:
+    print(f"{ax.get_title()}: {distance}, {nested}")  # the panel's title, then its numbers
 assert not any(left_nested) and all(right_nested)
 assert left_distance[2] < left_distance[0]  # F3 is closer to f* than F1 ...
 assert left_distance[5] > left_distance[2]  # ... but F6 is further away again
@@ -276,7 +278,7 @@ with torch.no_grad():
 # %% [markdown]
 # The class of the deeper network contains the trained small network, and training starts
 # from it. Keep training the deeper network: its loss goes down further from there, instead of
-# starting over.
+# starting over. The dashed line marks the step where the blocks were added.
 
 # %%
 deeper_losses = train(deeper, 100)

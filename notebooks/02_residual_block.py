@@ -121,7 +121,7 @@ assert not is_identity(gamma_only) and is_identity(zero_init)
 # On inputs of either sign the zero-initialised block computes $\mathrm{ReLU}(\mathbf{x})$:
 # inside a ResNet every block's input comes out of a ReLU, is non-negative, and passes through
 # unchanged. A picture of it: every output value against its input value. The zero-initialised
-# block puts every point on the ReLU line; the same block before `zero_init_()` does not.
+# block puts every point on the ReLU line; a (pretend) trained block without it does not.
 
 # %%
 X_signed = torch.randn(4, 3, 6, 6)
@@ -147,7 +147,8 @@ plt.show()
 #
 # ResNet keeps VGG's full $3\times 3$ convolutional layer design. The residual block has two
 # $3\times 3$ convolutional layers with the same number of output channels. Each is followed by
-# a batch normalization layer and a ReLU activation function. Then a data path across the
+# a batch normalization layer and a ReLU activation function (for the second, the ReLU comes
+# after the addition). Then a data path across the
 # layers skips the two convolutions and adds the input directly before the last ReLU. The
 # module's `forward`:
 
