@@ -121,10 +121,17 @@ def apply_preset(widget, name):
     """Move the stage widget's controls to a button's network: "ResNet-18", "-34" or "-50"."""
     block, depths = BUTTONS[name]
     named = controls(widget)
-    for stage, depth, width in zip(STAGES, depths, STAGE_WIDTHS):
-        named[f"{stage}_blocks"].value = depth
-        named[f"{stage}_channels"].value = width
-    named["block"].value = block
+    # Each control that moves reruns the widget's function; skip the in-between networks
+    # (each would be drawn) and draw the chosen one once, at the end.
+    function, widget.f = widget.f, lambda **kwargs: widget.result
+    try:
+        for stage, depth, width in zip(STAGES, depths, STAGE_WIDTHS):
+            named[f"{stage}_blocks"].value = depth
+            named[f"{stage}_channels"].value = width
+        named["block"].value = block
+    finally:
+        widget.f = function
+    widget.update()
 
 
 def stage_widget(preset="ResNet-18"):

@@ -147,6 +147,15 @@ def test_stage_widget_draws_the_architecture_it_describes(shown):
     assert shapes == [tuple(r.shape) for r in trace_shapes(expected, (1, 1, 224, 224))]
 
 
+def test_a_preset_button_draws_its_network_once(shown):
+    widget = stage_widget()
+    before = len(shown)
+    widget.preset_buttons["ResNet-34"].click()  # moves seven controls
+    assert len(shown) == before + 1
+    assert drawn_layers(shown[-1]) == layers_of(resnet34())
+    assert widget.result == (21_290_250, 34)
+
+
 def test_summarize_stages_of_a_huge_network_stays_cheap():
     # 8 bottleneck blocks of 1024 (x4) channels per stage: hundreds of millions of parameters,
     # counted without allocating them.
