@@ -9,6 +9,8 @@ from numbers import Integral
 from torch import nn
 from torch.nn import functional as F
 
+from . import i18n
+
 
 def _check_arguments(input_channels, num_channels, use_1x1conv, strides):
     # Refuse here, in words, what PyTorch would accept now and fail on later, deep inside a
@@ -16,19 +18,18 @@ def _check_arguments(input_channels, num_channels, use_1x1conv, strides):
     for name, value in [("input_channels", input_channels), ("num_channels", num_channels),
                         ("strides", strides)]:
         if isinstance(value, bool) or not isinstance(value, Integral) or value < 1:
-            raise ValueError(f"{name} must be a whole number of at least 1, got {value!r}")
+            raise ValueError(i18n.tr("reason_whole_number", name=name, value=repr(value)))
     if use_1x1conv not in (True, False):
-        raise ValueError(f"use_1x1conv must be True or False, got {use_1x1conv!r}")
+        raise ValueError(i18n.tr("reason_true_false", name="use_1x1conv",
+                                 value=repr(use_1x1conv)))
 
 
 def _check_shortcut(input_channels, num_channels, use_1x1conv):
     # Without the 1x1 conv the input is added as it is; PyTorch would silently broadcast
     # a 1-channel input across all channels, so refuse the mismatch here, in words.
     if not use_1x1conv and input_channels != num_channels:
-        raise ValueError(
-            f"the shortcut adds the input ({input_channels} channels) to the block's output "
-            f"({num_channels} channels); they must match, or pass use_1x1conv=True so a 1x1 "
-            f"convolution changes the channels first")
+        raise ValueError(i18n.tr("error_channels", input_channels=input_channels,
+                                 num_channels=num_channels))
 
 
 def _shortcut(input_channels, out_channels, strides, bias, shortcut_bn):
@@ -40,10 +41,8 @@ def _shortcut(input_channels, out_channels, strides, bias, shortcut_bn):
 
 def _check_same_shape(Y, X, block_name):
     if Y.shape != X.shape:
-        raise ValueError(
-            f"{block_name}: cannot add the input {tuple(X.shape)} to the output {tuple(Y.shape)}; "
-            f"a stride above 1 shrinks height and width, so use_1x1conv=True is needed "
-            f"to bring the input to the same shape")
+        raise ValueError(i18n.tr("error_shapes", block=block_name, input_shape=tuple(X.shape),
+                                 output_shape=tuple(Y.shape)))
 
 
 class Residual(nn.Module):

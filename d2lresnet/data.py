@@ -17,6 +17,8 @@ import torch
 import torchvision
 from torch.nn import functional as F
 
+from . import i18n
+
 CLASS_NAMES = ["t-shirt", "trouser", "pullover", "dress", "coat",
                "sandal", "shirt", "sneaker", "bag", "ankle boot"]
 
@@ -34,9 +36,18 @@ class DataError(RuntimeError):
     """Fashion-MNIST could not be found, or a file is damaged."""
 
 
+def class_names():
+    """The ten class names in the i18n language (D2L zh's T恤, 裤子, ... in Chinese), for
+    figure titles and tick labels: i18n.label, so English where no CJK font is found.
+    CLASS_NAMES stays the English list."""
+    return [i18n.label("class_" + name.replace("-", "_").replace(" ", "_"))
+            for name in CLASS_NAMES]
+
+
 def get_fashion_mnist_labels(labels):
-    """Text labels for numeric ones, as in the book."""
-    return [CLASS_NAMES[int(i)] for i in labels]
+    """Text labels for numeric ones, as in the book, in the i18n language (class_names())."""
+    names = class_names()
+    return [names[int(i)] for i in labels]
 
 
 def cache_dir():

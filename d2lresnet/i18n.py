@@ -15,6 +15,7 @@ figure) stays English and one line says which font to install, while ``tr()`` (p
 which the browser or terminal draws with its own fonts) stays Chinese.
 """
 import os
+import unicodedata
 
 LANGUAGES = ("en", "zh")
 
@@ -45,6 +46,61 @@ MESSAGES = {
         "cjk_font_missing": "No Chinese font found for matplotlib, so figures use English "
                             "labels; install one (Debian/Ubuntu: sudo apt-get install "
                             "fonts-noto-cjk) and restart the kernel.",
+        # shapes.block_output_shape, and the blocks' errors: why the input cannot be added
+        "block_output": "output shape {shape}", "cannot_add": "cannot add: {reason}",
+        "reason_whole_number": "{name} must be a whole number of at least 1, got {value}",
+        "reason_true_false": "{name} must be True or False, got {value}",
+        "reason_channels": "the input has {input_channels} channels but the block outputs "
+                           "{num_channels}; without the 1x1 conv the two cannot be added "
+                           "(use_1x1conv=True changes the input's channels)",
+        "reason_stride": "stride {strides} shrinks {height}x{width} to "
+                         "{out_height}x{out_width}, but the shortcut still carries "
+                         "{height}x{width}; use_1x1conv=True applies the same stride to the "
+                         "shortcut",
+        "error_channels": "the shortcut adds the input ({input_channels} channels) to the "
+                          "block's output ({num_channels} channels); they must match, or pass "
+                          "use_1x1conv=True so a 1x1 convolution changes the channels first",
+        "error_shapes": "{block}: cannot add the input {input_shape} to the output "
+                        "{output_shape}; a stride above 1 shrinks height and width, so "
+                        "use_1x1conv=True is needed to bring the input to the same shape",
+        # widgets: control labels, readouts, the trace table, the resolution/channels plot
+        "input_channels": "input channels", "output_channels": "output channels",
+        "height": "height", "width": "width", "input_size": "input size",
+        "stage_blocks": "{stage} blocks", "stage_channels": "{stage} channels",
+        "block": "block", "basic_option": "basic (Residual)", "bottleneck_option": "bottleneck",
+        "block_on_input": "{call} on an input of {channels} x {height} x {width}:",
+        "stage_summary": "{layers} layers{this_is}, {parameters} parameters "
+                         "({mib} MiB as float32)",
+        "this_is": " (this is {name})", "input_shape": "input {shape}",
+        "trace_layer": "layer", "trace_parameters": "parameters",
+        "height_and_width": "height = width", "num_channels": "channels",
+        "stage_output": "output of stage", "input_title": "{size} x {size} input",
+        # plots: the training plot, the confusion matrix
+        "train_loss": "train loss", "train_acc": "train acc", "test_acc": "test acc",
+        "epoch": "epoch", "true_class": "true class", "predicted_class": "predicted class",
+        # Fashion-MNIST's ten classes (data.class_names())
+        "class_t_shirt": "t-shirt", "class_trouser": "trouser", "class_pullover": "pullover",
+        "class_dress": "dress", "class_coat": "coat", "class_sandal": "sandal",
+        "class_shirt": "shirt", "class_sneaker": "sneaker", "class_bag": "bag",
+        "class_ankle_boot": "ankle boot",
+        # train.History.summary(): what the speed after the book's two lines means
+        "speed_note": "(end to end, data loading included; compute alone, as the book times "
+                      "it: {rate} examples/sec; {precision})",
+        # degradation.plot_degradation, gradients.plot_grad_norms
+        "plain": "plain", "residual": "residual",
+        "networks_title": "{kind} networks{extra}",
+        "smoke_run_note": " (smoke run: machinery only)",
+        "curve_train": "{kind}-{depth} train", "curve_test": "{kind}-{depth} test",
+        "error_percent": "error (%)",
+        "grad_xlabel": "conv layer (input side to output side)",
+        "grad_ylabel": "weight-gradient norm", "grad_title": "gradients at initialisation",
+        # family.format_table's column headers (a column without a key keeps its name)
+        "col_model": "model", "col_block": "block", "col_depths": "depths",
+        "col_layers": "layers", "col_params": "params",
+        "col_params_tv_config": "params_tv_config",
+        "col_params_torchvision": "params_torchvision", "col_gmacs_96": "gmacs_96",
+        "col_gmacs_224": "gmacs_224", "col_gmacs_torchvision": "gmacs_torchvision",
+        "col_top1": "top1",
     },
     "zh": {
         "residual_block": "残差块", "residual_mapping": "残差映射",
@@ -68,6 +124,53 @@ MESSAGES = {
         "cjk_font_missing": "matplotlib找不到中文字体，图中文字改用英文。请安装字体"
                             "（Debian/Ubuntu：sudo apt-get install fonts-noto-cjk），"
                             "然后重启内核。",
+        "block_output": "输出形状{shape}", "cannot_add": "无法相加：{reason}",
+        "reason_whole_number": "{name}必须是不小于1的整数，而这里是{value}",
+        "reason_true_false": "{name}必须是True或False，而这里是{value}",
+        "reason_channels": "输入有{input_channels}个通道，残差块却输出{num_channels}个通道；"
+                           "不含1×1卷积层时二者无法相加（设置use_1x1conv=True可先改变输入的"
+                           "通道数）",
+        "reason_stride": "步幅{strides}把{height}×{width}缩小为{out_height}×{out_width}，"
+                         "跨层数据通路传过来的却仍是{height}×{width}；设置use_1x1conv=True，"
+                         "跨层数据通路也会使用同样的步幅",
+        "error_channels": "跨层数据通路把输入（{input_channels}个通道）加到残差块的输出"
+                          "（{num_channels}个通道）上，二者的通道数必须相同；否则请传入"
+                          "use_1x1conv=True，先用1×1卷积层改变输入的通道数",
+        "error_shapes": "{block}：无法把输入{input_shape}加到输出{output_shape}上；步幅大于1时"
+                        "高和宽会缩小，所以需要use_1x1conv=True把输入变换成相同的形状",
+        "input_channels": "输入通道数", "output_channels": "输出通道数",
+        "height": "高", "width": "宽", "input_size": "输入大小",
+        "stage_blocks": "{stage}残差块数", "stage_channels": "{stage}通道数",
+        "block": "残差块", "basic_option": "基本残差块（Residual）",
+        "bottleneck_option": "瓶颈残差块",
+        "block_on_input": "{call}作用于{channels}×{height}×{width}的输入：",
+        "stage_summary": "{layers}层{this_is}，{parameters}个参数"
+                         "（按float32计占{mib} MiB）",
+        "this_is": "（即{name}）", "input_shape": "输入{shape}",
+        "trace_layer": "层", "trace_parameters": "参数数量",
+        "height_and_width": "高和宽", "num_channels": "通道数",
+        "stage_output": "各模块的输出", "input_title": "{size}×{size}输入",
+        "train_loss": "训练损失", "train_acc": "训练精度", "test_acc": "测试精度",
+        "epoch": "迭代周期", "true_class": "真实类别", "predicted_class": "预测类别",
+        # D2L zh 3.5's names
+        "class_t_shirt": "T恤", "class_trouser": "裤子", "class_pullover": "套衫",
+        "class_dress": "连衣裙", "class_coat": "外套", "class_sandal": "凉鞋",
+        "class_shirt": "衬衫", "class_sneaker": "运动鞋", "class_bag": "包",
+        "class_ankle_boot": "短靴",
+        "speed_note": "（以上是端到端的速度，含读取数据的时间；像书中那样只计计算时间，"
+                      "则是每秒{rate}个样本；{precision}）",
+        "plain": "普通", "residual": "残差",
+        "networks_title": "{kind}网络{extra}", "smoke_run_note": "（冒烟运行：只检验流程）",
+        "curve_train": "{kind}-{depth}训练误差", "curve_test": "{kind}-{depth}测试误差",
+        "error_percent": "误差（%）",
+        "grad_xlabel": "卷积层（从输入端到输出端）",
+        "grad_ylabel": "权重梯度的范数", "grad_title": "初始化时的梯度",
+        "col_model": "模型", "col_block": "残差块", "col_depths": "各模块的残差块数",
+        "col_layers": "层数", "col_params": "参数数量",
+        "col_params_tv_config": "参数数量（torchvision配置）",
+        "col_params_torchvision": "参数数量（torchvision公布）", "col_gmacs_96": "GMACs（96×96）",
+        "col_gmacs_224": "GMACs（224×224）", "col_gmacs_torchvision": "GMACs（torchvision公布）",
+        "col_top1": "top-1精度（%）",
     },
 }
 
@@ -158,3 +261,15 @@ def label(key, **fields):
     """Text drawn inside a matplotlib figure: Chinese only when a CJK font was found."""
     language = "zh" if _language == "zh" and _figure_font else "en"
     return MESSAGES[language][key].format(**fields)
+
+
+def text_width(text):
+    """The columns ``text`` takes in a terminal: a Chinese character takes two."""
+    return sum(2 if unicodedata.east_asian_width(char) in "WF" else 1 for char in text)
+
+
+def pad(text, width, align="<"):
+    """``text`` filled with spaces to ``width`` columns (text_width), on the right for "<",
+    on the left for ">": f"{text:<18}" would count a Chinese character as one column."""
+    fill = " " * max(width - text_width(text), 0)
+    return text + fill if align == "<" else fill + text

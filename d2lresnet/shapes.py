@@ -6,6 +6,7 @@ from typing import NamedTuple
 import torch
 from torch import nn
 
+from . import i18n
 from .model import ResNet, check_input
 
 
@@ -75,10 +76,11 @@ def conv_output_size(size, kernel_size, stride=1, padding=0):
 
 class BlockShape(NamedTuple):
     shape: tuple | None  # (channels, height, width) of the block's output, or None
-    reason: str          # why the shortcut cannot be added, or "" when it can
+    reason: str          # why the shortcut cannot be added (in the i18n language), or ""
 
     def __str__(self):
-        return f"output shape {self.shape}" if self.shape else f"cannot add: {self.reason}"
+        return (i18n.tr("block_output", shape=self.shape) if self.shape
+                else i18n.tr("cannot_add", reason=self.reason))
 
 
 def block_output_shape(input_channels, num_channels, *, strides=1, use_1x1conv=False,
@@ -90,22 +92,21 @@ def block_output_shape(input_channels, num_channels, *, strides=1, use_1x1conv=F
     for name, value in [("input_channels", input_channels), ("num_channels", num_channels),
                         ("strides", strides), ("height", height), ("width", width)]:
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            return BlockShape(None, f"{name} must be a whole number of at least 1, got {value!r}")
+            return BlockShape(None, i18n.tr("reason_whole_number", name=name, value=repr(value)))
     if use_1x1conv not in (True, False):  # "no" is truthy: it would quietly mean True
-        return BlockShape(None, f"use_1x1conv must be True or False, got {use_1x1conv!r}")
+        return BlockShape(None, i18n.tr("reason_true_false", name="use_1x1conv",
+                                        value=repr(use_1x1conv)))
     # Both 3x3 convs pad by 1, so only the stride changes the size; the 1x1 shortcut agrees.
     out_height = conv_output_size(height, 3, strides, padding=1)
     out_width = conv_output_size(width, 3, strides, padding=1)
     if not use_1x1conv:
         if input_channels != num_channels:
-            return BlockShape(None, f"the input has {input_channels} channels but the block "
-                                    f"outputs {num_channels}; without the 1x1 conv the two cannot "
-                                    f"be added (use_1x1conv=True changes the input's channels)")
+            return BlockShape(None, i18n.tr("reason_channels", input_channels=input_channels,
+                                            num_channels=num_channels))
         if (out_height, out_width) != (height, width):
-            return BlockShape(None, f"stride {strides} shrinks {height}x{width} to "
-                                    f"{out_height}x{out_width}, but the shortcut still carries "
-                                    f"{height}x{width}; use_1x1conv=True applies the same stride "
-                                    f"to the shortcut")
+            return BlockShape(None, i18n.tr("reason_stride", strides=strides, height=height,
+                                            width=width, out_height=out_height,
+                                            out_width=out_width))
     return BlockShape((num_channels, out_height, out_width), "")
 
 

@@ -15,6 +15,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from . import i18n
 from .checkpoint import check_writable, load_checkpoint, save_checkpoint, saved_epoch
 from .plots import ProgressPlot
 
@@ -76,12 +77,13 @@ class History:
         return sum(self.examples) / max(sum(self.compute_seconds), 1e-9)
 
     def summary(self):
-        """The book's two lines, then what our speed figure means."""
+        """The book's two lines (in English, as the notes print them), then what our speed
+        figure means (in the i18n language)."""
         return (f"loss {self.train_loss[-1]:.3f}, train acc {self.train_acc[-1]:.3f}, "
                 f"test acc {self.test_acc[-1]:.3f}\n"
                 f"{self.examples_per_sec:.1f} examples/sec on {self.device}\n"
-                f"(end to end, data loading included; compute alone, as the book times it: "
-                f"{self.compute_examples_per_sec:.1f} examples/sec; {self.precision})")
+                + i18n.tr("speed_note", rate=f"{self.compute_examples_per_sec:.1f}",
+                          precision=self.precision))
 
 
 def init_weights(m):

@@ -14,6 +14,7 @@ import matplotlib.pyplot as plt
 import torch
 from IPython.display import display
 
+from . import i18n
 from .blocks import Bottleneck, Residual
 from .model import (ARCHITECTURES, STAGE_WIDTHS, count_layers, count_parameters, display_name,
                     resnet, resnet18)
@@ -21,7 +22,8 @@ from .resnet_diagram import draw_resnet
 from .shapes import block_output_shape, trace_shapes
 
 STAGES = ("b2", "b3", "b4", "b5")
-BLOCKS = {"basic (Residual)": Residual, "bottleneck": Bottleneck}
+# The block menu's entries: i18n key of the label -> block.
+BLOCKS = {"basic_option": Residual, "bottleneck_option": Bottleneck}
 # One button per family member whose stages fit the sliders (ResNet-101 has 23 blocks in b4):
 # "ResNet-18" -> (block, blocks per stage).
 BUTTONS = {display_name(name): ARCHITECTURES[name] for name in ("resnet18", "resnet34", "resnet50")}
@@ -52,11 +54,13 @@ def _int_slider(description, value, low, high, step=1):
 
 def describe_block_shape(input_channels, num_channels, strides, use_1x1conv, height, width):
     """Print and return ``str(block_output_shape(...))``: "output shape (C, H, W)" or
-    "cannot add: <reason>"."""
+    "cannot add: <reason>" (in the i18n language)."""
     text = str(block_output_shape(input_channels, num_channels, strides=strides,
                                   use_1x1conv=use_1x1conv, height=height, width=width))
-    print(f"Residual({input_channels}, {num_channels}, use_1x1conv={use_1x1conv}, "
-          f"strides={strides}) on an input of {input_channels} x {height} x {width}:")
+    call = (f"Residual({input_channels}, {num_channels}, use_1x1conv={use_1x1conv}, "
+            f"strides={strides})")
+    print(i18n.tr("block_on_input", call=call, channels=input_channels, height=height,
+                  width=width))
     print(text)
     return text
 
@@ -65,12 +69,12 @@ def block_shape_widget(input_channels=3, num_channels=6, strides=2, use_1x1conv=
                        height=6, width=6):
     return _interactive(
         describe_block_shape,
-        input_channels=_int_slider("input channels", input_channels, 1, 16),
-        num_channels=_int_slider("output channels", num_channels, 1, 16),
-        strides=_int_slider("stride", strides, 1, 3),
+        input_channels=_int_slider(i18n.tr("input_channels"), input_channels, 1, 16),
+        num_channels=_int_slider(i18n.tr("output_channels"), num_channels, 1, 16),
+        strides=_int_slider(i18n.tr("stride"), strides, 1, 3),
         use_1x1conv=widgets.Checkbox(value=use_1x1conv, description="use_1x1conv"),
-        height=_int_slider("height", height, 1, 32),
-        width=_int_slider("width", width, 1, 32))
+        height=_int_slider(i18n.tr("height"), height, 1, 32),
+        width=_int_slider(i18n.tr("width"), width, 1, 32))
 
 
 # 6.3: how depth and width set the size of the network ------------------------------------
@@ -110,9 +114,10 @@ def describe_stages(b2_blocks, b3_blocks, b4_blocks, b5_blocks,
     net = _meta_resnet(depths, widths, block)
     summary = StageSummary(count_parameters(net), count_layers(net))
     name = matching_architecture(depths, widths, block)
-    print(f"{summary.layers} layers{f' (this is {name})' if name else ''}, "
-          f"{summary.parameters:,} parameters "
-          f"({summary.parameters * 4 / 2**20:,.1f} MiB as float32)")
+    print(i18n.tr("stage_summary", layers=summary.layers,
+                  this_is=i18n.tr("this_is", name=name) if name else "",
+                  parameters=f"{summary.parameters:,}",
+                  mib=f"{summary.parameters * 4 / 2**20:,.1f}"))
     display(draw_resnet(net, (1, 1, 224, 224)))
     return summary
 
@@ -137,12 +142,16 @@ def apply_preset(widget, name):
 def stage_widget(preset="ResNet-18"):
     block, depths = BUTTONS[preset]
     widths = STAGE_WIDTHS
-    depth_sliders = {f"{stage}_blocks": _int_slider(f"{stage} blocks", depth, 1, 8)
+    depth_sliders = {f"{stage}_blocks": _int_slider(i18n.tr("stage_blocks", stage=stage),
+                                                    depth, 1, 8)
                      for stage, depth in zip(STAGES, depths)}
-    width_menus = {f"{stage}_channels": widgets.Dropdown(options=WIDTH_CHOICES, value=width,
-                                                         description=f"{stage} channels")
+    width_menus = {f"{stage}_channels": widgets.Dropdown(
+                       options=WIDTH_CHOICES, value=width,
+                       description=i18n.tr("stage_channels", stage=stage))
                    for stage, width in zip(STAGES, widths)}
-    block_menu = widgets.Dropdown(options=list(BLOCKS.items()), value=block, description="block")
+    block_menu = widgets.Dropdown(
+        options=[(i18n.tr(key), choice) for key, choice in BLOCKS.items()], value=block,
+        description=i18n.tr("block"))
     widget = _interactive(describe_stages, **depth_sliders, **width_menus,
                                  block=block_menu)
     buttons = [widgets.Button(description=name) for name in BUTTONS]
@@ -163,7 +172,8 @@ def stage_names(rows):
 
 
 def format_trace_table(rows):
-    lines = [f"{'layer':<18}{'output shape':<20}{'parameters':>12}"]
+    lines = [i18n.pad(i18n.tr("trace_layer"), 18) + i18n.pad(i18n.tr("output_shape"), 20)
+             + i18n.pad(i18n.tr("trace_parameters"), 12, ">")]
     for name, row in zip(stage_names(rows), rows):
         lines.append(f"{name:<18}{str(tuple(row.shape)):<20}{row.parameters:>12,}")
     return "\n".join(lines)
@@ -176,9 +186,11 @@ def plot_resolution_and_channels(rows, ax=None):
     stages = [(name, row.shape) for name, row in zip(stage_names(rows), rows)
               if row.name == "Sequential"]
     names = [name for name, _ in stages]
-    _log2_plot(ax, names, [shape[2] for _, shape in stages], "o-", "C0", "height = width")
-    _log2_plot(ax.twinx(), names, [shape[1] for _, shape in stages], "s--", "C1", "channels")
-    ax.set_xlabel("output of stage")
+    _log2_plot(ax, names, [shape[2] for _, shape in stages], "o-", "C0",
+               i18n.label("height_and_width"))
+    _log2_plot(ax.twinx(), names, [shape[1] for _, shape in stages], "s--", "C1",
+               i18n.label("num_channels"))
+    ax.set_xlabel(i18n.label("stage_output"))
     return ax
 
 
@@ -198,11 +210,11 @@ def describe_trace(input_size, net):
     return the trace rows."""
     input_shape = (1, getattr(net, "in_channels", 1), input_size, input_size)
     rows = trace_shapes(net, input_shape)
-    print(f"input (1, {getattr(net, 'in_channels', 1)}, {input_size}, {input_size})")
+    print(i18n.tr("input_shape", shape=input_shape))
     print(format_trace_table(rows))
     display(draw_resnet(net, input_shape))
     ax = plot_resolution_and_channels(rows)
-    ax.set_title(f"{input_size} x {input_size} input", fontsize=10)
+    ax.set_title(i18n.label("input_title", size=input_size), fontsize=10)
     display(ax.figure)
     plt.close(ax.figure)
     return rows
@@ -214,5 +226,5 @@ def trace_widget(net=None, input_size=224):
             net = resnet18()
     return _interactive(
         describe_trace,
-        input_size=_int_slider("input size", input_size, 32, 512, step=32),
+        input_size=_int_slider(i18n.tr("input_size"), input_size, 32, 512, step=32),
         net=widgets.fixed(net))

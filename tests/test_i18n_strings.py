@@ -1,0 +1,282 @@
+"""Everything the module prints or draws for a notebook follows i18n.set_language: each
+user-facing string, in both languages, comes from that language's template (the zh one holds
+D2L zh's terms), and the structured results (shapes, counts) do not change with the language."""
+import io
+import os
+import subprocess
+import sys
+import warnings
+
+import matplotlib
+import pytest
+import torch
+from matplotlib import pyplot as plt
+
+from d2lresnet import Bottleneck, PreActResidual, Residual, block_output_shape, i18n, resnet18
+from d2lresnet import widgets as widgets_module
+from d2lresnet.data import CLASS_NAMES, class_names, get_fashion_mnist_labels
+from d2lresnet.plots import ProgressPlot, plot_confusion_matrix, show_images
+from d2lresnet.shapes import trace_shapes
+from d2lresnet.train import History
+from d2lresnet.widgets import (block_shape_widget, controls, describe_block_shape,
+                               describe_stages, describe_trace, format_trace_table,
+                               plot_resolution_and_channels, stage_widget, trace_widget)
+
+matplotlib.use("Agg")
+
+MESSAGES = i18n.MESSAGES
+HAS_CJK_FONT = i18n.find_cjk_font() is not None
+
+
+@pytest.fixture(autouse=True)
+def english_afterwards():
+    yield
+    i18n.set_language("en")
+    plt.close("all")
+
+
+@pytest.fixture(params=["en", "zh"])
+def lang(request):
+    i18n.set_language(request.param)
+    return request.param
+
+
+@pytest.fixture
+def drawn_lang(lang):
+    """A language for text drawn in figures: zh needs a CJK font (CI installs one)."""
+    if lang == "zh" and not HAS_CJK_FONT:
+        pytest.skip("no CJK font here (sudo apt-get install fonts-noto-cjk); CI installs one")
+    return lang
+
+
+@pytest.fixture
+def shown(monkeypatch):
+    figures = []
+    monkeypatch.setattr(widgets_module, "display", figures.append)
+    return figures
+
+
+def expected(lang, key, **fields):
+    return MESSAGES[lang][key].format(**fields)
+
+
+# A word of each language that the other's template lacks: the text came from lang's template.
+def in_language(text, lang, zh_term, en_term):
+    return (zh_term in text and en_term not in text) if lang == "zh" else en_term in text
+
+
+# shapes.block_output_shape: the structure stays, the words follow ---------------------------
+
+def test_block_output_shape_readout(lang):
+    result = block_output_shape(3, 6, strides=2, use_1x1conv=True)
+    assert result.shape == (6, 3, 3) and result.reason == ""
+    assert str(result) == expected(lang, "block_output", shape=(6, 3, 3))
+    assert in_language(str(result), lang, "输出形状", "output shape")
+
+
+def test_channel_mismatch_reason(lang):
+    result = block_output_shape(3, 6, strides=1, use_1x1conv=False)
+    assert result.shape is None and result.reason
+    assert result.reason == expected(lang, "reason_channels", input_channels=3, num_channels=6)
+    assert in_language(result.reason, lang, "通道", "channels")
+    assert "use_1x1conv=True" in result.reason  # the code to write, in either language
+    assert str(result) == expected(lang, "cannot_add", reason=result.reason)
+    assert in_language(str(result), lang, "无法相加", "cannot add")
+
+
+def test_stride_reason(lang):
+    result = block_output_shape(3, 3, strides=2, use_1x1conv=False, height=6, width=6)
+    assert result.shape is None
+    assert result.reason == expected(lang, "reason_stride", strides=2, height=6, width=6,
+                                     out_height=3, out_width=3)
+    assert in_language(result.reason, lang, "步幅2", "stride 2")
+    assert in_language(result.reason, lang, "跨层数据通路", "shortcut")
+
+
+@pytest.mark.parametrize("arguments, key, zh_term, en_term", [
+    (dict(input_channels=0, num_channels=3), "reason_whole_number", "整数", "whole number"),
+    (dict(input_channels=3, num_channels=3, use_1x1conv="no"), "reason_true_false",
+     "必须是True或False", "must be True or False"),
+])
+def test_argument_reasons(lang, arguments, key, zh_term, en_term):
+    result = block_output_shape(**arguments)
+    assert result.shape is None
+    assert in_language(result.reason, lang, zh_term, en_term)
+    assert result.reason.startswith("input_channels" if "whole" in en_term else "use_1x1conv")
+
+
+# blocks.py: the errors a student meets in notebook 02 ----------------------------------------
+
+@pytest.mark.parametrize("make, outputs", [
+    (lambda: Residual(3, 6), 6), (lambda: PreActResidual(3, 6), 6),
+    (lambda: Bottleneck(3, 6), 24)])
+def test_block_refuses_channel_mismatch(lang, make, outputs):
+    with pytest.raises(ValueError) as error:
+        make()
+    message = str(error.value)
+    assert message == expected(lang, "error_channels", input_channels=3, num_channels=outputs)
+    assert in_language(message, lang, "1×1卷积层", "1x1 convolution")
+    assert "use_1x1conv=True" in message
+
+
+@pytest.mark.parametrize("block", [Residual(3, 3, strides=2), PreActResidual(3, 3, strides=2)])
+def test_block_refuses_shape_mismatch_at_addition(lang, block):
+    with pytest.raises(ValueError) as error:
+        block(torch.rand(4, 3, 6, 6))
+    message = str(error.value)
+    assert message.startswith(type(block).__name__)
+    assert "(4, 3, 6, 6)" in message and "(4, 3, 3, 3)" in message  # notebook 02 asserts these
+    assert message == expected(lang, "error_shapes", block=type(block).__name__,
+                               input_shape=(4, 3, 6, 6), output_shape=(4, 3, 3, 3))
+    assert in_language(message, lang, "无法把输入", "cannot add the input")
+
+
+def test_block_argument_errors(lang):
+    with pytest.raises(ValueError) as error:
+        Residual(3, 0)
+    assert in_language(str(error.value), lang, "不小于1的整数", "whole number of at least 1")
+
+
+# widgets: labels, readouts, tables, the resolution/channels plot -----------------------------
+
+def test_block_shape_widget(lang, capsys):
+    widget = block_shape_widget()
+    named = controls(widget)
+    assert [named[name].description for name in
+            ("input_channels", "num_channels", "strides", "height", "width")] == [
+        expected(lang, key) for key in ("input_channels", "output_channels", "stride",
+                                        "height", "width")]
+    assert in_language(named["strides"].description, lang, "步幅", "stride")
+    capsys.readouterr()
+    text = describe_block_shape(3, 6, 2, False, 6, 6)
+    header, readout = capsys.readouterr().out.splitlines()
+    assert header == expected(lang, "block_on_input",
+                              call="Residual(3, 6, use_1x1conv=False, strides=2)",
+                              channels=3, height=6, width=6)
+    assert in_language(header, lang, "的输入", "on an input")
+    assert readout == text == str(block_output_shape(3, 6, strides=2, use_1x1conv=False))
+    assert in_language(text, lang, "无法相加", "cannot add")
+
+
+def test_stage_widget(lang, capsys, shown):
+    widget = stage_widget()
+    named = controls(widget)
+    assert named["b3_blocks"].description == expected(lang, "stage_blocks", stage="b3")
+    assert named["b5_channels"].description == expected(lang, "stage_channels", stage="b5")
+    assert in_language(named["b3_blocks"].description, lang, "残差块数", "blocks")
+    assert named["block"].description == expected(lang, "block")
+    assert [label for label, _ in named["block"].options] == [
+        expected(lang, "basic_option"), expected(lang, "bottleneck_option")]
+    assert [block for _, block in named["block"].options] == [Residual, Bottleneck]
+    capsys.readouterr()
+    summary = describe_stages(2, 2, 2, 2, 64, 128, 256, 512, Residual)
+    assert summary == (11_178_378, 18)  # the numbers do not depend on the language
+    printed = capsys.readouterr().out.strip()
+    assert printed == expected(lang, "stage_summary", layers=18,
+                               this_is=expected(lang, "this_is", name="ResNet-18"),
+                               parameters="11,178,378", mib="42.6")
+    assert in_language(printed, lang, "个参数", "parameters")
+    describe_stages(1, 2, 2, 2, 64, 128, 256, 512, Residual)  # no family member: no name
+    assert "ResNet" not in capsys.readouterr().out
+
+
+def test_trace_table_headers(lang):
+    rows = trace_shapes(resnet18(), (1, 1, 224, 224))
+    header, first = format_trace_table(rows).splitlines()[:2]
+    assert header.split() == [expected(lang, "trace_layer"), *expected(lang, "output_shape")
+                              .split(), expected(lang, "trace_parameters")]
+    assert in_language(header, lang, "参数数量", "parameters")
+    # The columns line up in a terminal, where a Chinese character takes two columns.
+    assert i18n.text_width(header) == len(first)
+    assert first.split() == ["b1", "(1,", "64,", "56,", "56)", "3,328"]
+
+
+def test_trace_widget(drawn_lang, capsys, shown):
+    lang = drawn_lang
+    widget = trace_widget()
+    assert controls(widget)["input_size"].description == expected(lang, "input_size")
+    capsys.readouterr()
+    rows = describe_trace(96, widget.kwargs["net"])
+    assert rows[4].shape == (1, 512, 3, 3)
+    printed = capsys.readouterr().out.splitlines()
+    assert printed[0] == expected(lang, "input_shape", shape=(1, 1, 96, 96))
+    assert in_language(printed[0], lang, "输入", "input")
+    plot = shown[-1]
+    assert plot.axes[0].get_title() == expected(lang, "input_title", size=96)
+
+
+def test_resolution_and_channels_plot(drawn_lang):
+    lang = drawn_lang
+    ax = plot_resolution_and_channels(trace_shapes(resnet18(), (1, 1, 224, 224)))
+    twin = [other for other in ax.figure.axes if other is not ax][0]
+    assert ax.get_ylabel() == expected(lang, "height_and_width")
+    assert twin.get_ylabel() == expected(lang, "num_channels")
+    assert ax.get_xlabel() == expected(lang, "stage_output")
+    assert in_language(twin.get_ylabel(), lang, "通道数", "channels")
+
+
+# plots and data: the training plot, the confusion matrix, class names ------------------------
+
+ZH_CLASSES = ["T恤", "裤子", "套衫", "连衣裙", "外套", "凉鞋", "衬衫", "运动鞋", "包", "短靴"]
+
+
+def test_class_names(drawn_lang):
+    names = class_names()
+    assert names == (ZH_CLASSES if drawn_lang == "zh" else CLASS_NAMES)
+    assert get_fashion_mnist_labels(torch.tensor([0, 9, 5])) == [names[0], names[9], names[5]]
+    assert CLASS_NAMES[0] == "t-shirt"  # the constant stays English
+
+
+def test_show_images_titles_in_the_language(drawn_lang):
+    axes = show_images(torch.rand(2, 28, 28), 1, 2,
+                       titles=get_fashion_mnist_labels(torch.tensor([9, 8])))
+    assert [ax.get_title() for ax in axes.flat] == (
+        ["短靴", "包"] if drawn_lang == "zh" else ["ankle boot", "bag"])
+
+
+def test_history_summary_keeps_the_books_lines(lang):
+    history = History(device="cpu", precision="bf16", train_loss=[0.5], train_acc=[0.8],
+                      test_acc=[0.75], train_seconds=[2.0], compute_seconds=[1.0],
+                      examples=[100])
+    first, second, third = history.summary().splitlines()
+    assert first == "loss 0.500, train acc 0.800, test acc 0.750"  # as the notes print them
+    assert second == "50.0 examples/sec on cpu"
+    assert third == expected(lang, "speed_note", rate="100.0", precision="bf16")
+    assert in_language(third, lang, "每秒100.0个样本", "data loading included")
+
+
+# No tofu: every zh figure above renders each glyph --------------------------------------------
+
+def zh_with_font():
+    if not HAS_CJK_FONT and not os.environ.get("CI"):
+        pytest.skip("no CJK font here (sudo apt-get install fonts-noto-cjk); CI installs one")
+    i18n.set_language("zh")
+
+
+def render_every_glyph(draw):
+    """The figures draw() returns, rendered with matplotlib's warnings as errors: "Glyph ...
+    missing from font(s)" fails the test."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for fig in draw():
+            fig.savefig(io.BytesIO(), format="png")
+
+
+def test_zh_widget_figures_draw_every_glyph(shown):
+    zh_with_font()
+
+    def draw():
+        show_images(torch.rand(10, 28, 28), 2, 5, titles=class_names())
+        figures = [plt.gcf()]
+        describe_trace(96, trace_widget().kwargs["net"])
+        return figures + shown
+    render_every_glyph(draw)
+
+
+def test_the_module_starts_in_english():
+    # A fresh interpreter, as the CLI runs: nothing switches the language but set_language.
+    code = ("from d2lresnet import i18n, block_output_shape; from d2lresnet import cli; "
+            "print(i18n.get_language(), block_output_shape(3, 6))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.strip()
+    assert out.startswith("en cannot add: the input has 3 channels")
