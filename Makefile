@@ -2,7 +2,8 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-NOTEBOOKS := $(wildcard notebooks/*.py)
+# The same numbered notebooks in two languages (code identical: tests/test_languages.py).
+NOTEBOOKS := $(wildcard notebooks/en/*.py notebooks/zh/*.py)
 
 .PHONY: setup setup-dev data lab present train test sync clean html slides slides-offline
 
@@ -47,15 +48,16 @@ data: setup
 # JupyterLab refuses to run as root (a container, a cloud VM) unless told; nobody else needs it.
 JUPYTER_LAB = $(BIN)/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root)
 
-# Opens even without the data: only notebook 05 needs it.
+# Opens even without the data: only notebook 05 needs it. The first page leads to 中文 or English.
 lab: setup
 	@$(FIND_DATA) || echo '$(NO_DATA)' >&2
-	$(JUPYTER_LAB) notebooks/
+	$(JUPYTER_LAB) notebooks/index.ipynb
 
 # Live slides with a running kernel (jupyterlab-slideshow): slide-marked copies in build/present/
 # (slides from the headings, as `make slides` does); open one and press the toolbar's deck button.
 present: setup
-	$(BIN)/python -m tools.pages present --output-dir build/present $(NOTEBOOKS:.py=.ipynb)
+	$(foreach lang,en zh,$(BIN)/python -m tools.pages present --output-dir build/present/$(lang) \
+	  $(filter notebooks/$(lang)/%,$(NOTEBOOKS:.py=.ipynb)) &&) true
 	@$(FIND_DATA) || echo '$(NO_DATA)' >&2
 	$(JUPYTER_LAB) build/present/
 
@@ -86,24 +88,28 @@ PAGES := $(BIN)/python -m tools.pages
 # on a widget cell (a lost wake-up; the script says why, and how it always finishes).
 $(EXECUTED_DIR)/%.ipynb: notebooks/%.ipynb $(MODULE) tools/execute_notebook.py | setup-dev data
 	D2LRESNET_PRESET=$(D2LRESNET_PRESET) MPLBACKEND=module://matplotlib_inline.backend_inline \
-	  $(BIN)/python -m tools.execute_notebook --timeout 3600 --output-dir $(EXECUTED_DIR) $<
+	  $(BIN)/python -m tools.execute_notebook --timeout 3600 --output-dir $(dir $@) $<
 
 html: $(EXECUTED)
-	$(PAGES) html --output-dir build/html $(EXECUTED)
+	$(foreach lang,en zh,$(PAGES) html --output-dir build/html/$(lang) \
+	  $(filter $(EXECUTED_DIR)/$(lang)/%,$(EXECUTED)) &&) true
 
 # reveal.js, jQuery and require.js come from CDNs; REVEAL_PREFIX=... points elsewhere.
+# One folder per language: build/slides/en/, build/slides/zh/.
 slides: $(EXECUTED)
-	$(PAGES) slides --output-dir build/slides \
-	  $(if $(REVEAL_PREFIX),--reveal-prefix $(REVEAL_PREFIX)) $(EXECUTED)
+	$(foreach lang,en zh,$(PAGES) slides --output-dir build/slides/$(lang) \
+	  $(if $(REVEAL_PREFIX),--reveal-prefix $(REVEAL_PREFIX)) \
+	  $(filter $(EXECUTED_DIR)/$(lang)/%,$(EXECUTED)) &&) true
 
 # The same slides with those libraries copied next to them from npm: no network.
-VENDOR := vendor/node_modules
+VENDOR := ../vendor/node_modules
 slides-offline: $(EXECUTED)
 	npm install --silent --no-save --no-package-lock --no-audit --no-fund \
 	  --prefix build/slides/vendor reveal.js@4.0.2 requirejs@2.3.6 jquery@3.5.1
-	$(PAGES) slides --output-dir build/slides \
+	$(foreach lang,en zh,$(PAGES) slides --output-dir build/slides/$(lang) \
 	  --reveal-prefix $(VENDOR)/reveal.js --require-js $(VENDOR)/requirejs/require.js \
-	  --jquery $(VENDOR)/jquery/dist/jquery.min.js $(EXECUTED)
+	  --jquery $(VENDOR)/jquery/dist/jquery.min.js \
+	  $(filter $(EXECUTED_DIR)/$(lang)/%,$(EXECUTED)) &&) true
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis notebooks/.ipynb_checkpoints

@@ -42,7 +42,7 @@ def test_lab_opens_without_the_data_and_allows_root_only_for_root(make_lab, uid,
     assert "warning: Fashion-MNIST is not on this machine" in result.stderr
     assert "make data" in result.stderr and "dataset-fashion-mnist" in result.stderr
     [command] = [line for line in result.stdout.splitlines() if line.startswith("jupyter")]
-    assert command.split()[:2] == ["jupyter", "lab"] and command.endswith("notebooks/")
+    assert command.split()[:2] == ["jupyter", "lab"] and command.endswith("notebooks/index.ipynb")
     assert ("--allow-root" in command) == allow_root
 
 

@@ -87,15 +87,21 @@ def _cells(path):
     return [(cell.cell_type, cell.source.strip()) for cell in jupytext.read(path).cells]
 
 
-@pytest.mark.parametrize("source", sorted((ROOT / "notebooks").glob("*.py")), ids=lambda p: p.name)
+NOTEBOOK_DIR = ROOT / "notebooks"
+
+
+def _notebook_id(path):
+    return path.relative_to(NOTEBOOK_DIR).as_posix()
+
+
+@pytest.mark.parametrize("source", sorted(NOTEBOOK_DIR.glob("**/*.py")), ids=_notebook_id)
 def test_notebook_matches_its_py_source(source):
     notebook = source.with_suffix(".ipynb")
     assert notebook.exists(), f"{notebook.name} is missing: run `make sync`"
     assert _cells(notebook) == _cells(source), f"{notebook.name} is out of date: run `make sync`"
 
 
-@pytest.mark.parametrize("notebook", sorted((ROOT / "notebooks").glob("*.ipynb")),
-                         ids=lambda p: p.name)
+@pytest.mark.parametrize("notebook", sorted(NOTEBOOK_DIR.glob("*/*.ipynb")), ids=_notebook_id)
 def test_notebook_is_committed_without_outputs(notebook):
     # The .py is the source; executed copies are build products (make html).
     code_cells = [c for c in jupytext.read(notebook).cells if c.cell_type == "code"]

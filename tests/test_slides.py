@@ -119,8 +119,8 @@ def test_check_reports_missing_pages_and_missing_figures(executed, tmp_path):
     assert slides.main(["check", "--html-dir", str(tmp_path), str(executed)]) == 1
 
 
-@pytest.mark.parametrize("path", sorted((ROOT / "notebooks").glob("*.ipynb")),
-                         ids=lambda p: p.name)
+@pytest.mark.parametrize("path", sorted((ROOT / "notebooks").glob("*/*.ipynb")),
+                         ids=lambda p: p.relative_to(ROOT / "notebooks").as_posix())
 def test_every_notebook_gives_a_deck_of_several_slides(path):
     # The build derives slides from headings: a notebook opens with its title and has sections.
     nb = nbformat.read(path, as_version=4)
@@ -156,8 +156,8 @@ def _formulas(nb):
             for m in pattern.finditer(cell.source)]
 
 
-@pytest.mark.parametrize("path", sorted((ROOT / "notebooks").glob("*.ipynb")),
-                         ids=lambda p: p.name)
+@pytest.mark.parametrize("path", sorted((ROOT / "notebooks").glob("*/*.ipynb")),
+                         ids=lambda p: p.relative_to(ROOT / "notebooks").as_posix())
 def test_every_formula_in_the_notebooks_converts(path):
     # latex2mathml leaves commands it does not know as text ("\\arg"): none may be left.
     for formula in _formulas(nbformat.read(path, as_version=4)):
