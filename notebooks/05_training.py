@@ -13,49 +13,85 @@
 #     name: python3
 # ---
 
+# %%
+from d2lresnet import i18n
+i18n.set_language("en")
+
 # %% [markdown]
 # # 6.4 Training (训练)
 #
-# We train the ResNet-18 of notebook 03 on Fashion-MNIST, as the notes do, and look at what
-# it learned.
+# The notes: *train ResNet on the Fashion-MNIST dataset* (在Fashion‐MNIST数据集上训练ResNet).
+# We train the ResNet-18 of notebook 03 as they do, put our numbers beside theirs, and look at
+# what the network learned.
 #
 # **How long this takes is up to you.** The recipe comes from a *preset*, chosen by the
-# environment variable `D2LRESNET_PRESET` (set it before starting JupyterLab):
+# environment variable `D2LRESNET_PRESET` (set it before starting JupyterLab). The CPU times
+# were measured on this project's 2-core build machine:
 #
-# | preset | what it is | time |
+# | preset | what it is for | time |
 # |---|---|---|
-# | `book` | the notes' recipe exactly: 96x96 images, 10 epochs, SGD, lr 0.05, batch 256 | minutes on a GPU, about five hours on a 2-core CPU |
-# | `quick` | the same network, a recipe for CPUs (smaller images, one-cycle schedule, momentum) | under 15 minutes on a 2-core CPU |
-# | `smoke` | 512 training images, 2 epochs: checks the code runs (CI sets this) | seconds |
+# | `book` | the notes' recipe exactly | minutes on a GPU; about an hour on a 2-core CPU (one epoch measured: 362 s) |
+# | `quick` | the same network, a recipe for CPUs | under 15 minutes on a 2-core CPU (measured: 757 s) |
+# | `smoke` | checks that the code runs (CI sets this) | seconds |
 #
 # Without the variable you get `book` on a GPU and `quick` on a CPU. The same runs are
 # available from a terminal: `python -m d2lresnet train --preset quick`.
 
 # %%
+import math
 import tempfile
 from pathlib import Path
 
 import torch
 from IPython.display import Markdown
+from torch import nn
 
 from d2lresnet import count_parameters, resnet18
-from d2lresnet.data import (CLASS_NAMES, get_fashion_mnist_labels, load_data_fashion_mnist)
+from d2lresnet.data import (CLASS_NAMES, FashionMNISTBatches, class_names,
+                            get_fashion_mnist_labels, load_data_fashion_mnist,
+                            load_fashion_mnist)
 from d2lresnet.plots import plot_confusion_matrix, show_images
-from d2lresnet.presets import get_preset
-from d2lresnet.train import predict, train, try_gpu
+from d2lresnet.presets import PRESETS, get_preset
+from d2lresnet.shapes import count_flops, trace_shapes
+from d2lresnet.train import evaluate_accuracy, predict, train, try_gpu
 
 preset = get_preset()
 device = try_gpu()
-print(f"preset {preset.name} on {device}: {preset.about}")
+preset.name, device
+
+# %% [markdown]
+# ## Every ingredient of each recipe
+#
+# The table is read from the preset objects themselves, so it cannot disagree with what runs.
+# `resize` is the side the images are resized to (`None`: Fashion-MNIST's own 28);
+# `lr` is the learning rate (with `one_cycle`, its peak: the rate ramps up, then anneals,
+# batch by batch; without it the rate stays constant); `momentum`, `nesterov` and
+# `weight_decay` are the SGD options; `label_smoothing` is explained below; `augment` flips
+# and shifts each training image at random; `limit` and `test_limit` keep only the first
+# images of each set.
+#
+# The `book` preset is the notes' line `lr, num_epochs, batch_size = 0.05, 10, 256`, with
+# `resize=96` and plain SGD; the assert checks it.
+
+# %%
+ingredients = ["resize", "num_epochs", "batch_size", "lr", "one_cycle", "momentum",
+               "nesterov", "weight_decay", "label_smoothing", "augment", "limit", "test_limit"]
+table = "| | " + " | ".join(f"`{name}`" for name in PRESETS) + " |\n"
+table += "|---" * (len(PRESETS) + 1) + "|\n"
+table += "\n".join(f"| `{field}` | " + " | ".join(str(getattr(p, field)) for p in PRESETS.values())
+                   + " |" for field in ingredients)
+book = PRESETS["book"]
+assert (book.lr, book.num_epochs, book.batch_size, book.resize) == (0.05, 10, 256, 96)
+assert book.momentum == book.weight_decay == book.label_smoothing == 0
+assert not (book.nesterov or book.one_cycle or book.augment or book.limit or book.test_limit)
+Markdown(table)
 
 # %% [markdown]
 # ## The data: Fashion-MNIST
 #
 # 70,000 greyscale 28x28 pictures of clothing in 10 classes, 60,000 for training and 10,000
-# for testing. The notes resize them to 96x96 so that ResNet-18, built for 224x224 ImageNet
-# pictures, still has a few pixels left after its five halvings (96 / 32 = 3). The data
-# loader keeps the whole set in memory as bytes and resizes one batch at a time, which is
-# what makes a CPU run practical (see `python -m d2lresnet bench`).
+# for testing. The data loader keeps the whole set in memory as bytes and resizes one batch
+# at a time, which is what makes a CPU run practical (see `python -m d2lresnet bench`).
 
 # %%
 torch.manual_seed(0)
@@ -65,18 +101,64 @@ train_iter, test_iter = load_data_fashion_mnist(
 X, y = next(iter(test_iter))
 side = preset.resize or 28
 assert X.shape == (min(preset.batch_size, len(test_iter.labels)), 1, side, side)
-assert 0 <= X.min() and X.max() <= 1  # ToTensor's range: no normalisation, as in the book
+assert 0 <= X.min() and 0.5 < X.max() <= 1  # ToTensor's range: no normalisation, as in the book
 show_images(X[:18], 2, 9, titles=get_fashion_mnist_labels(y[:18]));
 
 # %% [markdown]
+# ### Why 96x96?
+#
+# ResNet-18 was built for ImageNet's 224x224 pictures. D2L already shrinks them in its
+# GoogLeNet section, for speed: *to have a reasonable training time on Fashion-MNIST, we
+# reduce the input height and width from 224 to 96. This simplifies the computation.*
+#
+# Seen from Fashion-MNIST the same step goes the other way: 28x28 pictures are *enlarged*
+# to 96x96. That adds no information. Bilinear resizing is a fixed linear map of the 28x28
+# numbers, applied to the rows and to the columns ($A X B^\top$ with $A$ and $B$ of size
+# 96x28), so a resized picture, seen as a 96x96 matrix, has rank at most 28: its 9,216
+# pixels carry the original 784 numbers. Of its 96 singular values, all but the first 28
+# are zero (up to rounding); the cell prints the largest of those 68, relative to the first.
+
+# %%
+one_picture = FashionMNISTBatches(test_iter.images[:1], test_iter.labels[:1], 1, resize=96)
+X96, _ = next(iter(one_picture))
+singular_values = torch.linalg.svdvals(X96[0, 0].double())
+assert X96.shape[-2:] == (96, 96) and len(singular_values) == 96
+assert singular_values[28:].max() < 1e-6 * singular_values[0]
+(singular_values[28:].max() / singular_values[0]).item()
+
+# %% [markdown]
+# It does cost arithmetic. Counting the floating-point operations of one forward pass at
+# each size:
+
+# %%
+counting_net = resnet18()
+flops = {side: count_flops(counting_net, (1, 1, side, side)) for side in (28, 96, 224)}
+cost_28_to_96 = flops[96] / flops[28]
+saving_224_to_96 = flops[224] / flops[96]
+pixel_ratio = (96 / 28) ** 2
+map_sides = {side: [row.shape[-1] for row in trace_shapes(counting_net, (1, 1, side, side))[:5]]
+             for side in (28, 96)}
+assert 9 < cost_28_to_96 < pixel_ratio
+assert map_sides == {28: [7, 7, 4, 2, 1], 96: [24, 24, 12, 6, 3]}
+print(f"{cost_28_to_96=:.2f}  {pixel_ratio=:.2f}  {saving_224_to_96=:.2f}")
+map_sides
+
+# %% [markdown]
+# At 96x96 a picture costs about ten times the arithmetic it would at its own 28x28, a little
+# less than the 11.8 times as many pixels: at 28 the feature maps of b1 to b5 are 7, 7, 4, 2
+# and 1 pixels wide, and 7 does not halve evenly (it rounds up to 4), so the last three stages
+# keep relatively more of their work than at 96 (24, 12, 6, 3). Against ImageNet's 224 the
+# same step saves a factor of about five: that is D2L's reason. At 28 the network still runs
+# (the `smoke` preset trains at 28), but b5 then sees a single pixel.
+#
 # ## Training
 #
 # `train` is the book's `train_ch6`: Xavier initialisation, SGD, cross-entropy, and after
 # every epoch the training loss, training accuracy and test accuracy. The plot below redraws
 # as it goes. Two differences matter for honesty and speed:
 #
-# * the examples/sec figure is **end to end** — loading and resizing the data included — while
-#   the book times only the compute step (we print that figure too, named as such);
+# * the examples/sec figure is **end to end** (loading and resizing the data included),
+#   while the book times only the compute step (we print that figure too, named as such);
 # * on a CPU with bf16 instructions the arithmetic runs in bfloat16 (`torch.autocast`) with
 #   `channels_last` memory layout; `precision="fp32"` switches that off.
 
@@ -87,65 +169,165 @@ history = train(net, train_iter, test_iter, preset.num_epochs, preset.lr, device
                 **preset.train_options())
 print(history.summary())
 
+# %% [markdown]
+# The checks: one entry per epoch, a training loss that went down, and a test accuracy above
+# what always answering the test set's most common class would score.
+
 # %%
+majority_share = torch.bincount(test_iter.labels).max().item() / len(test_iter.labels)
 assert len(history.test_acc) == preset.num_epochs
-assert all(0 <= acc <= 1 for acc in history.train_acc + history.test_acc)
-assert history.test_acc[-1] > 0.1   # better than guessing one class for everything
+assert history.train_loss[-1] < history.train_loss[0]
+assert history.test_acc[-1] > majority_share, (history.test_acc, majority_share)
 if preset.name in ("book", "quick"):
     assert history.test_acc[-1] >= 0.90, history.test_acc
+majority_share
 
 # %% [markdown]
 # ## Our result beside the notes' and the book's
 #
-# The notes' run (10 epochs at 96x96 on a CPU) printed `loss 0.011, train acc 0.997,
-# test acc 0.919` at 52.9 examples/sec; the D2L 2.0 book printed test accuracy 0.893 on a
-# GPU. The gap between train accuracy (almost 1) and test accuracy (about 0.9) is
-# overfitting: nothing in the book's recipe regularises. For scale: the Fashion-MNIST
-# benchmark lists 0.949 for a ResNet-18 trained with augmentation, and 0.835 for humans.
+# The notes' run (10 epochs at 96x96 on a CPU) printed
+#
+# ```
+# loss 0.011, train acc 0.997, test acc 0.919
+# 52.9 examples/sec on cpu
+# ```
+#
+# and D2L zh 2.0 printed `loss 0.012, train acc 0.997, test acc 0.893` at 5032.7
+# examples/sec on a GPU (both figures time the compute step only). The `book` preset is that
+# recipe; its full ten epochs on this project's 2-core CPU have not been run yet, so its row
+# is left open:
+#
+# | run | loss | train acc | test acc | speed, time |
+# |---|---|---|---|---|
+# | the notes (CPU) | 0.011 | 0.997 | 0.919 | 52.9 examples/sec (compute only) |
+# | D2L zh 2.0 (GPU) | 0.012 | 0.997 | 0.893 | 5032.7 examples/sec (compute only) |
+# | `book` preset, 2-core CPU, 10 epochs | *not run yet* | *not run yet* | *not run yet* | about an hour expected; one epoch measured: 362 s, test acc 0.872 after it |
+#
+# Your own run's two lines are printed under the training cell above. The gap between train
+# accuracy (almost 1) and test accuracy (about 0.9) in the notes is overfitting: nothing in
+# the book's recipe regularises. For scale: the Fashion-MNIST benchmark lists 0.949 for a
+# ResNet-18 trained with augmentation, and 0.835 for humans.
+#
+# ### Why the `quick` preset's loss stays above 0.5
+#
+# A `quick` run ends with a loss far above the notes' 0.011, although its test accuracy
+# (0.924 measured) is as good. The reason is label smoothing. With smoothing $\varepsilon$ and $K$ classes, the
+# target for an image of class $y$ is no longer the one-hot vector but
+# $q = (1-\varepsilon)\,\mathrm{onehot}(y) + \varepsilon/K$ on every class. Cross-entropy
+# splits as $H(q, p) = H(q) + \mathrm{KL}(q\,\|\,p) \ge H(q)$: even a network that predicts
+# $q$ exactly pays the entropy of the target. That entropy is a floor under the loss. The cell
+# computes it for each preset, checks it against PyTorch's own loss at its minimum (logits
+# $\log q$), and checks that this run's loss lies above its preset's floor.
 
 # %%
-rows = [("the notes (CPU, book recipe)", 0.997, 0.919, "52.9 (compute only)"),
-        ("D2L zh 2.0 (GPU, book recipe)", 0.997, 0.893, "5032.7 (compute only)"),
-        (f"this run ({preset.name}, {history.device}, {history.precision})",
-         round(history.train_acc[-1], 3), round(history.test_acc[-1], 3),
-         f"{history.examples_per_sec:.1f} (end to end)")]
-table = "| run | train acc | test acc | examples/sec |\n|---|---|---|---|\n"
-table += "\n".join(f"| {name} | {train_acc} | {test_acc} | {speed} |"
-                   for name, train_acc, test_acc, speed in rows)
-Markdown(table)
+def smoothed_target(smoothing, num_classes, true_class=0):
+    target = torch.full((num_classes,), smoothing / num_classes)
+    target[true_class] += 1 - smoothing
+    return target
+
+
+def loss_floor(smoothing, num_classes):
+    """The entropy of the smoothed target: the least cross-entropy any prediction reaches."""
+    return torch.special.entr(smoothed_target(smoothing, num_classes)).sum().item()
+
+
+num_classes = len(CLASS_NAMES)
+floors = {p.name: loss_floor(p.label_smoothing, num_classes) for p in PRESETS.values()}
+for p in PRESETS.values():
+    loss_fn = nn.CrossEntropyLoss(label_smoothing=p.label_smoothing)
+    best_logits = smoothed_target(p.label_smoothing, num_classes).clamp_min(1e-12).log()
+    at_minimum = loss_fn(best_logits[None], torch.tensor([0])).item()
+    assert math.isclose(at_minimum, floors[p.name], abs_tol=1e-5), (p.name, at_minimum)
+floor = floors[preset.name]
+assert history.train_loss[-1] > floor
+print(f"{history.train_loss[-1] - floor = :.3f}")
+floors
+
+# %% [markdown]
+# For `quick` ($\varepsilon = 0.1$, 10 classes) the target puts 0.91 on the true class and
+# 0.01 on each of the nine others; its entropy, $-0.91 \ln 0.91 - 9 \times 0.01 \ln 0.01$, is
+# the 0.50 above. Of a `quick` run's final loss, 0.50 is floor; only the printed difference,
+# loss minus floor, is error the network could still remove. The
+# `book` recipe has no smoothing, so its floor is 0 and the notes' loss can fall to 0.011.
+#
+# ### Train accuracy, with and without augmentation
+#
+# The train accuracy that `train` prints is measured during the last epoch, on the images as
+# the network saw them: flipped and shifted when the preset augments (`quick` does), with
+# the weights still changing and batch normalization in training mode. The same finished
+# network in evaluation mode, on training images as they are, gives the other reading. We
+# measure it on as many training images as the test set holds (10,000; a few seconds).
+
+# %%
+n_plain = min(len(test_iter.labels), len(train_iter.labels))
+plain_train_iter = FashionMNISTBatches(train_iter.images[:n_plain], train_iter.labels[:n_plain],
+                                       preset.batch_size, resize=preset.resize)
+plain_train_acc = evaluate_accuracy(net, plain_train_iter, precision=history.precision)
+print(f"{preset.augment = }\n{history.train_acc[-1] = :.3f}\n{plain_train_acc = :.3f}\n"
+      f"{history.test_acc[-1] = :.3f}")
 
 # %% [markdown]
 # ## What does it confuse?
 #
 # A confusion matrix counts, for each true class (row), what the network predicted (column).
-# The diagonal holds the correct answers. Expect the mistakes among the upper-body garments:
-# shirt, t-shirt, pullover and coat look alike at 28x28.
+# The diagonal holds the correct answers. The checks read the test labels from disk a second
+# time, apart from the data iterator: each row must add up to the number of test images of
+# its class (1,000 each in the full test set), and the diagonal must hold as many correct
+# answers as `train` counted in its last test.
 
 # %%
 labels, predictions, probabilities = predict(net, test_iter, precision=history.precision)
 matrix = plot_confusion_matrix(labels, predictions)
-assert matrix.sum() == len(labels)
-assert abs(matrix.trace() / matrix.sum() - history.test_acc[-1]) < 1e-6  # the diagonal is accuracy
+_, labels_on_disk = load_fashion_mnist(train=False)
+labels_on_disk = labels_on_disk[:preset.test_limit]
+class_counts = torch.bincount(labels_on_disk, minlength=num_classes)
+assert torch.equal(labels, labels_on_disk)  # predict kept the test set's order
+assert torch.equal(matrix.sum(dim=1), class_counts)
+if preset.test_limit is None:
+    assert class_counts.tolist() == [1000] * num_classes
+assert matrix.trace().item() == round(history.test_acc[-1] * len(labels))
 
 # %% [markdown]
-# The most confidently wrong test images: the network was sure, and wrong. Some are
-# ambiguous even to a person; a few labels in Fashion-MNIST are simply mistakes.
+# Expect the mistakes among the upper-body garments: shirt, t-shirt, pullover and coat look
+# alike at 28x28. The largest count off the diagonal names the pair confused most often
+# (for a well-trained network, the assert checks that it is one of these four).
+
+# %%
+off_diagonal = matrix - torch.diag(matrix.diag())
+true_class, predicted_class = divmod(off_diagonal.argmax().item(), num_classes)
+if preset.name in ("book", "quick"):
+    upper_body = {"t-shirt", "pullover", "coat", "shirt"}
+    assert {CLASS_NAMES[true_class], CLASS_NAMES[predicted_class]} <= upper_body
+names = class_names()  # in the notebook's language
+names[true_class], names[predicted_class], off_diagonal.max().item()
+
+# %% [markdown]
+# The most confidently wrong test images: the network was sure, and wrong. Above each
+# picture: what the network said and its probability; below that, after ≠, the true label.
+# Some are ambiguous even to a person; a few labels in Fashion-MNIST are simply mistakes.
+# The check runs the network again on just these pictures: it must say the same, which
+# shows that the pictures drawn are the ones it was judged on.
 
 # %%
 wrong = (predictions != labels).nonzero().flatten()
 confidence = probabilities.max(dim=1).values[wrong]
 worst = wrong[confidence.argsort(descending=True)[:8]]
-assert all(predictions[i] != labels[i] for i in worst)
-test_images = test_iter.images
-show_images(test_images[worst], 1, len(worst), scale=2,
-            titles=[f"{CLASS_NAMES[predictions[i]]} {probabilities[i].max():.2f}\n"
-                    f"(is {CLASS_NAMES[labels[i]]})" for i in worst]);
+again = FashionMNISTBatches(test_iter.images[worst], test_iter.labels[worst], len(worst),
+                            resize=preset.resize)
+_, again_predictions, again_probabilities = predict(net, again, precision=history.precision)
+assert torch.equal(again_predictions, predictions[worst])
+assert torch.allclose(again_probabilities, probabilities[worst], atol=0.02)
+show_images(test_iter.images[worst], 1, len(worst), scale=2,
+            titles=[f"{names[predictions[i]]} {probabilities[i].max():.2f}\n"
+                    f"≠ {names[labels[i]]}" for i in worst]);
 
 # %% [markdown]
 # ## Saving and reloading the trained model
 #
 # Save the weights (the `state_dict`), not the whole object: a state dict is plain tensors,
-# and `weights_only=True` loads it without running any code from the file.
+# and `weights_only=True` loads it without running any code from the file. The file is
+# those tensors and little else; the reloaded network makes the same predictions on every
+# test image. The cell prints the file's size in MB and the number of parameters.
 
 # %%
 with tempfile.TemporaryDirectory() as folder:  # deleted, file and all, when the block ends
@@ -155,7 +337,25 @@ with tempfile.TemporaryDirectory() as folder:  # deleted, file and all, when the
     reloaded = resnet18()
     reloaded.load_state_dict(torch.load(path, weights_only=True))
 assert not Path(folder).exists()  # nothing left behind on disk
+tensor_megabytes = sum(t.numel() * t.element_size() for t in net.state_dict().values()) / 1e6
+assert tensor_megabytes <= megabytes < tensor_megabytes + 0.1
 _, reloaded_predictions, _ = predict(reloaded.to(device), test_iter, precision=history.precision)
 assert torch.equal(reloaded_predictions, predictions)
-print(f"{megabytes:.1f} MB, {count_parameters(reloaded):,} parameters, "
-      f"same predictions on all {len(labels):,} test images")
+print(f"{megabytes:.1f} MB, {count_parameters(reloaded):,}")
+
+# %% [markdown]
+# ## Summary
+#
+# * The notes train ResNet-18 on Fashion-MNIST with the book's recipe: 96x96 images, 10
+#   epochs, plain SGD with learning rate 0.05, batch size 256. They reach
+#   `loss 0.011, train acc 0.997, test acc 0.919`.
+# * 96x96 is D2L's compromise for speed, down from ImageNet's 224. Enlarging 28x28 pictures
+#   adds no information (the resized picture has rank at most 28) and costs about ten times
+#   the arithmetic (9.65 times, counted).
+# * A short CPU recipe (`quick`) reaches a similar test accuracy with smaller images, a
+#   one-cycle schedule, momentum, label smoothing and augmentation. Its loss cannot fall
+#   below the entropy of the smoothed target (0.50 for smoothing 0.1), and its printed train
+#   accuracy is measured on augmented images.
+# * The confusion matrix shows where a trained network's errors are: mostly among
+#   look-alike upper-body garments (shirt, t-shirt, pullover, coat).
+# * Save the `state_dict` and load it with `weights_only=True`.
