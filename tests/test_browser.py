@@ -1,6 +1,8 @@
-"""JupyterLab in a real browser: run notebook 02 in headless Chromium, move the block-shape
-widget's controls as a student would, and check what the page shows; then the same widget on a
-live slide (jupyterlab-slideshow), as an instructor would present it.
+"""JupyterLab in a real browser: run notebook 02 in headless Chromium, in English and in
+Chinese (notebooks/en/, notebooks/zh/), move the block-shape widget's controls as a student
+would, and check what the page shows, every label and readout in the notebook's language and
+the Chinese drawn with a CJK font (no tofu); then the English widget on a live slide
+(jupyterlab-slideshow), as an instructor would present it.
 
 Built on pytest-playwright's fixtures (``browser``, ``page``), launched on Debian's
 /usr/bin/chromium (no browser download). Deselect with ``-m "not browser"``. Skipped (with the
@@ -23,6 +25,7 @@ from pathlib import Path
 
 import pytest
 
+from d2lresnet import i18n
 from d2lresnet.shapes import block_output_shape
 
 UNDER_CI = os.environ.get("CI") == "true"
@@ -35,7 +38,8 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                  "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run", "--disable-quic"]
-NOTEBOOK = "02_residual_block.ipynb"
+NOTEBOOK = "02_residual_block.ipynb"  # in notebooks/en/ and notebooks/zh/
+LANGUAGES = ("en", "zh")
 PRESENT_NOTEBOOK = "present_check.ipynb"  # written into the server's temporary copy only
 SCREENSHOTS = Path(os.environ.get("D2LRESNET_SCREENSHOTS", ROOT / "build" / "screenshots"))
 # Generous: the kernel imports torch and runs every cell on a busy 2-core machine.
@@ -44,6 +48,8 @@ RUN_ALL_TIMEOUT_S = 240
 PANEL = ".jp-NotebookPanel:not(.lm-mod-hidden)"
 # Errors and tracebacks render as stderr text in JupyterLab.
 STDERR = '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]'
+# Chinese characters (CJK Unified Ideographs and Extension A): each must come from a CJK font.
+HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
 
 pytestmark = pytest.mark.browser
 
@@ -128,9 +134,10 @@ def lab(tmp_path_factory):
     shutil.copytree(ROOT / "notebooks", root / "notebooks",
                     ignore=shutil.ignore_patterns(".ipynb_checkpoints", "*.py"))
     _write_present_notebook(root / "notebooks" / PRESENT_NOTEBOOK)
-    # `make present`'s copy of notebook 02: slide metadata derived from its headings.
+    # `make present`'s copy of the English notebook 02 (build/present/en/): slide metadata
+    # derived from its headings.
     from tools.pages import build_present
-    build_present([ROOT / "notebooks" / NOTEBOOK], root / "present")
+    build_present([ROOT / "notebooks" / "en" / NOTEBOOK], root / "present" / "en")
     for name in ("settings", "workspaces", "runtime", "config"):
         (base / name).mkdir()
     _write_settings(base / "settings")
@@ -167,6 +174,17 @@ def lab(tmp_path_factory):
         yield server
     finally:
         _stop(proc, server)
+
+
+@pytest.fixture(params=LANGUAGES)
+def language(request):
+    """The notebook's language, set in this process too while the test computes the texts it
+    expects (i18n templates, str(block_output_shape(...))); English again afterwards."""
+    i18n.set_language(request.param)
+    try:
+        yield request.param
+    finally:
+        i18n.set_language("en")
 
 
 @pytest.fixture(scope="session")
@@ -263,9 +281,14 @@ def _output_summary(page):
         " + e.innerText.slice(0, 80))")
 
 
+def _label(page, description):
+    """A widget label reading exactly DESCRIPTION ("height" must not find "input height")."""
+    return page.locator(".widget-label",
+                        has_text=re.compile(rf"^\s*{re.escape(description)}\s*$"))
+
+
 def _slider(widget, description):
-    return widget.locator(".widget-slider", has=widget.page.locator(
-        ".widget-label", has_text=description)).first
+    return widget.locator(".widget-slider", has=_label(widget.page, description)).first
 
 
 def _set_by_keys(slider, current, target):
@@ -283,11 +306,13 @@ def _shape_text(widget):
 
 
 def _expect_shape(widget, state):
+    """The readout for STATE, in the current i18n language: its header line, then the shape."""
     from playwright.sync_api import expect
     expected = str(block_output_shape(**state))
-    header = (f"Residual({state['input_channels']}, {state['num_channels']}, "
-              f"use_1x1conv={state['use_1x1conv']}, strides={state['strides']}) on an input of "
-              f"{state['input_channels']} x {state['height']} x {state['width']}:")
+    call = (f"Residual({state['input_channels']}, {state['num_channels']}, "
+            f"use_1x1conv={state['use_1x1conv']}, strides={state['strides']})")
+    header = i18n.tr("block_on_input", call=call, channels=state["input_channels"],
+                     height=state["height"], width=state["width"])
     output = widget.locator(".widget-output .jp-RenderedText")
     expect(output).to_contain_text(header, timeout=15_000)
     expect(output).to_contain_text(expected, timeout=15_000)
@@ -295,15 +320,81 @@ def _expect_shape(widget, state):
     return expected
 
 
-def test_block_shape_widget_in_jupyterlab(lab, page):
-    repo_copy = (ROOT / "notebooks" / NOTEBOOK).read_bytes()
-    _open_notebook(page, lab, f"notebooks/{NOTEBOOK}")
-    _run_all(page, lab, f"notebooks/{NOTEBOOK}")
-    page.screenshot(path=SCREENSHOTS / "02-after-run-all.png")
+def _cjk_families():
+    """The font families fontconfig says cover Chinese (what Chromium falls back to on Linux)."""
+    try:
+        listed = subprocess.run(["fc-list", ":lang=zh", "family"], capture_output=True,
+                                text=True, timeout=30).stdout
+    except OSError:
+        listed = ""
+    return {name.strip() for line in listed.splitlines() for name in line.split(",")
+            if name.strip()}
+
+
+def _rendered_fonts(page, element):
+    """The fonts Chromium drew ELEMENT's own text with, and how many glyphs each (DevTools'
+    "Rendered Fonts", CSS.getPlatformFontsForNode). A character that no font has is drawn as
+    the first font's empty box, counted under that font: so this tells glyphs from tofu, where
+    document.fonts.check() answers true even for a family that does not exist."""
+    element.evaluate("el => el.setAttribute('data-font-probe', '')")
+    cdp = page.context.new_cdp_session(page)
+    try:
+        cdp.send("DOM.enable")
+        cdp.send("CSS.enable")
+        root = cdp.send("DOM.getDocument", {"depth": 0})["root"]["nodeId"]
+        node = cdp.send("DOM.querySelector", {"nodeId": root,
+                                              "selector": "[data-font-probe]"})["nodeId"]
+        return {font["familyName"]: font["glyphCount"]
+                for font in cdp.send("CSS.getPlatformFontsForNode", {"nodeId": node})["fonts"]}
+    finally:
+        cdp.detach()
+        element.evaluate("el => el.removeAttribute('data-font-probe')")
+
+
+def _assert_no_tofu(page, element, cjk_families):
+    """Every Chinese character in ELEMENT's text was drawn by a font that has Chinese glyphs."""
+    text = element.inner_text()
+    han = len(HAN.findall(text))
+    assert han, f"no Chinese in {text!r}"
+    fonts = _rendered_fonts(page, element)
+    from_cjk = sum(count for family, count in fonts.items() if family in cjk_families)
+    assert from_cjk >= han, (f"{text!r}: {han} Chinese characters, but only {from_cjk} glyphs "
+                             f"from a CJK font; drawn with {fonts} (apt-get install "
+                             f"fonts-noto-cjk)")
+
+
+def test_block_shape_widget_in_jupyterlab(lab, page, language):
+    path = f"notebooks/{language}/{NOTEBOOK}"
+    repo_copy = (ROOT / path).read_bytes()
+    shot = lambda name: SCREENSHOTS / f"{language}-02-{name}.png"  # noqa: E731
+    _open_notebook(page, lab, path)
+    _run_all(page, lab, path)
+    page.screenshot(path=shot("after-run-all"))
 
     # No cell failed: no traceback on screen (the saved file's outputs are checked below).
     errors = page.locator(f"{PANEL} {STDERR}", has_text="Traceback")
     assert errors.count() == 0, "\n".join(errors.all_inner_texts())
+    # The kernel found a CJK font for its figures (else set_language("zh") says it did not).
+    no_font = page.locator(f"{PANEL} .jp-OutputArea-output",
+                           has_text=i18n.MESSAGES["en"]["cjk_font_missing"][:40])
+    assert no_font.count() == 0, no_font.all_inner_texts()
+
+    # The title in the notebook's language; its Chinese (all of it in zh, the notes' title in
+    # parentheses in en) drawn with real glyphs.
+    cjk_families = _cjk_families()
+    assert cjk_families, "fontconfig knows no font with Chinese: apt-get install fonts-noto-cjk"
+    title = page.locator(f"{PANEL} .jp-RenderedMarkdown h1").first
+    expected_title = {"en": "6.2 Residual blocks (残差块)", "zh": "6.2 残差块"}[language]
+    assert title.inner_text().strip().rstrip("¶").strip() == expected_title
+    _assert_no_tofu(page, title, cjk_families)
+    title.scroll_into_view_if_needed()
+    title.screenshot(path=shot("heading"))
+    if language == "zh":  # a section heading too, wholly Chinese
+        section = page.locator(f"{PANEL} .jp-RenderedMarkdown h2",
+                               has_text="动手试试").first
+        section.scroll_into_view_if_needed()
+        _assert_no_tofu(page, section, cjk_families)
+        section.screenshot(path=shot("section-heading"))
 
     # The notebook's matplotlib figure (the identity-property scatter plot) arrived as an image.
     images = page.locator(f"{PANEL} .jp-OutputArea .jp-RenderedImage img")
@@ -312,46 +403,57 @@ def test_block_shape_widget_in_jupyterlab(lab, page):
         assert images.nth(i).evaluate("img => img.complete && img.naturalWidth > 0"), \
             f"image {i} did not load"
     images.first.scroll_into_view_if_needed()
-    images.first.screenshot(path=SCREENSHOTS / "02-figure.png")
+    images.first.screenshot(path=shot("figure"))
 
-    # The block-shape widget: an interactive() with a "stride" slider.
-    stride_label = page.locator(".widget-label", has_text="stride")
-    widget = page.locator(f"{PANEL} .widget-interact", has=stride_label).first
+    # The block-shape widget: an interactive() with a stride slider, its labels in the
+    # notebook's language (and in zh drawn with a CJK font).
+    widget = page.locator(f"{PANEL} .widget-interact", has=_label(page, i18n.tr("stride"))).first
     widget.scroll_into_view_if_needed()
+    labels = widget.locator(".widget-slider .widget-label")
+    assert [t.strip() for t in labels.all_inner_texts()] == [
+        i18n.tr(key) for key in ("input_channels", "output_channels", "stride", "height",
+                                 "width")]
+    if language == "zh":
+        for i in range(labels.count()):
+            _assert_no_tofu(page, labels.nth(i), cjk_families)
     state = dict(input_channels=3, num_channels=6, strides=2, use_1x1conv=True, height=6, width=6)
-    assert _expect_shape(widget, state) == "output shape (6, 3, 3)"
-    widget.screenshot(path=SCREENSHOTS / "02-widget-initial.png")
+    assert _expect_shape(widget, state) == i18n.tr("block_output", shape=(6, 3, 3))
+    if language == "zh":  # the readout's header and shape text, printed in Chinese
+        _assert_no_tofu(page, widget.locator(".widget-output .jp-RenderedText pre").first,
+                        cjk_families)
+    widget.screenshot(path=shot("widget-initial"))
 
     # stride 2 -> 1: the block keeps height and width.
-    _set_by_keys(_slider(widget, "stride"), state["strides"], 1)
+    _set_by_keys(_slider(widget, i18n.tr("stride")), state["strides"], 1)
     state["strides"] = 1
-    assert _expect_shape(widget, state) == "output shape (6, 6, 6)"
+    assert _expect_shape(widget, state) == i18n.tr("block_output", shape=(6, 6, 6))
 
     # output channels 6 -> 3, then the 1x1 conv off: the shortcut adds without it ...
-    _set_by_keys(_slider(widget, "output channels"), state["num_channels"], 3)
+    _set_by_keys(_slider(widget, i18n.tr("output_channels")), state["num_channels"], 3)
     state["num_channels"] = 3
-    assert _expect_shape(widget, state) == "output shape (3, 6, 6)"
+    assert _expect_shape(widget, state) == i18n.tr("block_output", shape=(3, 6, 6))
     widget.locator(".widget-checkbox input[type=checkbox]").click()
     state["use_1x1conv"] = False
-    assert _expect_shape(widget, state) == "output shape (3, 6, 6)"
+    assert _expect_shape(widget, state) == i18n.tr("block_output", shape=(3, 6, 6))
 
     # ... until a stride shrinks the main path: then it cannot add.
-    _set_by_keys(_slider(widget, "stride"), state["strides"], 2)
+    _set_by_keys(_slider(widget, i18n.tr("stride")), state["strides"], 2)
     state["strides"] = 2
-    assert _expect_shape(widget, state).startswith("cannot add: stride 2 shrinks 6x6 to 3x3")
-    widget.screenshot(path=SCREENSHOTS / "02-widget-cannot-add.png")
+    assert _expect_shape(widget, state) == i18n.tr("cannot_add", reason=i18n.tr(
+        "reason_stride", strides=2, height=6, width=6, out_height=3, out_width=3))
+    widget.screenshot(path=shot("widget-cannot-add"))
 
     # The 1x1 conv back on, and an odd height typed into the slider's readout: 7 -> 4.
     widget.locator(".widget-checkbox input[type=checkbox]").click()
     state["use_1x1conv"] = True
-    readout = _slider(widget, "height").locator(".widget-readout")
+    readout = _slider(widget, i18n.tr("height")).locator(".widget-readout")
     readout.click()
     page.keyboard.press("Control+A")
     page.keyboard.type("7")
     page.keyboard.press("Enter")
     state["height"] = 7
-    assert _expect_shape(widget, state) == "output shape (3, 4, 3)"
-    widget.screenshot(path=SCREENSHOTS / "02-widget-final.png")
+    assert _expect_shape(widget, state) == i18n.tr("block_output", shape=(3, 4, 3))
+    widget.screenshot(path=shot("widget-final"))
 
     # Moving widgets raised nothing in the kernel or the page.
     assert errors.count() == 0, "\n".join(errors.all_inner_texts())
@@ -362,12 +464,12 @@ def test_block_shape_widget_in_jupyterlab(lab, page):
     page.locator(f"{PANEL} .jp-Notebook").first.click(position={"x": 5, "y": 5})
     page.keyboard.press("Control+s")
     page.wait_for_function("() => !document.querySelector('.lm-TabBar-tab.jp-mod-dirty')")
-    saved = _api(lab, f"/api/contents/notebooks/{NOTEBOOK}?content=1")["content"]
+    saved = _api(lab, f"/api/contents/{path}?content=1")["content"]
     outputs = [o for cell in saved["cells"] if cell["cell_type"] == "code"
                for o in cell["outputs"]]
     assert not [o for o in outputs if o["output_type"] == "error"]
     assert any("image/png" in o.get("data", {}) for o in outputs)
-    assert (ROOT / "notebooks" / NOTEBOOK).read_bytes() == repo_copy
+    assert (ROOT / path).read_bytes() == repo_copy
 
 
 def _font_px(page, selector):
@@ -431,11 +533,12 @@ def test_a_downloaded_page_shows_its_formulas_offline(page, tmp_path):
     page.screenshot(path=SCREENSHOTS / "html-formulas-offline.png")
 
 
-def test_a_widget_moves_on_a_live_slide(lab, page):
-    """`make present`: the notebook as slides (jupyterlab-slideshow), its kernel running; the
-    block-shape widget on its slide still answers its slider. (Last in this module: the deck
-    keeps its on/off state in the server's settings.)"""
-    path = f"present/{NOTEBOOK}"
+@pytest.mark.parametrize("language", ["en"], indirect=True)
+def test_a_widget_moves_on_a_live_slide(lab, page, language):
+    """`make present`: the English notebook as slides (jupyterlab-slideshow), its kernel
+    running; the block-shape widget on its slide still answers its slider. (Last in this
+    module: the deck keeps its on/off state in the server's settings.)"""
+    path = f"present/en/{NOTEBOOK}"
     _open_notebook(page, lab, path)
     _run_all(page, lab, path)
     panel = page.locator(PANEL)
@@ -446,8 +549,7 @@ def test_a_widget_moves_on_a_live_slide(lab, page):
 
     # Forward (Space), slide by slide, until the widget is on screen; earlier slides leave it.
     onscreen = ".jp-Cell.jp-deck-mod-onscreen"
-    widget = panel.locator(f"{onscreen} .widget-interact",
-                           has=page.locator(".widget-label", has_text="stride"))
+    widget = panel.locator(f"{onscreen} .widget-interact", has=_label(page, i18n.tr("stride")))
     title = panel.locator(onscreen, has_text="6.2 Residual blocks")
     page.screenshot(path=SCREENSHOTS / "present-title-slide.png")
     assert title.count() == 1 and widget.count() == 0
@@ -461,12 +563,12 @@ def test_a_widget_moves_on_a_live_slide(lab, page):
     box = widget.bounding_box()
     assert box and box["width"] > 0 and box["y"] >= 0 and box["y"] + box["height"] <= 1000
     state = dict(input_channels=3, num_channels=6, strides=2, use_1x1conv=True, height=6, width=6)
-    assert _expect_shape(widget, state) == "output shape (6, 3, 3)"
+    assert _expect_shape(widget, state) == i18n.tr("block_output", shape=(6, 3, 3))
 
     # The kernel answers on the slide: stride 2 -> 1, and the slide stays put.
-    _set_by_keys(_slider(widget, "stride"), state["strides"], 1)
+    _set_by_keys(_slider(widget, i18n.tr("stride")), state["strides"], 1)
     state["strides"] = 1
-    assert _expect_shape(widget, state) == "output shape (6, 6, 6)"
+    assert _expect_shape(widget, state) == i18n.tr("block_output", shape=(6, 6, 6))
     assert widget.count() == 1
     page.screenshot(path=SCREENSHOTS / "present-widget-on-slide.png")
     errors = panel.locator(STDERR, has_text="Traceback")
