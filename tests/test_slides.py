@@ -89,6 +89,33 @@ def test_an_authors_own_slide_type_wins():
     assert slides.mark_slides(nb).cells[1].metadata.slideshow.slide_type == "fragment"
 
 
+def test_a_page_is_in_its_notebooks_language_and_chinese_headings_start_slides(tmp_path):
+    # <html lang> from the notebook's own switch, so a browser draws the Simplified Chinese
+    # forms of a CJK font (lang="en" gets the Japanese ones).
+    switch = 'from d2lresnet import i18n\ni18n.set_language("{}")'
+    notebooks = {
+        "zh": [new_code_cell(switch.format("zh")),
+               new_markdown_cell("# 6.2 残差块\n\n正文。\n\n## 恒等映射\n文字"),
+               new_code_cell("1"), new_markdown_cell("### 细节：步幅\n更多")],
+        "en": [new_code_cell(switch.format("en")), new_markdown_cell("# 6.2 Residual blocks")],
+        "none": [new_markdown_cell("# No switch")],
+    }
+    for name, cells in notebooks.items():
+        nbformat.write(new_notebook(cells=cells), tmp_path / f"{name}.ipynb")
+    paths = [tmp_path / f"{name}.ipynb" for name in notebooks]
+    pages = slides.build_html(paths, tmp_path / "html")
+    decks = slides.build_slides(paths, tmp_path / "slides")
+    for built in (pages, decks):
+        langs = [re.search(r"<html lang=\"([^\"]*)\"", page.read_text()).group(1)
+                 for page in built]
+        assert langs == ["zh", "en", "en"]
+    assert "残差块" in pages[0].read_text(encoding="utf-8")
+    marked = slides.mark_slides(nbformat.read(paths[0], as_version=4)).cells
+    assert [(c.source.splitlines()[0], c.metadata.slideshow.slide_type) for c in marked] == [
+        ('from d2lresnet import i18n', "skip"), ("# 6.2 残差块", "slide"), ("## 恒等映射", "slide"),
+        ("1", "-"), ("### 细节：步幅", "subslide")]
+
+
 def test_slides_have_one_section_per_heading_and_every_figure(executed, tmp_path):
     [page] = slides.build_slides([executed], tmp_path / "slides")
     html = page.read_text()
@@ -179,3 +206,20 @@ def test_present_copies_carry_slide_metadata_and_the_figures(tmp_path):
     assert (tmp_path / "present" / "figures" / "a.png").exists()
     assert not (tmp_path / "present" / "demo.py").exists()
     assert "ipynb" in (tmp_path / "present" / "jupytext.toml").read_text()
+
+
+def test_present_copies_of_a_language_folder_share_the_figures_one_level_up(tmp_path):
+    # notebooks/en/NN.ipynb refers to ../figures/x.png: so must build/present/en/NN.ipynb.
+    source = tmp_path / "notebooks"
+    (source / "figures").mkdir(parents=True)
+    (source / "figures" / "x.png").write_bytes(b"png")
+    (source / "en").mkdir()
+    nbformat.write(new_notebook(cells=[new_markdown_cell("# T")]), source / "en" / "demo.ipynb")
+    [copy] = slides.build_present([source / "en" / "demo.ipynb"], tmp_path / "present" / "en")
+    assert copy == tmp_path / "present" / "en" / "demo.ipynb"
+    assert (copy.parent / ".." / "figures" / "x.png").resolve().read_bytes() == b"png"
+    # A folder that is no language folder keeps everything inside the output folder.
+    (source / "other").mkdir()
+    nbformat.write(new_notebook(cells=[new_markdown_cell("# T")]), source / "other" / "d.ipynb")
+    slides.build_present([source / "other" / "d.ipynb"], tmp_path / "elsewhere" / "other")
+    assert not (tmp_path / "elsewhere" / "figures").exists()

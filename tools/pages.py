@@ -13,6 +13,11 @@ title (set-up: installing on Colab, choosing a language) is left out. A cell tha
 Formulas are written as MathML when a page is built (latex2mathml), so pages and slides show
 them with no network: browsers draw MathML themselves, no MathJax needed.
 
+A page's ``<html lang>`` is the language its notebook switches to (``i18n.set_language("zh")``
+in its first cell; English otherwise): with ``lang="zh"`` browsers draw Chinese with the
+Simplified Chinese forms of a CJK font (Noto Sans CJK SC, not the Japanese forms they pick for
+an English page, which shows in punctuation such as ：).
+
     python -m tools.pages html   --output-dir build/html    build/executed/*.ipynb
     python -m tools.pages slides --output-dir build/slides  build/executed/*.ipynb
     python -m tools.pages present --output-dir build/present notebooks/*.ipynb
@@ -37,6 +42,9 @@ _HEADING = re.compile(r"^(#{1,6})\s+\S")
 _INLINE_MATH = re.compile(r"(?<![$\\])\$(?!\$)(.+?)(?<![$\\])\$", re.S)
 # LaTeX that latex2mathml does not know, spelled in a way it does.
 _LATEX_ALIASES = {r"\arg": r"\operatorname{arg}"}
+# The notebooks' language switch (d2lresnet.i18n), and the folders named after the languages.
+_SET_LANGUAGE = re.compile(r"""\bset_language\(\s*["']([A-Za-z-]+)["']\s*\)""")
+LANGUAGE_FOLDERS = ("en", "zh")
 
 
 # Slide structure from headings -------------------------------------------------------------
@@ -151,12 +159,24 @@ class MathMLSlidesExporter(SlidesExporter):
 
 # Building ----------------------------------------------------------------------------------
 
+def notebook_language(nb):
+    """The language the notebook's code switches to first (``i18n.set_language("zh")``), as an
+    ISO 639-1 code for ``<html lang>``; "en" when it sets none."""
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            match = _SET_LANGUAGE.search(cell.source)
+            if match:
+                return match.group(1).split("-")[0].lower()
+    return "en"
+
+
 def _export(exporter, paths, output_dir, suffix, transform=lambda nb: nb):
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     written = {}
     for path in map(Path, paths):
         nb = transform(nbformat.read(path, as_version=4))
+        exporter.language_code = notebook_language(nb)
         body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": path.stem}})
         target = output_dir / f"{path.stem}{suffix}"
         target.write_text(body, encoding="utf-8")
@@ -187,12 +207,19 @@ def build_present(paths, output_dir):
     """Copies of the notebooks with slide metadata, for live slides in JupyterLab
     (jupyterlab-slideshow: a running kernel, widgets that move). Whatever else lies beside the
     first notebook (figures/) is copied along, and a jupytext.toml stops saving there from
-    writing paired .py files."""
+    writing paired .py files. Notebooks in a language folder (notebooks/en/, notebooks/zh/)
+    share the figures/ one level up as ../figures/: it goes one level above OUTPUT_DIR
+    (build/present/en/ -> build/present/figures/), so the same relative paths still work."""
     output_dir = Path(output_dir)
     paths = list(map(Path, paths))
     if paths:
-        shutil.copytree(paths[0].parent, output_dir, dirs_exist_ok=True,
+        source = paths[0].parent
+        shutil.copytree(source, output_dir, dirs_exist_ok=True,
                         ignore=shutil.ignore_patterns("*.ipynb", "*.py", ".ipynb_checkpoints"))
+        shared = source.parent / "figures"
+        if source.name in LANGUAGE_FOLDERS and shared.is_dir():
+            shutil.copytree(shared, output_dir.parent / "figures", dirs_exist_ok=True,
+                            ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
     (output_dir / "jupytext.toml").write_text('formats = "ipynb"\n')
     written = []
     for path in paths:
