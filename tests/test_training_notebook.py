@@ -5,11 +5,7 @@ from pathlib import Path
 import jupytext
 import matplotlib
 
-NOTEBOOKS = Path(__file__).parent.parent / "notebooks"
-# notebooks/en/ once the English notebooks move there; notebooks/ until then.
-NOTEBOOK = next((path for path in (NOTEBOOKS / "en" / "05_training.py",
-                                   NOTEBOOKS / "05_training.py") if path.exists()),
-                NOTEBOOKS / "en" / "05_training.py")
+NOTEBOOK = Path(__file__).parent.parent / "notebooks" / "en" / "05_training.py"
 
 
 def test_notebook_05_leaves_no_temporary_files(tmp_path, monkeypatch):
