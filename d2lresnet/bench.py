@@ -5,6 +5,7 @@ steps after a warm-up; the clock runs over whole steps, data loading included.
 """
 import itertools
 import resource
+import sys
 import time
 
 import torch
@@ -13,7 +14,7 @@ from torch import nn
 from .data import load_data_fashion_mnist, load_data_fashion_mnist_book
 from .model import resnet18
 from .shapes import count_flops
-from .train import _autocast, choose_precision
+from .train import choose_precision, train_step
 
 
 def examples_per_sec(loader, steps, warmup, precision, memory_format):
@@ -25,14 +26,9 @@ def examples_per_sec(loader, steps, warmup, precision, memory_format):
     net = resnet18().to(memory_format=memory_format)
     optimizer = torch.optim.SGD(net.parameters(), lr=0.05)
     loss_fn = nn.CrossEntropyLoss()
-    device = torch.device("cpu")
 
-    def step(X, y):
-        with _autocast(device, precision):
-            loss = loss_fn(net(X.to(memory_format=memory_format)), y)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
+    def step(X, y):  # the trainer's own step
+        train_step(net, X.to(memory_format=memory_format), y, loss_fn, optimizer, precision)
 
     for X, y in itertools.islice(loader, warmup):  # kernels chosen, caches warm
         step(X, y)
@@ -61,7 +57,9 @@ def _seconds(fn):
 
 
 def peak_memory_gb():
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6  # kB on Linux
+    """This process's peak resident memory so far."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (1e9 if sys.platform == "darwin" else 1e6)  # bytes on macOS, kB on Linux
 
 
 def run_bench(resize=96, batch_size=256, steps=10, warmup=2, precision="auto"):

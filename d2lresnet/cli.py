@@ -1,4 +1,5 @@
-"""python -m d2lresnet {train, shapes, bench, data}: the notebooks' work from a terminal."""
+"""python -m d2lresnet {train, shapes, bench, degradation, data}: the notebooks' work from a
+terminal."""
 import argparse
 import json
 import sys
@@ -133,6 +134,24 @@ def build_parser():
                        help="untimed steps first")
     bench.add_argument("--json", action="store_true", help="print one JSON object")
 
+    degradation = commands.add_parser(
+        "degradation", help="plain against residual networks as they get deeper",
+        description="Train plain and residual 6n+2-layer twins on Fashion-MNIST with the same "
+                    "recipe; save the training-error figure and its numbers (.json beside it).")
+    degradation.add_argument("--preset", choices=list(presets.PRESETS),
+                             help="run length: smoke takes seconds; quick and book run the full "
+                                  "experiment (default: $D2LRESNET_PRESET, else book on a GPU "
+                                  "and quick on a CPU)")
+    degradation.add_argument("--depths", type=_positive_int, nargs="+",
+                             help="network depths, each 6n+2 (8, 14, 20, 26, ...)")
+    degradation.add_argument("--epochs", type=_positive_int, help="epochs per network")
+    degradation.add_argument("--train-size", type=_batch_size,
+                             help="training images (a random subset)")
+    degradation.add_argument("--out", default="runs/degradation.png",
+                             help="the figure (PNG); the numbers go beside it as .json "
+                                  "(default runs/degradation.png)")
+    degradation.add_argument("--data", type=_folder, help="a folder holding Fashion-MNIST")
+
     commands.add_parser("data", help="find (or fetch) Fashion-MNIST and say where it is")
     return parser
 
@@ -203,6 +222,10 @@ def main(argv=None):
             from .bench import format_bench, run_bench
             result = run_bench(args.resize, args.batch_size, args.steps, args.warmup)
             print(json.dumps(result) if args.json else format_bench(result))
+        elif args.command == "degradation":
+            from .degradation import run
+            run(args.preset, args.out, args.data, depths=args.depths, epochs=args.epochs,
+                train_size=args.train_size)
         elif args.command == "data":
             from .data import find_fashion_mnist
             print(f"Fashion-MNIST is ready in {find_fashion_mnist()}")

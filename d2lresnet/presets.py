@@ -36,10 +36,9 @@ class Preset:
 PRESETS = {
     "book": Preset("book", resize=96, num_epochs=10, lr=0.05, batch_size=256,
                    about="the notes' recipe exactly: 96x96, 10 epochs, plain SGD, lr 0.05"),
-    # Measured on a 2-core Zen 4 CPU (bf16): test acc 0.924 after 5 epochs, 757 s wall in all.
     # 48x48 costs a quarter of 96x96 yet leaves b5 a 2x2 map; a one-cycle schedule with
     # Nesterov momentum converges in few epochs; label smoothing, flips and shifts keep the
-    # short run from overfitting.  (40x40 needed 7 epochs for 0.923: slower overall.)
+    # short run from overfitting. (What it reaches, and in how long, is in the README.)
     "quick": Preset("quick", resize=48, num_epochs=5, lr=0.1, batch_size=256, momentum=0.9,
                     nesterov=True, weight_decay=5e-4, one_cycle=True, label_smoothing=0.1,
                     augment=True,
