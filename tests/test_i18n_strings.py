@@ -280,3 +280,60 @@ def test_the_module_starts_in_english():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout.strip()
     assert out.startswith("en cannot add: the input has 3 channels")
+
+
+# degradation, gradients and family (the restructure's modules) -------------------------------
+
+def tiny_results():
+    history = dict(curve=[(0.5, 0.5), (1.0, 0.4)], test_err=[0.45])
+    return dict(plain={8: history, 14: history}, residual={8: history, 14: history})
+
+
+def test_degradation_plot(drawn_lang):
+    from d2lresnet.degradation import plot_degradation
+    lang = drawn_lang
+    fig = plot_degradation(tiny_results(), title_extra=i18n.label("smoke_run_note"))
+    plain, residual = expected(lang, "plain"), expected(lang, "residual")
+    note = expected(lang, "smoke_run_note")
+    assert [ax.get_title() for ax in fig.axes] == [
+        expected(lang, "networks_title", kind=kind, extra=note) for kind in (plain, residual)]
+    assert in_language(fig.axes[1].get_title(), lang, "残差网络", "residual networks")
+    assert fig.axes[0].get_ylabel() == expected(lang, "error_percent")
+    assert fig.axes[0].get_xlabel() == expected(lang, "epoch")
+    legend = [text.get_text() for text in fig.axes[0].get_legend().get_texts()]
+    assert legend == [expected(lang, key, kind=plain, depth=depth)
+                      for depth in (8, 14) for key in ("curve_train", "curve_test")]
+
+
+def test_grad_norms_plot(drawn_lang):
+    from d2lresnet.gradients import plot_grad_norms
+    lang = drawn_lang
+    ax = plot_grad_norms({"plain-8": [("conv", 1.0), ("conv", 0.1)]})
+    assert (ax.get_xlabel(), ax.get_ylabel(), ax.get_title()) == tuple(
+        expected(lang, key) for key in ("grad_xlabel", "grad_ylabel", "grad_title"))
+    assert in_language(ax.get_title(), lang, "初始化时的梯度", "gradients at initialisation")
+
+
+def test_family_table_headers(lang):
+    from d2lresnet.family import format_table
+    rows = [dict(model="ResNet-18", params=11_178_378, made_up=1.5),
+            dict(model="ResNet-152", params=58_164_298, made_up=None)]
+    header, *lines = format_table(rows).splitlines()
+    assert header.split() == [expected(lang, "col_model"), expected(lang, "col_params"),
+                              "made_up"]  # a column without an i18n key keeps its name
+    assert in_language(header, lang, "参数数量", "params")
+    assert lines[0].split() == ["ResNet-18", "11,178,378", "1.50"]
+    # right-aligned columns end together, a Chinese character taking two columns
+    assert {i18n.text_width(line) for line in (header, *lines)} == {len(lines[0])}
+
+
+def test_zh_degradation_figures_draw_every_glyph():
+    from d2lresnet.degradation import plot_degradation
+    from d2lresnet.gradients import plot_grad_norms
+    zh_with_font()
+
+    def draw():
+        fig = plot_degradation(tiny_results(), title_extra=i18n.label("smoke_run_note"))
+        ax = plot_grad_norms({"plain-8": [("conv", 1.0), ("conv", 0.1)]})
+        return [fig, ax.figure]
+    render_every_glyph(draw)
