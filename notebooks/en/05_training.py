@@ -102,7 +102,7 @@ X, y = next(iter(test_iter))
 side = preset.resize or 28
 assert X.shape == (min(preset.batch_size, len(test_iter.labels)), 1, side, side)
 assert 0 <= X.min() and 0.5 < X.max() <= 1  # ToTensor's range: no normalisation, as in the book
-show_images(X[:18], 2, 9, titles=get_fashion_mnist_labels(y[:18]));
+show_images(X[:18], 3, 6, titles=get_fashion_mnist_labels(y[:18]));
 
 # %% [markdown]
 # ### Why 96x96?
@@ -317,7 +317,7 @@ again = FashionMNISTBatches(test_iter.images[worst], test_iter.labels[worst], le
 _, again_predictions, again_probabilities = predict(net, again, precision=history.precision)
 assert torch.equal(again_predictions, predictions[worst])
 assert torch.allclose(again_probabilities, probabilities[worst], atol=0.02)
-show_images(test_iter.images[worst], 1, len(worst), scale=2,
+show_images(test_iter.images[worst], 2, 4, scale=2,  # 8 pictures, 2 rows
             titles=[f"{names[predictions[i]]} {probabilities[i].max():.2f}\n"
                     f"≠ {names[labels[i]]}" for i in worst]);
 
