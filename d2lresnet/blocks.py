@@ -1,4 +1,5 @@
-"""Residual blocks: the notes' basic block (6.2), the bottleneck and the pre-activation block.
+"""Residual blocks: the notes' basic block (6.2), the bottleneck (and ResNeXt's grouped one), the
+pre-activation block.
 
 Every block takes ``(input_channels, num_channels, use_1x1conv=False, strides=1)`` as in the notes;
 ``bias`` and ``shortcut_bn`` switch on torchvision's conventions (conv bias off, BatchNorm after
@@ -12,11 +13,11 @@ from torch.nn import functional as F
 from . import i18n
 
 
-def _check_arguments(input_channels, num_channels, use_1x1conv, strides):
+def _check_arguments(input_channels, num_channels, use_1x1conv, strides, **more_whole_numbers):
     # Refuse here, in words, what PyTorch would accept now and fail on later, deep inside a
     # forward pass (a stride of 0, 2.5 channels), or quietly misread (use_1x1conv="no" is true).
     for name, value in [("input_channels", input_channels), ("num_channels", num_channels),
-                        ("strides", strides)]:
+                        ("strides", strides), *more_whole_numbers.items()]:
         if isinstance(value, bool) or not isinstance(value, Integral) or value < 1:
             raise ValueError(i18n.tr("reason_whole_number", name=name, value=repr(value)))
     if use_1x1conv not in (True, False):
@@ -85,22 +86,28 @@ class Residual(nn.Module):
 
 
 class Bottleneck(nn.Module):
-    """ResNet-50's block: 1x1 reduce, 3x3 (carrying the stride), 1x1 expand by 4."""
+    """ResNet-50's block: 1x1 reduce, 3x3 (carrying the stride), 1x1 expand by 4.
+
+    groups and width_per_group as in torchvision: the 3x3 conv is split into ``groups`` groups
+    and the inner width is num_channels * width_per_group / 64 * groups (ResNeXt); the defaults,
+    1 and 64, give ResNet's bottleneck with num_channels inside."""
 
     expansion = 4
 
     def __init__(self, input_channels, num_channels, use_1x1conv=False, strides=1,
-                 bias=True, shortcut_bn=False):
+                 bias=True, shortcut_bn=False, groups=1, width_per_group=64):
         super().__init__()
-        _check_arguments(input_channels, num_channels, use_1x1conv, strides)
+        _check_arguments(input_channels, num_channels, use_1x1conv, strides, groups=groups,
+                         width_per_group=width_per_group)
         out_channels = num_channels * self.expansion
         _check_shortcut(input_channels, out_channels, use_1x1conv)
-        self.conv1 = nn.Conv2d(input_channels, num_channels, kernel_size=1, bias=bias)
-        self.bn1 = nn.BatchNorm2d(num_channels)
-        self.conv2 = nn.Conv2d(num_channels, num_channels, kernel_size=3, padding=1,
-                               stride=strides, bias=bias)
-        self.bn2 = nn.BatchNorm2d(num_channels)
-        self.conv3 = nn.Conv2d(num_channels, out_channels, kernel_size=1, bias=bias)
+        width = int(num_channels * (width_per_group / 64.0)) * groups  # torchvision's formula
+        self.conv1 = nn.Conv2d(input_channels, width, kernel_size=1, bias=bias)
+        self.bn1 = nn.BatchNorm2d(width)
+        self.conv2 = nn.Conv2d(width, width, kernel_size=3, padding=1, stride=strides,
+                               groups=groups, bias=bias)
+        self.bn2 = nn.BatchNorm2d(width)
+        self.conv3 = nn.Conv2d(width, out_channels, kernel_size=1, bias=bias)
         self.bn3 = nn.BatchNorm2d(out_channels)
         self.shortcut = (_shortcut(input_channels, out_channels, strides, bias, shortcut_bn)
                          if use_1x1conv else None)
@@ -121,6 +128,14 @@ class Bottleneck(nn.Module):
         nn.init.zeros_(self.bn3.weight)
         nn.init.zeros_(self.bn3.bias)
         return self
+
+
+class ResNeXtBottleneck(Bottleneck):
+    """ResNeXt-50 (32x4d)'s block (Xie et al. 2017; D2L's "ResNeXt block"): the bottleneck with
+    its 3x3 conv split into 32 groups, 4 channels each per 64 of num_channels."""
+
+    def __init__(self, *args, groups=32, width_per_group=4, **kwargs):
+        super().__init__(*args, groups=groups, width_per_group=width_per_group, **kwargs)
 
 
 class PreActResidual(nn.Module):

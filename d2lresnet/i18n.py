@@ -100,7 +100,14 @@ MESSAGES = {
         "col_params_tv_config": "params_tv_config",
         "col_params_torchvision": "params_torchvision", "col_gmacs_96": "gmacs_96",
         "col_gmacs_224": "gmacs_224", "col_gmacs_torchvision": "gmacs_torchvision",
-        "col_top1": "top1",
+        "col_top1": "top1", "col_table1": "Table 1", "col_ours_over_table1": "ours/Table 1",
+        "col_groups": "groups", "col_mmacs": "MMACs",
+        # notebook 07's figures
+        "gmacs_image": "GMACs per {size}×{size} image", "imagenet_top1": "ImageNet top-1 (%)",
+        "blocks_stacked": "blocks stacked",
+        "gradient_intact": "share of the gradient reaching the input unchanged",
+        "preact_stack": "pre-activation (nothing after the addition)",
+        "postact_stack": "original (ReLU after the addition)",
     },
     "zh": {
         "residual_block": "残差块", "residual_mapping": "残差映射",
@@ -170,7 +177,14 @@ MESSAGES = {
         "col_params_tv_config": "参数数量（torchvision配置）",
         "col_params_torchvision": "参数数量（torchvision公布）", "col_gmacs_96": "GMACs（96×96）",
         "col_gmacs_224": "GMACs（224×224）", "col_gmacs_torchvision": "GMACs（torchvision公布）",
-        "col_top1": "top-1精度（%）",
+        "col_top1": "top-1精度（%）", "col_table1": "表1", "col_ours_over_table1": "我们的/表1",
+        "col_groups": "分组数", "col_mmacs": "乘加次数（百万）",
+        "gmacs_image": "每张{size}×{size}图像的乘加次数（GMACs）",
+        "imagenet_top1": "ImageNet top-1精度（%）",
+        "blocks_stacked": "堆叠的残差块数",
+        "gradient_intact": "原样到达输入的梯度所占比例",
+        "preact_stack": "预激活（相加之后什么也没有）",
+        "postact_stack": "原始结构（相加之后接ReLU）",
     },
 }
 

@@ -5,22 +5,28 @@ from collections import OrderedDict
 import torch
 from torch import nn
 
-from .blocks import Bottleneck, PreActResidual, Residual
+from .blocks import Bottleneck, PreActResidual, ResNeXtBottleneck, Residual
 
 STAGE_WIDTHS = (64, 128, 256, 512)
 # The family of the paper's Table 1, listed the way torchvision lists it:
-# name -> (block, blocks per stage).  Everything else about them is the same.
+# name -> (block, blocks per stage).  Everything else about them is the same; so ResNeXt-50
+# (32x4d) too, whose block splits ResNet-50's 3x3 conv into 32 groups.
 ARCHITECTURES = {
     "resnet18": (Residual, (2, 2, 2, 2)),
     "resnet34": (Residual, (3, 4, 6, 3)),
     "resnet50": (Bottleneck, (3, 4, 6, 3)),
     "resnet101": (Bottleneck, (3, 4, 23, 3)),
     "resnet152": (Bottleneck, (3, 8, 36, 3)),
+    "resnext50_32x4d": (ResNeXtBottleneck, (3, 4, 6, 3)),
 }
 
 
 def display_name(name):
-    """The paper's way of writing a name: display_name("resnet50") == "ResNet-50"."""
+    """The papers' way of writing a name: display_name("resnet50") == "ResNet-50",
+    display_name("resnext50_32x4d") == "ResNeXt-50 (32x4d)"."""
+    if name.startswith("resnext"):
+        depth, groups_x_width = name.removeprefix("resnext").split("_")
+        return f"ResNeXt-{depth} ({groups_x_width})"
     return "ResNet-" + name.removeprefix("resnet")
 
 
@@ -141,6 +147,11 @@ def resnet101(in_channels=1, num_classes=10, **kwargs):
 
 def resnet152(in_channels=1, num_classes=10, **kwargs):
     return architecture("resnet152", in_channels, num_classes, **kwargs)
+
+
+def resnext50_32x4d(in_channels=1, num_classes=10, **kwargs):
+    """ResNet-50's stages with ResNeXt's block: 32 groups of 4 channels (per 64) in each 3x3."""
+    return architecture("resnext50_32x4d", in_channels, num_classes, **kwargs)
 
 
 def count_parameters(net):

@@ -4,7 +4,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from d2lresnet import Bottleneck, PreActResidual, Residual
+from d2lresnet import Bottleneck, PreActResidual, ResNeXtBottleneck, Residual
 
 
 @pytest.mark.parametrize("block, expected", [
@@ -60,6 +60,23 @@ def test_stride_without_1x1conv_is_refused_at_forward(block):
 def test_bottleneck_shapes(args, kwargs, in_shape, out_shape):
     blk = Bottleneck(*args, **kwargs).eval()
     assert blk(torch.rand(in_shape)).shape == out_shape
+
+
+def test_resnext_block_groups_the_3x3_conv_as_torchvision_does():
+    from torchvision.models.resnet import Bottleneck as TorchvisionBottleneck
+
+    ours = ResNeXtBottleneck(256, 128, use_1x1conv=True, strides=2)  # 32 groups x 4 per 64
+    theirs = TorchvisionBottleneck(256, 128, groups=32, base_width=4)
+    assert (ours.conv2.groups, ours.conv2.in_channels) == (32, 256) == (theirs.conv2.groups,
+                                                                         theirs.conv2.in_channels)
+    assert ours(torch.rand(2, 256, 8, 8)).shape == (2, 512, 4, 4)
+    # Grouping divides the 3x3 conv's weights by the number of groups.
+    plain = Bottleneck(256, 128, use_1x1conv=True, strides=2, width_per_group=128)  # 1 group
+    assert plain.conv2.in_channels == ours.conv2.in_channels  # of the same 256 channels
+    assert plain.conv2.weight.numel() == 32 * ours.conv2.weight.numel()
+    assert Bottleneck(256, 64).conv2.in_channels == 64  # the defaults: ResNet's bottleneck
+    with pytest.raises(ValueError, match="^groups must be"):
+        Bottleneck(256, 64, groups=0)
 
 
 @pytest.mark.parametrize("block", [Residual, Bottleneck, PreActResidual])

@@ -59,8 +59,9 @@ def test_format_table_headers_follow_the_language(rows):
 
     try:
         i18n.set_language("zh")
-        header = format_table(rows, ["model", "params", "table1"]).splitlines()[0]
+        header = format_table([dict(rows[0], extra=1.8)],
+                              ["model", "params", "extra"]).splitlines()[0]
     finally:
         i18n.set_language("en")
     assert header.split() == [i18n.MESSAGES["zh"]["col_model"], i18n.MESSAGES["zh"]["col_params"],
-                              "table1"]  # a column without a key keeps its name
+                              "extra"]  # a column without a key keeps its name

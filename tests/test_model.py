@@ -1,4 +1,6 @@
 """The ResNet builder (notes 6.3): layout, parameter counts, torchvision parity, input checks."""
+import re
+
 import pytest
 import torch
 import torchvision
@@ -6,10 +8,11 @@ from torch import nn
 
 import d2lresnet
 from d2lresnet import (ARCHITECTURES, Residual, architecture, count_layers, count_parameters,
-                       display_name, resnet, resnet18, resnet34, resnet50, resnet_block)
+                       resnet, resnet18, resnet34, resnet50, resnet_block, resnext50_32x4d)
 from torchvision_compat import load_torchvision_weights
 
-BUILDERS = {"resnet18": resnet18, "resnet34": resnet34, "resnet50": resnet50}
+BUILDERS = {"resnet18": resnet18, "resnet34": resnet34, "resnet50": resnet50,
+            "resnext50_32x4d": resnext50_32x4d}
 TV = dict(torchvision_compat=True, in_channels=3)
 
 
@@ -19,6 +22,7 @@ TV = dict(torchvision_compat=True, in_channels=3)
     (lambda: resnet18(**TV, num_classes=10), 11_181_642),
     (lambda: resnet34(**TV, num_classes=1000), 21_797_672),
     (lambda: resnet50(**TV, num_classes=1000), 25_557_032),
+    (lambda: resnext50_32x4d(**TV, num_classes=1000), 25_028_904),  # torchvision's, built once
 ])
 def test_parameter_counts(make, expected):
     assert count_parameters(make()) == expected
@@ -53,10 +57,11 @@ def test_torchvision_parity(name):
 def test_every_architecture_has_its_layers_and_torchvisions_parameters(name):
     with torch.device("meta"):  # shapes only: even ResNet-152 costs nothing to build
         ours = architecture(name, **TV, num_classes=1000)
-        assert count_layers(architecture(name)) == int(name.removeprefix("resnet"))
-    weights = getattr(torchvision.models, display_name(name).replace("-", "") + "_Weights")
+        depth = int(re.match(r"resne(t|xt)(\d+)", name).group(2))  # resnext50_32x4d: 50
+        assert count_layers(architecture(name)) == depth
+    weights = torchvision.models.get_model_weights(name)  # our names are torchvision's
     assert count_parameters(ours) == weights.DEFAULT.meta["num_params"]
-    assert getattr(d2lresnet, name)  # every entry has its builder, resnet18 ... resnet152
+    assert getattr(d2lresnet, name)  # every entry has its builder, resnet18 ... resnext50_32x4d
 
 
 def test_test_helpers_are_not_part_of_the_package():

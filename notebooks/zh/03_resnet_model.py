@@ -221,7 +221,7 @@ for name, (block, depths) in ARCHITECTURES.items():  # the family, as torchvisio
     summaries[name] = summarize_stages(depths, STAGE_WIDTHS, block)
     print(f"{display_name(name):11} {block.__name__:11} {str(depths):14}", summaries[name])
 assert summaries["resnet34"] == (count_parameters(resnet34()), 34) == (21_290_250, 34)
-assert [s.layers for s in summaries.values()] == [18, 34, 50, 101, 152]
+assert [s.layers for s in summaries.values()] == [18, 34, 50, 101, 152, 50]  # ResNeXt-50 last
 
 # %% [markdown]
 # 试一试：调整每个模块的残差块数、通道数和残差块的种类；按钮可直接跳到标准的深度。图会重新画出所选网络处理224×224图像时的架构。
