@@ -4,7 +4,8 @@ import os
 import matplotlib.pyplot as plt
 import torch
 
-from .data import CLASS_NAMES
+from . import i18n
+from .data import class_names as fashion_mnist_class_names
 
 # For presenting to a room: D2LRESNET_PRESENT=1 (or present(True)) enlarges figures and text.
 _PRESENT_SCALE = 1.6
@@ -121,9 +122,9 @@ class ProgressPlot:
         ax = self.ax
         ax.cla()
         for (name, (xs, ys)), style in zip(self.points.items(), ["-", "m--", "g-."]):
-            ax.plot(xs, ys, style, label=name)
+            ax.plot(xs, ys, style, label=i18n.label(name.replace(" ", "_")))
         ax.set_xlim(0, self.num_epochs)
-        ax.set_xlabel("epoch")
+        ax.set_xlabel(i18n.label("epoch"))
         ax.grid(True)
         ax.legend()
         if self.handle is None:
@@ -132,17 +133,19 @@ class ProgressPlot:
             self.handle.update(self.fig)
 
 
-def plot_confusion_matrix(labels, predictions, class_names=CLASS_NAMES):
-    """Rows are true classes, columns predictions; counts in each cell."""
+def plot_confusion_matrix(labels, predictions, class_names=None):
+    """Rows are true classes, columns predictions; counts in each cell. Returns the counts.
+    class_names: Fashion-MNIST's in the i18n language (data.class_names()) unless given."""
+    class_names = class_names or fashion_mnist_class_names()
     k = len(class_names)
     matrix = torch.bincount(torch.as_tensor(labels) * k + torch.as_tensor(predictions),
                             minlength=k * k).reshape(k, k)
     fig, ax = plt.subplots(figsize=(6, 5.5))
-    ax.imshow(matrix, cmap="Blues")
+    ax.imshow(matrix.numpy(), cmap="Blues")  # a tensor here warns (numpy 2's copy keyword)
     ax.set_xticks(range(k), class_names, rotation=60, ha="right")
     ax.set_yticks(range(k), class_names)
-    ax.set_xlabel("predicted")
-    ax.set_ylabel("true")
+    ax.set_xlabel(i18n.label("predicted_class"))
+    ax.set_ylabel(i18n.label("true_class"))
     for i in range(k):
         for j in range(k):
             ax.text(j, i, int(matrix[i, j]), ha="center", va="center", fontsize="x-small",

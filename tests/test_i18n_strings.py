@@ -282,6 +282,45 @@ def test_the_module_starts_in_english():
     assert out.startswith("en cannot add: the input has 3 channels")
 
 
+# plots.py: the training plot and the confusion matrix ----------------------------------------
+
+def test_progress_plot(drawn_lang, monkeypatch):
+    lang = drawn_lang
+    monkeypatch.setattr("IPython.display.display", lambda *args, **kwargs: None)
+    plot = ProgressPlot(3, live=True)
+    plot.add(1, train_loss=0.9, train_acc=0.6)
+    plot.add(1, test_acc=0.7)
+    legend = [text.get_text() for text in plot.ax.get_legend().get_texts()]
+    assert legend == [expected(lang, key) for key in ("train_loss", "train_acc", "test_acc")]
+    assert plot.ax.get_xlabel() == expected(lang, "epoch")
+    assert in_language(" ".join(legend), lang, "测试精度", "test acc")
+
+
+def test_confusion_matrix(drawn_lang):
+    lang = drawn_lang
+    labels = torch.tensor([0, 1, 9, 9])
+    matrix = plot_confusion_matrix(labels, torch.tensor([0, 6, 9, 7]))
+    assert matrix[9, 7] == 1 and matrix.trace() == 2  # counts do not depend on the language
+    ax = plt.gcf().axes[0]
+    assert ax.get_xlabel() == expected(lang, "predicted_class")
+    assert ax.get_ylabel() == expected(lang, "true_class")
+    ticks = [tick.get_text() for tick in ax.get_xticklabels()]
+    assert ticks == (ZH_CLASSES if lang == "zh" else CLASS_NAMES)
+
+
+def test_zh_plots_draw_every_glyph(monkeypatch):
+    zh_with_font()
+    monkeypatch.setattr("IPython.display.display", lambda *args, **kwargs: None)
+
+    def draw():
+        plot_confusion_matrix(torch.arange(10), torch.arange(10).flip(0))
+        figures = [plt.gcf()]
+        progress = ProgressPlot(2, live=True)
+        progress.add(1, train_loss=0.5, train_acc=0.8, test_acc=0.7)
+        return figures + [progress.fig]
+    render_every_glyph(draw)
+
+
 # degradation, gradients and family (the restructure's modules) -------------------------------
 
 def tiny_results():
