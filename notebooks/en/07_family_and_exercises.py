@@ -60,9 +60,10 @@ from d2lresnet.twins import cifar_resnet, depth_to_n
 # %%
 rows = family_table()
 by_name = {row["model"]: row for row in rows}
-print(format_table(rows, ["model", "block", "depths", "layers", "params"]), end="\n\n")
-print(format_table(rows, ["model", "params_tv_config", "params_torchvision", "gmacs_96",
-                          "gmacs_224", "gmacs_torchvision", "top1"]))
+for columns in (["model", "block", "depths", "layers", "params", "gmacs_96"],
+                ["model", "params_tv_config", "params_torchvision", "top1"],
+                ["model", "gmacs_224", "gmacs_torchvision"]):
+    print(format_table(rows, columns), end="\n\n")
 assert [row["layers"] for row in rows] == [18, 34, 50, 101, 152, 50]  # counted in the modules
 for row in rows:
     assert row["params_tv_config"] == row["params_torchvision"]  # parameter for parameter
@@ -371,9 +372,10 @@ for block_type, key in ((PreActResidual, "preact_stack"), (Residual, "postact_st
     exact = torch.allclose(outputs[depths[-1]] - X, shifts, atol=1e-4)  # x_L = x_0 + sum F
     assert exact == (block_type is PreActResidual)
     ax.plot(depths, intact[block_type], "o-", label=label(key))
-ax.set(xscale="log", xlabel=label("blocks_stacked"), ylabel=label("gradient_intact"))
+ax.set(xscale="log", ylim=(0, 1.05), xlabel=label("blocks_stacked"),
+       ylabel=label("gradient_intact"))
 ax.set_xticks(depths, [str(d) for d in depths])
-ax.legend()
+ax.legend(loc="center right")
 plt.show()
 post = intact[Residual]
 print([round(v, 2) for v in post])
@@ -459,6 +461,7 @@ ax.plot([gmacs[n] for n in names], [top1[n] for n in names], "o-")
 for n in names:
     ax.annotate(n, (gmacs[n], top1[n]), fontsize=8, xytext=(4, -10), textcoords="offset points")
 ax.set(xlabel=label("gmacs_image", size=224), ylabel=label("imagenet_top1"))
+ax.margins(x=0.15, y=0.12)  # room for the names
 plt.show()
 gain_per_gmac = {big: (top1[big] - top1[small]) / (gmacs[big] - gmacs[small])
                  for small, big in zip(names, names[1:])}
