@@ -139,9 +139,9 @@ def build_parser():
         description="Train plain and residual 6n+2-layer twins on Fashion-MNIST with the same "
                     "recipe; save the training-error figure and its numbers (.json beside it).")
     degradation.add_argument("--preset", choices=list(presets.PRESETS),
-                             help="run length: smoke takes seconds; quick and book run the full "
-                                  "experiment (default: $D2LRESNET_PRESET, else book on a GPU "
-                                  "and quick on a CPU)")
+                             help="run length: smoke takes seconds, quick a few minutes on a "
+                                  "CPU, book the full run of notebooks/figures (default: "
+                                  "$D2LRESNET_PRESET, else book on a GPU and quick on a CPU)")
     degradation.add_argument("--depths", type=_positive_int, nargs="+",
                              help="network depths, each 6n+2 (8, 14, 20, 26, ...)")
     degradation.add_argument("--epochs", type=_positive_int, help="epochs per network")
