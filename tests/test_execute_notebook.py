@@ -30,7 +30,8 @@ class LostWakeUpChannel:
         await asyncio.sleep(timeout)
         if not self.has_message:
             raise Empty
-        return {"header": {"date": datetime.datetime.now(datetime.timezone.utc)}}
+        return {"msg_type": "execute_reply",
+                "header": {"date": datetime.datetime.now(datetime.timezone.utc)}}
 
 
 def test_a_lost_wake_up_costs_a_slice_not_the_cell_timeout(monkeypatch):

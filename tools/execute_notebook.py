@@ -35,7 +35,7 @@ LATE_SECONDS = 0.5
 late_messages = 0
 
 
-def _in_slices(get_msg):
+def _in_slices(get_msg, channel_name="a channel"):
     """get_msg(timeout), waiting at most SLICE_SECONDS per poll of the socket."""
     async def get_msg_in_slices(timeout=None):
         global late_messages
@@ -53,6 +53,8 @@ def _in_slices(get_msg):
             sent, now = msg["header"]["date"].timestamp(), time.time()
             if waiting_since < sent < now - LATE_SECONDS and now - waiting_since >= wait:
                 late_messages += 1
+                print(f"{msg['msg_type']} on {channel_name} read {now - sent:.1f} s after it was "
+                      f"sent: its wake-up was lost", file=sys.stderr)
             return msg
     return get_msg_in_slices
 
@@ -62,8 +64,9 @@ class SlicedWaitClient(NotebookClient):
 
     async def async_start_new_kernel_client(self):
         kc = await super().async_start_new_kernel_client()
-        for channel in (kc.shell_channel, kc.iopub_channel):
-            channel.get_msg = _in_slices(channel.get_msg)
+        for name in ("shell", "iopub"):
+            channel = getattr(kc, f"{name}_channel")
+            channel.get_msg = _in_slices(channel.get_msg, name)
         return kc
 
 
