@@ -4,7 +4,10 @@ Both train the same ResNet-18 at the same batch size and resolution for the same
 steps after a warm-up; the clock runs over whole steps, data loading included.
 """
 import itertools
-import resource
+try:
+    import resource  # POSIX only: Windows has no getrusage
+except ImportError:
+    resource = None
 import sys
 import time
 
@@ -57,7 +60,9 @@ def _seconds(fn):
 
 
 def peak_memory_gb():
-    """This process's peak resident memory so far."""
+    """This process's peak resident memory so far (None where the OS does not say, as on Windows)."""
+    if resource is None:
+        return None
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak / (1e9 if sys.platform == "darwin" else 1e6)  # bytes on macOS, kB on Linux
 
@@ -83,7 +88,7 @@ def run_bench(resize=96, batch_size=256, steps=10, warmup=2, precision="auto"):
             "ours_gflops": round(ours_gflops, 1),
             "matmul_peak_gflops": {k: round(v, 1) for k, v in peaks.items()},
             "fraction_of_peak": round(ours_gflops / peak, 2),
-            "ours_peak_memory_gb": round(ours_memory, 2)}
+            "ours_peak_memory_gb": None if ours_memory is None else round(ours_memory, 2)}
 
 
 def format_bench(r):
@@ -99,4 +104,5 @@ def format_bench(r):
         f"  ours: {r['gflop_per_example']} GFLOP per example -> {r['ours_gflops']} GFLOP/s, "
         f"{r['fraction_of_peak']:.0%} of the matmul peak measured now "
         f"({r['matmul_peak_gflops']})",
-        f"  ours peak memory (max RSS): {r['ours_peak_memory_gb']:.2f} GB"])
+        f"  ours peak memory (max RSS): "
+        + ("n/a" if r["ours_peak_memory_gb"] is None else f"{r['ours_peak_memory_gb']:.2f} GB")])
