@@ -154,7 +154,10 @@ def test_bench_reports_both_pipelines(capsys):
     assert main(["bench", "--resize", "32", "--batch-size", "16", "--steps", "1",
                  "--warmup", "1", "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
-    assert result["book_examples_per_sec"] > 0 and result["ours_examples_per_sec"] > 0
-    assert result["speedup"] == pytest.approx(
-        result["ours_examples_per_sec"] / result["book_examples_per_sec"], rel=0.02)
+    ours, book = result["ours_examples_per_sec"], result["book_examples_per_sec"]
+    assert book > 0 and ours > 0
+    # Both rates are rounded to 0.1, so their ratio is known only that well: on a busy machine
+    # (a few examples/sec) that is more than 2%.
+    slack = ours / book * (0.05 / ours + 0.05 / book) + 0.005
+    assert abs(result["speedup"] - ours / book) <= slack
     assert result["gflop_per_example"] > 0 and result["matmul_peak_gflops"]["float32"] > 0

@@ -1,5 +1,6 @@
 """tools/execute_notebook.py: notebooks for `make html` / `make slides` always finish."""
 import asyncio
+import concurrent.futures
 import datetime
 import re
 import subprocess
@@ -14,6 +15,13 @@ import pytest
 from tools import execute_notebook
 
 ROOT = Path(__file__).parent.parent
+
+
+def run(coroutine):
+    """asyncio.run in a thread of its own: pytest-playwright's sync fixtures keep an event loop
+    running in the test thread for the whole session, and asyncio.run refuses to nest in it."""
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
 
 
 class LostWakeUpChannel:
@@ -42,10 +50,10 @@ def test_a_lost_wake_up_costs_a_slice_not_the_cell_timeout(monkeypatch):
         return await asyncio.wait_for(get_msg(timeout=timeout), 3)
 
     with pytest.raises(asyncio.TimeoutError):  # nbclient's wait: the whole cell timeout
-        asyncio.run(wait(channel.get_msg, 3600))
+        run(wait(channel.get_msg, 3600))
     started = time.monotonic()
     for timeout in (3600, None):  # the shell wait, and IOPub's wait without a timeout
-        assert asyncio.run(wait(execute_notebook._in_slices(channel.get_msg), timeout))
+        assert run(wait(execute_notebook._in_slices(channel.get_msg), timeout))
     assert time.monotonic() - started < 1
     assert channel.polls[-2:] == [0.2, 0.2]
 
@@ -55,7 +63,7 @@ def test_the_callers_timeout_still_holds(monkeypatch):
     get_msg = execute_notebook._in_slices(LostWakeUpChannel(has_message=False).get_msg)
     started = time.monotonic()
     with pytest.raises(Empty):
-        asyncio.run(get_msg(timeout=0.7))
+        run(get_msg(timeout=0.7))
     assert 0.6 < time.monotonic() - started < 1.5
 
 
