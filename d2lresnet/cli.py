@@ -1,5 +1,5 @@
-"""python -m d2lresnet {train, shapes, bench, degradation, data}: the notebooks' work from a
-terminal."""
+"""python -m d2lresnet {train, shapes, bench, degradation, frontier, data}: the notebooks' work
+from a terminal."""
 import argparse
 import json
 import sys
@@ -94,7 +94,7 @@ def build_parser():
                                             "recipe; any option below overrides the preset.")
     train.add_argument("--preset", choices=list(presets.PRESETS),
                        help="book: the notes' recipe; quick: ~0.92 in minutes on a CPU; "
-                            "smoke: seconds, for CI (default: $D2LRESNET_PRESET, else book on "
+                            "best: the best in about half an hour on a CPU; smoke: seconds, for CI (default: $D2LRESNET_PRESET, else book on "
                             "a GPU and quick on a CPU)")
     train.add_argument("--epochs", type=_positive_int, help="number of epochs")
     train.add_argument("--resize", type=_positive_int, help="image side in pixels (28: none)")
@@ -152,6 +152,21 @@ def build_parser():
                                   "(default runs/degradation.png)")
     degradation.add_argument("--data", type=_folder, help="a folder holding Fashion-MNIST")
 
+    frontier = commands.add_parser(
+        "frontier", help="time-to-accuracy of the presets on this machine",
+        description="Train each preset as `train --preset` does and record its test accuracy "
+                    "and wall time after every epoch; save the figure, its numbers (.json "
+                    "beside it, other presets' runs kept) and print a table.")
+    frontier.add_argument("--presets", nargs="+", choices=list(presets.PRESETS),
+                          default=["quick", "best", "book"],
+                          help="presets to measure, in this order (default: quick best book)")
+    frontier.add_argument("--out", default="runs/frontier.png",
+                          help="the figure (PNG); the numbers go beside it as .json "
+                               "(default runs/frontier.png)")
+    frontier.add_argument("--device", type=_device,
+                          help="cuda, mps or cpu (default: the best available)")
+    frontier.add_argument("--data", type=_folder, help="a folder holding Fashion-MNIST")
+
     commands.add_parser("data", help="find (or fetch) Fashion-MNIST and say where it is")
     return parser
 
@@ -176,7 +191,8 @@ def run_train(args):
     started = time.perf_counter()
     train_iter, test_iter = load_data_fashion_mnist(
         preset.batch_size, resize=preset.resize, root=args.data, augment=preset.augment,
-        seed=args.seed, limit=preset.limit, test_limit=preset.test_limit)
+        seed=args.seed, limit=preset.limit, test_limit=preset.test_limit,
+        progressive=preset.progressive)
     if not args.json:
         print(f"preset {preset.name}: {preset.about}")
     try:
@@ -195,12 +211,15 @@ def run_train(args):
             "resize": preset.resize or 28, "batch_size": preset.batch_size, "lr": preset.lr,
             "train_loss": history.train_loss[-1], "train_acc": history.train_acc[-1],
             "test_acc": history.test_acc[-1], "test_acc_per_epoch": history.test_acc,
+            "test_acc_flips": (history.test_acc_flips or [None])[-1],
             "examples_per_sec": history.examples_per_sec,
             "compute_examples_per_sec": history.compute_examples_per_sec,
             "device": history.device, "precision": history.precision,
             "wall_seconds": time.perf_counter() - started, "interrupted": history.interrupted}))
     else:
         print(history.summary())
+        if history.test_acc_flips:
+            print(f"test acc with test-time flips {history.test_acc_flips[-1]:.3f}")
         print(f"wall time {time.perf_counter() - started:.0f} s (data loading and evaluation "
               f"included)")
     return 130 if history.interrupted else 0
@@ -226,6 +245,9 @@ def main(argv=None):
             from .degradation import run
             run(args.preset, args.out, args.data, depths=args.depths, epochs=args.epochs,
                 train_size=args.train_size)
+        elif args.command == "frontier":
+            from .frontier import run
+            run(args.presets, args.out, args.data, args.device)
         elif args.command == "data":
             from .data import find_fashion_mnist
             print(f"Fashion-MNIST is ready in {find_fashion_mnist()}")

@@ -194,10 +194,13 @@ class FashionMNISTBatches:
     epoch, as PyTorch's ``drop_last`` would. BatchNorm normalises each channel over the batch,
     and one example at ResNet's last 1x1 stage has nothing to normalise against. The order is
     reshuffled every epoch, so a different example sits out each time.
+
+    progressive=(28, 32): progressive resizing, the first epochs at these sides (cheap, coarse
+    shapes first), every later epoch at resize.
     """
 
     def __init__(self, images, labels, batch_size, shuffle=False, resize=None, augment=False,
-                 seed=0, drop_last_single=False):
+                 seed=0, drop_last_single=False, progressive=()):
         _check_whole("batch_size", batch_size, 2 if drop_last_single else 1)
         _check_whole("seed", seed, 0, SEED_MAX)
         if drop_last_single and len(labels) < 2:
@@ -205,6 +208,9 @@ class FashionMNISTBatches:
         self.images, self.labels = images, labels
         self.batch_size, self.shuffle, self.augment, self.seed = batch_size, shuffle, augment, seed
         self.resize = (resize, resize) if isinstance(resize, int) else resize
+        for side in progressive:
+            _check_whole("a progressive size", side, 1)
+        self.progressive = tuple(progressive)
         self.drop_last_single = drop_last_single
         self.epoch = 0
 
@@ -217,6 +223,9 @@ class FashionMNISTBatches:
 
     def __iter__(self):
         generator = torch.Generator().manual_seed(self.seed * 100_003 + self.epoch)
+        size = self.resize
+        if self.epoch < len(self.progressive):
+            size = (self.progressive[self.epoch],) * 2
         self.epoch += 1
         n = len(self.labels)
         order = torch.randperm(n, generator=generator) if self.shuffle else torch.arange(n)
@@ -226,8 +235,8 @@ class FashionMNISTBatches:
             X = self.images[idx].unsqueeze(1).float().div_(255)
             if self.augment:
                 X = random_flip_and_shift(X, generator)
-            if self.resize and tuple(X.shape[-2:]) != self.resize:
-                X = F.interpolate(X, size=self.resize, mode="bilinear", align_corners=False)
+            if size and tuple(X.shape[-2:]) != size:
+                X = F.interpolate(X, size=size, mode="bilinear", align_corners=False)
             yield X, self.labels[idx]
 
 
@@ -242,8 +251,11 @@ def random_flip_and_shift(X, generator, max_shift=2):
 
 
 def load_data_fashion_mnist(batch_size, resize=None, root=None, augment=False, seed=0,
-                            limit=None, test_limit=None):
+                            limit=None, test_limit=None, progressive=()):
     """The book's function, fast: (train_iter, test_iter); train shuffled, test in order.
+
+    progressive: sides for the first training epochs (see FashionMNISTBatches); the test set
+    is always at resize.
 
     limit / test_limit keep only the first N examples (for smoke tests). Training batches
     hold at least 2 examples: a lone last example sits out its epoch (see FashionMNISTBatches).
@@ -257,7 +269,7 @@ def load_data_fashion_mnist(batch_size, resize=None, root=None, augment=False, s
     test_images, test_labels = load_fashion_mnist(False, root)
     train_iter = FashionMNISTBatches(train_images[:limit], train_labels[:limit], batch_size,
                                      shuffle=True, resize=resize, augment=augment, seed=seed,
-                                     drop_last_single=True)
+                                     drop_last_single=True, progressive=progressive)
     test_iter = FashionMNISTBatches(test_images[:test_limit], test_labels[:test_limit],
                                     batch_size, resize=resize)
     return train_iter, test_iter

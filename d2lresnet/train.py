@@ -66,6 +66,8 @@ class History:
     train_seconds: list = field(default_factory=list)    # the training loop, data included
     compute_seconds: list = field(default_factory=list)  # forward, backward, step only
     examples: list = field(default_factory=list)         # training examples seen per epoch
+    wall_seconds: list = field(default_factory=list)     # since train() began, evaluation included
+    test_acc_flips: list = field(default_factory=list)   # with test-time flips, if asked for
     interrupted: bool = False
 
     @property
@@ -101,23 +103,30 @@ def _memory_format(device):
     return torch.channels_last if device.type in ("cpu", "cuda") else torch.contiguous_format
 
 
-def predict(net, data_iter, device=None, precision="fp32"):
-    """(labels, predictions, probabilities) over a dataset, in eval mode."""
+def predict(net, data_iter, device=None, precision="fp32", flips=False):
+    """(labels, predictions, probabilities) over a dataset, in eval mode.
+
+    flips=True: test-time flips, each image's probabilities averaged with its mirror's (the
+    training flips make a mirrored garment just as likely). Twice the work; report it as such.
+    """
     device = device or next(net.parameters()).device
     net.eval()
     labels, probs = [], []
     with torch.no_grad(), _autocast(device, precision):
         for X, y in data_iter:
-            logits = net(X.to(device, memory_format=_memory_format(device)))
-            probs.append(torch.softmax(logits.float(), dim=1).cpu())
+            X = X.to(device, memory_format=_memory_format(device))
+            p = torch.softmax(net(X).float(), dim=1)
+            if flips:
+                p = (p + torch.softmax(net(X.flip(-1)).float(), dim=1)) / 2
+            probs.append(p.cpu())
             labels.append(y)
     probs = torch.cat(probs)
     return torch.cat(labels), probs.argmax(dim=1), probs
 
 
-def evaluate_accuracy(net, data_iter, device=None, precision="fp32"):
-    """Accuracy of net on a dataset, in eval mode."""
-    labels, predictions, _ = predict(net, data_iter, device, precision)
+def evaluate_accuracy(net, data_iter, device=None, precision="fp32", flips=False):
+    """Accuracy of net on a dataset, in eval mode (flips: see predict)."""
+    labels, predictions, _ = predict(net, data_iter, device, precision, flips)
     return (predictions == labels).float().mean().item()
 
 
@@ -136,7 +145,7 @@ def train_step(net, X, y, loss_fn, optimizer, precision="fp32"):
 def train(net, train_iter, test_iter, num_epochs, lr, device=None, *, init=init_weights,
           precision="auto", momentum=0.0, nesterov=False, weight_decay=0.0, one_cycle=False,
           label_smoothing=0.0, checkpoint=None, resume=False, live_plot=None, progress=True,
-          on_batch=None):
+          on_batch=None, test_flips=False):
     """Train as the book's train_ch6 does and return a History.
 
     init: applied to every layer first (default: the book's Xavier init); None keeps the
@@ -148,7 +157,10 @@ def train(net, train_iter, test_iter, num_epochs, lr, device=None, *, init=init_
     on_batch: called after every step as on_batch(step, loss, correct, size): the step
     counted from 1 over the whole run, the batch's mean loss, how many of its size examples
     were classified right.
+    test_flips: after the last epoch, also measure test accuracy with test-time flips
+    (History.test_acc_flips); test_acc stays the plain figure.
     """
+    started = time.perf_counter()
     device = torch.device(device) if device else try_gpu()
     precision = choose_precision(device, precision)
     memory_format = _memory_format(device)
@@ -175,6 +187,8 @@ def train(net, train_iter, test_iter, num_epochs, lr, device=None, *, init=init_
         print(f"resuming from {checkpoint} after epoch {start_epoch}", file=sys.stderr)
     elif resume:
         print(f"no checkpoint at {checkpoint}; starting from scratch", file=sys.stderr)
+    # A resumed run's clock counts on from where the saved run's stopped.
+    resumed_after = history.wall_seconds[-1] if history.wall_seconds else 0.0
     plot = ProgressPlot(num_epochs, live=live_plot, quiet=not progress)
     for epoch, (loss, train_acc, test_acc) in enumerate(
             zip(history.train_loss, history.train_acc, history.test_acc), start=1):
@@ -219,6 +233,10 @@ def train(net, train_iter, test_iter, num_epochs, lr, device=None, *, init=init_
             history.train_loss.append(loss_sum / seen)
             history.train_acc.append(correct / seen)
             history.test_acc.append(evaluate_accuracy(net, test_iter, device, precision))
+            if test_flips and epoch + 1 == num_epochs:
+                history.test_acc_flips.append(
+                    evaluate_accuracy(net, test_iter, device, precision, flips=True))
+            history.wall_seconds.append(resumed_after + time.perf_counter() - started)
             plot.add(epoch + 1, test_acc=history.test_acc[-1])
             plot.epoch_done(epoch + 1, f"loss {history.train_loss[-1]:.3f}, train acc "
                                        f"{history.train_acc[-1]:.3f}, test acc "

@@ -236,3 +236,18 @@ def test_impossible_batching_is_refused_before_reading_the_data(kwargs, message,
     monkeypatch.setattr(data, "load_fashion_mnist", lambda *a: pytest.fail("read the data"))
     with pytest.raises(ValueError, match=message):
         load_data_fashion_mnist(**kwargs)
+
+
+def test_progressive_resizing_trains_small_first_and_tests_at_full_size():
+    train_iter, test_iter = load_data_fashion_mnist(16, resize=40, limit=32, test_limit=16,
+                                                    progressive=(24, 32))
+    sides = [next(iter(train_iter))[0].shape[-1] for _ in range(4)]  # one iter() per epoch
+    assert sides == [24, 32, 40, 40]
+    assert next(iter(test_iter))[0].shape[-1] == 40
+    train_iter.epoch = 1  # a resumed run replays epoch 2 at epoch 2's size
+    assert next(iter(train_iter))[0].shape[-1] == 32
+
+
+def test_a_bad_progressive_size_is_refused():
+    with pytest.raises(ValueError, match="progressive"):
+        load_data_fashion_mnist(16, resize=40, limit=32, progressive=(24, 0))

@@ -21,7 +21,7 @@ def test_run_length_follows_the_training_preset(monkeypatch):
     assert run_config() == RUNS["smoke"]
     assert run_config("quick")["depths"] == (20, 56)
     assert run_config("smoke", epochs=1, depths=None) == {**RUNS["smoke"], "epochs": 1}
-    with pytest.raises(ValueError, match="book, quick, smoke"):
+    with pytest.raises(ValueError, match="book, quick, best, smoke"):
         run_config("full")
     with pytest.raises(ValueError, match="6n\\+2"):
         run_config("smoke", depths=(8, 21))

@@ -148,15 +148,48 @@ def test_book_preset_is_the_notes_recipe():
     book = PRESETS["book"]
     assert (book.resize, book.num_epochs, book.lr, book.batch_size) == (96, 10, 0.05, 256)
     assert book.train_options() == {"momentum": 0.0, "nesterov": False, "weight_decay": 0.0,
-                                    "one_cycle": False, "label_smoothing": 0.0}
-    assert not book.augment and book.limit is None
+                                    "one_cycle": False, "label_smoothing": 0.0,
+                                    "test_flips": False}
+    assert not book.augment and book.limit is None and not book.progressive
 
 
 def test_preset_choice(monkeypatch):
     monkeypatch.setenv("D2LRESNET_PRESET", "smoke")
     assert default_preset_name() == "smoke" and get_preset().name == "smoke"
     assert get_preset("quick", num_epochs=1).num_epochs == 1
-    with pytest.raises(ValueError, match="book, quick, smoke"):
+    with pytest.raises(ValueError, match="book, quick, best, smoke"):
         get_preset("fast")
     with pytest.raises(ValueError, match="epochs"):
         get_preset("book", epochs=3)
+
+
+def test_test_time_flips_average_each_image_with_its_mirror(tiny_data):
+    torch.manual_seed(0)
+    net = small_net().eval()
+    _, test_iter = tiny_data
+    with torch.no_grad():
+        X = torch.cat([X for X, _ in test_iter])
+        labels = torch.cat([y for _, y in test_iter])
+        averaged = net(X).softmax(1) + net(X.flip(-1)).softmax(1)
+    expected = (averaged.argmax(1) == labels).float().mean().item()
+    assert evaluate_accuracy(net, test_iter, flips=True) == pytest.approx(expected)
+    # An untrained net is not mirror-symmetric, so the flips change some predictions.
+    assert not torch.equal(predict(net, test_iter, flips=True)[2], predict(net, test_iter)[2])
+
+
+def test_history_records_wall_time_and_flips_after_the_last_epoch(tiny_data):
+    torch.manual_seed(0)
+    history = train(small_net(), *tiny_data, num_epochs=2, lr=0.1, device="cpu",
+                    progress=False, test_flips=True)
+    assert len(history.wall_seconds) == 2 and 0 < history.wall_seconds[0] < history.wall_seconds[1]
+    assert history.wall_seconds[1] >= sum(history.train_seconds)  # evaluation included
+    assert len(history.test_acc_flips) == 1 and 0 <= history.test_acc_flips[0] <= 1
+    assert not train(small_net(), *tiny_data, num_epochs=1, lr=0.1, device="cpu",
+                     progress=False).test_acc_flips
+
+
+@pytest.mark.parametrize("name", sorted(PRESETS))
+def test_progressive_sizes_leave_the_last_epochs_at_the_test_size(name):
+    preset = PRESETS[name]
+    assert len(preset.progressive) < preset.num_epochs
+    assert all(side < (preset.resize or 28) for side in preset.progressive)

@@ -26,16 +26,19 @@ i18n.set_language("en")
 #
 # **How long this takes is up to you.** The recipe comes from a *preset*, chosen by the
 # environment variable `D2LRESNET_PRESET` (set it before starting JupyterLab). The CPU times
-# were measured on this project's 2-core build machine:
+# depend on the CPU more than on its number of cores. Measured on two 2-core machines:
 #
-# | preset | what it is for | time |
-# |---|---|---|
-# | `book` | the notes' recipe exactly | minutes on a GPU; about an hour on a 2-core CPU (one epoch measured: 362 s) |
-# | `quick` | the same network, a recipe for CPUs | under 15 minutes on a 2-core CPU (measured: 757 s) |
-# | `smoke` | checks that the code runs (CI sets this) | seconds |
+# | preset | what it is for | 2-core CPU with bf16 (AVX-512) | 2-core CPU without bf16 (AVX2) |
+# |---|---|---|---|
+# | `book` | the notes' recipe exactly | about an hour (one epoch: 362 s) | about 5 hours expected (steps measured: 35 examples/s) |
+# | `quick` | the same network, a recipe for CPUs | 757 s, test acc 0.924 | about an hour expected (steps measured: 80 examples/s at 48x48) |
+# | `best` | the best result in about half an hour | not measured yet | not measured yet |
+# | `smoke` | checks that the code runs (CI sets this) | seconds | seconds |
 #
-# Without the variable you get `book` on a GPU and `quick` on a CPU. The same runs are
-# available from a terminal: `python -m d2lresnet train --preset quick`.
+# On a GPU every preset takes minutes. Without the variable you get `book` on a GPU and
+# `quick` on a CPU. The same runs are available from a terminal:
+# `python -m d2lresnet train --preset quick`, and `python -m d2lresnet frontier` measures them
+# all on your machine (see the last section).
 
 # %%
 import math
@@ -75,7 +78,8 @@ preset.name, device
 
 # %%
 ingredients = ["resize", "num_epochs", "batch_size", "lr", "one_cycle", "momentum",
-               "nesterov", "weight_decay", "label_smoothing", "augment", "limit", "test_limit"]
+               "nesterov", "weight_decay", "label_smoothing", "augment", "progressive",
+               "test_flips", "limit", "test_limit"]
 table = "| | " + " | ".join(f"`{name}`" for name in PRESETS) + " |\n"
 table += "|---" * (len(PRESETS) + 1) + "|\n"
 table += "\n".join(f"| `{field}` | " + " | ".join(str(getattr(p, field)) for p in PRESETS.values())
@@ -97,7 +101,7 @@ Markdown(table)
 torch.manual_seed(0)
 train_iter, test_iter = load_data_fashion_mnist(
     preset.batch_size, resize=preset.resize, augment=preset.augment,
-    limit=preset.limit, test_limit=preset.test_limit)
+    limit=preset.limit, test_limit=preset.test_limit, progressive=preset.progressive)
 X, y = next(iter(test_iter))
 side = preset.resize or 28
 assert X.shape == (min(preset.batch_size, len(test_iter.labels)), 1, side, side)
@@ -342,6 +346,32 @@ assert tensor_megabytes <= megabytes < tensor_megabytes + 0.1
 _, reloaded_predictions, _ = predict(reloaded.to(device), test_iter, precision=history.precision)
 assert torch.equal(reloaded_predictions, predictions)
 print(f"{megabytes:.1f} MB, {count_parameters(reloaded):,}")
+
+# %% [markdown]
+# ## How long each recipe takes: accuracy against time
+#
+# A recipe is a trade: more epochs and larger images cost time and buy accuracy. The figure
+# puts every measured preset on one pair of axes: test accuracy after each epoch (a dot)
+# against the wall time since the run started, with reading the data and every evaluation
+# included, on a log scale. A hollow ring is the last epoch's accuracy with test-time flips
+# (each test image averaged with its mirror): a second number, never mixed into the first.
+# The dashed line is the notes' 0.919.
+#
+# The numbers come from `python -m d2lresnet frontier`, which trains each preset exactly as
+# `train --preset` does. The table says on which machine; to measure yours, run
+# `python -m d2lresnet frontier --presets quick --out notebooks/figures/frontier.png` (the
+# other presets' runs in the file are kept).
+
+# %%
+from d2lresnet.frontier import format_table, load_runs, plot_frontier
+
+runs = load_runs("../figures/frontier.json")
+for run in runs.values():
+    times = run["wall_seconds"]
+    assert len(times) == len(run["test_acc"]) == run["epochs"], run["preset"]
+    assert all(a < b for a, b in zip(times, times[1:])), run["preset"]  # time only runs forward
+plot_frontier(runs)
+Markdown(format_table(runs))
 
 # %% [markdown]
 # ## Summary

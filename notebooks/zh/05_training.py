@@ -22,15 +22,16 @@ i18n.set_language("zh")
 #
 # 笔记中写道：“在Fashion‐MNIST数据集上训练ResNet。”我们像笔记那样训练笔记本03中的ResNet-18，把我们的结果和笔记的结果放在一起对照，再看看网络学到了什么。
 #
-# **训练要花多长时间，由你决定。** 训练方案来自一个*预设*（preset），由环境变量`D2LRESNET_PRESET`选择（在启动JupyterLab之前设置）。表中CPU上的时间是在本项目的双核构建机上测得的：
+# **训练要花多长时间，由你决定。** 训练方案来自一个*预设*（preset），由环境变量`D2LRESNET_PRESET`选择（在启动JupyterLab之前设置）。CPU上的时间与其说取决于核数，不如说取决于CPU本身。下表是在两台双核机器上测得的：
 #
-# | 预设 | 用途 | 时间 |
-# |---|---|---|
-# | `book` | 与笔记完全相同的训练方案 | GPU上几分钟；双核CPU上约一小时（实测一个迭代周期：362秒） |
-# | `quick` | 同一个网络，为CPU设计的训练方案 | 双核CPU上不到15分钟（实测：757秒） |
-# | `smoke` | 只检查代码能否运行（CI使用） | 几秒钟 |
+# | 预设 | 用途 | 支持bf16的双核CPU（AVX-512） | 不支持bf16的双核CPU（AVX2） |
+# |---|---|---|---|
+# | `book` | 与笔记完全相同的训练方案 | 约一小时（一个迭代周期：362秒） | 预计约5小时（实测训练步：每秒35个样本） |
+# | `quick` | 同一个网络，为CPU设计的训练方案 | 757秒，测试精度0.924 | 预计约一小时（实测训练步：48×48时每秒80个样本） |
+# | `best` | 约半小时内的最好结果 | 尚未测量 | 尚未测量 |
+# | `smoke` | 只检查代码能否运行（CI使用） | 几秒钟 | 几秒钟 |
 #
-# 不设置这个变量时，有GPU就用`book`，只有CPU就用`quick`。在终端中也可以运行同样的训练：`python -m d2lresnet train --preset quick`。
+# 在GPU上，每个预设都只要几分钟。不设置这个变量时，有GPU就用`book`，只有CPU就用`quick`。在终端中也可以运行同样的训练：`python -m d2lresnet train --preset quick`；`python -m d2lresnet frontier`则在你的机器上把它们逐一测量一遍（见最后一节）。
 
 # %%
 import math
@@ -63,7 +64,8 @@ preset.name, device
 
 # %%
 ingredients = ["resize", "num_epochs", "batch_size", "lr", "one_cycle", "momentum",
-               "nesterov", "weight_decay", "label_smoothing", "augment", "limit", "test_limit"]
+               "nesterov", "weight_decay", "label_smoothing", "augment", "progressive",
+               "test_flips", "limit", "test_limit"]
 table = "| | " + " | ".join(f"`{name}`" for name in PRESETS) + " |\n"
 table += "|---" * (len(PRESETS) + 1) + "|\n"
 table += "\n".join(f"| `{field}` | " + " | ".join(str(getattr(p, field)) for p in PRESETS.values())
@@ -83,7 +85,7 @@ Markdown(table)
 torch.manual_seed(0)
 train_iter, test_iter = load_data_fashion_mnist(
     preset.batch_size, resize=preset.resize, augment=preset.augment,
-    limit=preset.limit, test_limit=preset.test_limit)
+    limit=preset.limit, test_limit=preset.test_limit, progressive=preset.progressive)
 X, y = next(iter(test_iter))
 side = preset.resize or 28
 assert X.shape == (min(preset.batch_size, len(test_iter.labels)), 1, side, side)
@@ -276,6 +278,24 @@ assert tensor_megabytes <= megabytes < tensor_megabytes + 0.1
 _, reloaded_predictions, _ = predict(reloaded.to(device), test_iter, precision=history.precision)
 assert torch.equal(reloaded_predictions, predictions)
 print(f"{megabytes:.1f} MB, {count_parameters(reloaded):,}")
+
+# %% [markdown]
+# ## 每个训练方案要花多长时间：精度与耗时
+#
+# 训练方案是一种取舍：更多的迭代周期、更大的图像要花更多时间，换来更高的精度。下图把每个测过的预设画在同一组坐标轴上：纵轴是每个迭代周期之后的测试精度（一个点），横轴是从训练开始算起的实际耗时（含读取数据和每次评估），取对数坐标。空心圆是最后一个迭代周期加上测试时翻转（每张测试图像与其镜像取平均）的精度：这是另一个数，从不与前一个数混在一起。虚线是笔记的0.919。
+#
+# 这些数来自`python -m d2lresnet frontier`，它完全按`train --preset`的方式训练每个预设。表中写明了是在哪台机器上测的；要测你自己的机器，运行`python -m d2lresnet frontier --presets quick --out notebooks/figures/frontier.png`（文件中其他预设的结果会保留）。
+
+# %%
+from d2lresnet.frontier import format_table, load_runs, plot_frontier
+
+runs = load_runs("../figures/frontier.json")
+for run in runs.values():
+    times = run["wall_seconds"]
+    assert len(times) == len(run["test_acc"]) == run["epochs"], run["preset"]
+    assert all(a < b for a, b in zip(times, times[1:])), run["preset"]  # time only runs forward
+plot_frontier(runs)
+Markdown(format_table(runs))
 
 # %% [markdown]
 # ## 小结

@@ -1,0 +1,133 @@
+"""Test accuracy against wall time for the training presets: what each recipe costs here.
+
+    python -m d2lresnet frontier --presets quick best book
+
+trains each preset exactly as ``train --preset`` does and records, after every epoch, the test
+accuracy and the wall time since the start (reading the data and evaluating included). The
+figure and its numbers (.json beside it) are saved after each preset, and runs of other presets
+already in the file are kept, so presets can be measured one at a time on the same machine.
+It prints figures; nothing here asserts a time.
+"""
+import datetime
+import json
+import os
+import platform
+import time
+from pathlib import Path
+
+import torch
+
+from . import i18n
+from .data import load_data_fashion_mnist
+from .model import resnet18
+from .presets import get_preset
+from .train import train
+
+L = i18n.label
+NOTES_TEST_ACC = 0.919  # the notes' result for the book recipe (10 epochs, 96x96)
+
+
+def describe_machine():
+    """One line: cores, CPU model, the SIMD PyTorch uses (bf16 needs AVX-512 BF16 or AMX)."""
+    model = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return (f"{cores} cores, {model}, torch {torch.__version__.split('+')[0]} "
+            f"({torch.backends.cpu.get_cpu_capability()})")
+
+
+def measure(name, data=None, seed=0, device=None, progress=True):
+    """Train preset `name` once; its per-epoch test accuracy and wall time as a dict."""
+    preset = get_preset(name)
+    torch.manual_seed(seed)
+    started = time.perf_counter()
+    train_iter, test_iter = load_data_fashion_mnist(
+        preset.batch_size, resize=preset.resize, root=data, augment=preset.augment, seed=seed,
+        limit=preset.limit, test_limit=preset.test_limit, progressive=preset.progressive)
+    loading = time.perf_counter() - started
+    history = train(resnet18(), train_iter, test_iter, preset.num_epochs, preset.lr, device,
+                    live_plot=False, progress=progress, **preset.train_options())
+    if history.interrupted:
+        raise KeyboardInterrupt
+    return {"preset": name, "about": preset.about, "epochs": len(history.test_acc),
+            "wall_seconds": [round(loading + s, 1) for s in history.wall_seconds],
+            "test_acc": history.test_acc, "test_acc_flips": history.test_acc_flips,
+            "train_loss": history.train_loss, "train_acc": history.train_acc,
+            "device": history.device, "precision": history.precision,
+            "machine": describe_machine(), "date": datetime.date.today().isoformat()}
+
+
+def plot_frontier(runs, path=None):
+    """Test accuracy against wall time, one line per preset, a dot per epoch; a hollow ring is
+    the last epoch with test-time flips. Text in the i18n language."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for i, run in enumerate(runs.values()):
+        minutes = [s / 60 for s in run["wall_seconds"]]
+        ax.plot(minutes, run["test_acc"], "o-", color=f"C{i}", ms=4,
+                label=f"{run['preset']}: {run['test_acc'][-1]:.3f}, "
+                      f"{L('minutes', n=f'{minutes[-1]:.0f}')}")
+        if run["test_acc_flips"]:
+            ax.plot(minutes[-1], run["test_acc_flips"][-1], "o", mfc="none", color=f"C{i}",
+                    ms=9, label=L("with_flips", name=run["preset"],
+                                  acc=f"{run['test_acc_flips'][-1]:.3f}"))
+    ax.axhline(NOTES_TEST_ACC, color="grey", ls="--", lw=0.8)
+    ax.annotate(L("notes_result", acc=NOTES_TEST_ACC), (0.01, NOTES_TEST_ACC),
+                xycoords=("axes fraction", "data"), va="bottom", fontsize=8, color="grey")
+    ax.set_xscale("log")
+    ax.set(xlabel=L("wall_minutes"), ylabel=L("test_acc"), title=L("frontier_title"))
+    machines = sorted({run["machine"] for run in runs.values()})
+    ax.text(0.99, 0.02, "\n".join(machines), transform=ax.transAxes, ha="right", fontsize=7,
+            color="grey")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
+    fig.tight_layout()
+    if path:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(path, dpi=120)
+    return fig
+
+
+def format_table(runs):
+    """The runs as a Markdown table (for the README), headers in the i18n language."""
+    if not runs:
+        return i18n.tr("no_runs")
+    headers = ("preset", "epochs", "wall", "test_acc", "with_flips", "machine")
+    rows = ["| " + " | ".join(i18n.tr(f"col_{h}") for h in headers) + " |",
+            "|---" * len(headers) + "|"]
+    for run in runs.values():
+        flips = f"{run['test_acc_flips'][-1]:.3f}" if run["test_acc_flips"] else "–"
+        wall = i18n.tr("minutes", n=f"{run['wall_seconds'][-1] / 60:.1f}")
+        rows.append(f"| `{run['preset']}` | {run['epochs']} | {wall} | "
+                    f"{run['test_acc'][-1]:.3f} | {flips} | {run['machine']} |")
+    return "\n".join(rows)
+
+
+def load_runs(path):
+    path = Path(path)
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def run(preset_names, out="runs/frontier.png", data=None, device=None):
+    """Measure each preset in turn, saving the JSON and the figure after each."""
+    for name in preset_names:
+        get_preset(name)  # an unknown name fails now, not after the others have trained
+    out = Path(out)
+    json_path = out.with_suffix(".json")
+    runs = load_runs(json_path)
+    for name in preset_names:
+        runs[name] = measure(name, data, device=device)
+        json_path.parent.mkdir(parents=True, exist_ok=True)
+        json_path.write_text(json.dumps(runs, indent=1) + "\n")
+        plot_frontier(runs, out)
+        print(f"{name}: test acc {runs[name]['test_acc'][-1]:.3f} after "
+              f"{runs[name]['wall_seconds'][-1]:.0f} s; saved {out} and {json_path}")
+    print(format_table(runs))
+    return runs

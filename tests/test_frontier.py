@@ -1,0 +1,60 @@
+"""d2lresnet.frontier: time-to-accuracy per preset, measured and drawn (smoke preset here)."""
+import json
+import warnings
+
+import pytest
+
+from d2lresnet import frontier, i18n
+from d2lresnet.cli import main
+
+
+def fake_run(name, acc, flips=None):
+    return {"preset": name, "about": "", "epochs": 2, "wall_seconds": [30.0, 61.0],
+            "test_acc": [acc - 0.05, acc], "test_acc_flips": [flips] if flips else [],
+            "train_loss": [1.0, 0.5], "train_acc": [0.8, 0.9], "device": "cpu",
+            "precision": "fp32", "machine": "2 cores, test", "date": "2026-11-29"}
+
+
+def test_a_measured_run_is_saved_beside_the_runs_already_there(tmp_path, capsys):
+    out = tmp_path / "frontier.png"
+    out.with_suffix(".json").write_text(json.dumps({"quick": fake_run("quick", 0.92, 0.93)}))
+    runs = frontier.run(["smoke"], out)
+    saved = json.loads(out.with_suffix(".json").read_text())
+    assert saved.keys() == {"quick", "smoke"} and saved == runs
+    smoke = saved["smoke"]
+    assert smoke["epochs"] == len(smoke["test_acc"]) == len(smoke["wall_seconds"]) == 2
+    assert 0 < smoke["wall_seconds"][0] < smoke["wall_seconds"][1]
+    assert out.stat().st_size > 10_000
+    table = capsys.readouterr().out
+    assert "| `quick` | 2 | 1.0 min | 0.920 | 0.930 |" in table
+    assert f"| `smoke` | 2 | {smoke['wall_seconds'][-1] / 60:.1f} min | " in table
+
+
+@pytest.mark.parametrize("language", i18n.LANGUAGES)
+def test_the_figure_has_a_point_per_epoch_and_draws_in_both_languages(language):
+    runs = {"quick": fake_run("quick", 0.92, 0.93), "book": fake_run("book", 0.90)}
+    i18n.set_language(language)
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("error", message="Glyph .* missing")
+            fig = frontier.plot_frontier(runs)
+            fig.canvas.draw()
+    finally:
+        i18n.set_language("en")
+    ax = fig.axes[0]
+    curves = [line for line in ax.lines if line.get_linestyle() == "-"]
+    assert [list(line.get_ydata()) for line in curves] == [pytest.approx([0.87, 0.92]),
+                                                            pytest.approx([0.85, 0.90])]
+    assert list(curves[0].get_xdata()) == [0.5, 61 / 60]
+    rings = [line for line in ax.lines if line.get_marker() == "o" and line.get_linestyle() == "None"]
+    assert [(line.get_xdata(), line.get_ydata()) for line in rings] == [(61 / 60, 0.93)]
+    assert ax.get_xscale() == "log"
+    if language == "en" or i18n.find_cjk_font():  # else zh figures fall back to English
+        assert ax.get_xlabel() == i18n.MESSAGES[language]["wall_minutes"]
+
+
+def test_an_unknown_preset_is_refused_before_anything_trains(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        main(["frontier", "--presets", "smoke", "fastest", "--out", str(tmp_path / "f.png")])
+    assert "invalid choice: 'fastest'" in capsys.readouterr().err
+    assert not (tmp_path / "f.json").exists()
