@@ -67,6 +67,7 @@ def plot_frontier(runs, path=None):
     """Test accuracy against wall time, one line per preset, a dot per epoch; a hollow ring is
     the last epoch with test-time flips. Text in the i18n language."""
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import ScalarFormatter
 
     fig, ax = plt.subplots(figsize=(7, 4))
     for i, run in enumerate(runs.values()):
@@ -82,6 +83,7 @@ def plot_frontier(runs, path=None):
     ax.annotate(L("notes_result", acc=NOTES_TEST_ACC), (0.01, NOTES_TEST_ACC),
                 xycoords=("axes fraction", "data"), va="bottom", fontsize=8, color="grey")
     ax.set_xscale("log")
+    ax.xaxis.set_major_formatter(ScalarFormatter())  # 10 and 100 minutes, not 10^1 and 10^2
     ax.set(xlabel=L("wall_minutes"), ylabel=L("test_acc"), title=L("frontier_title"))
     machines = sorted({run["machine"] for run in runs.values()})
     ax.text(0.99, 0.02, "\n".join(machines), transform=ax.transAxes, ha="right", fontsize=7,

@@ -54,7 +54,7 @@ from d2lresnet.gradients import conv_grad_norms, plot_grad_norms
 from d2lresnet.presets import default_preset_name
 from d2lresnet.twins import CifarBlock, cifar_resnet, depth_to_n
 
-# The run's length follows D2LRESNET_PRESET: smoke (CI) seconds, quick (a CPU) a few minutes,
+# The run's length follows D2LRESNET_PRESET: smoke (CI) about a minute, quick (a CPU) minutes,
 # book (a GPU) the full run of the saved figure. PRESET = "book" runs the full one here.
 PRESET = default_preset_name()
 REFERENCE = "../figures/degradation"  # the full run: its figure (.png) and numbers (.json)
@@ -141,14 +141,16 @@ for depth, millions in paper_table6.items():
 # The preset chooses the run's length, as it does for training:
 #
 # * `quick` (the default on a CPU): 20 and 56 layers, as in the paper's figure, on fewer images
-#   and epochs than the full run: a few minutes;
+#   and epochs than the full run: several minutes;
 # * `book` (the default on a GPU): the full run behind the saved figure below. To run it here,
 #   set `PRESET = "book"` in the cell above, or start Jupyter with `D2LRESNET_PRESET=book`; from
 #   a terminal: `python -m d2lresnet degradation --preset book`;
-# * `smoke` (for CI): 8 and 32 layers, seconds.
+# * `smoke` (for CI): 8 and 32 layers, about a minute at most.
 #
-# The time each takes is estimated below from the speed of the full run, which was measured
-# on a 2-core CPU (a network's cost grows with images × epochs × layers).
+# The time each takes is estimated below from the speed of the full run (a network's cost
+# grows with images × epochs × layers). That run was measured on a 2-core CPU without bf16
+# (AVX2 only) that was busy with other work for part of the time, so the estimates are on the
+# slow side; a CPU with bf16 runs it about four times faster.
 
 # %%
 saved = load_results(f"{REFERENCE}.json")
@@ -164,7 +166,7 @@ minutes = {name: saved["config"]["seconds"] * work(run) / work(saved["config"]) 
 for name, run in RUNS.items():
     print(f"{name:6s} {minutes[name]:5.1f} min  {run}")
 print(RECIPE)
-assert minutes["smoke"] < 0.5 and minutes["quick"] < 5 < minutes["book"]
+assert minutes["smoke"] < minutes["quick"] / 5 and minutes["quick"] < minutes["book"] / 5
 
 # %%
 test_images, test_labels = load_fashion_mnist(train=False)
@@ -235,19 +237,21 @@ assert saved["config"]["depths"] == list(RUNS["book"]["depths"])
 assert saved["config"]["train_size"] == RUNS["book"]["train_size"]
 
 # %% [markdown]
-# Going from 20 to 56 layers costs the plain network several points of training error. The
-# residual network pays far less, but in our run it still pays something: residual-56 ends
-# slightly *above* residual-20, though well below plain-20. In the paper the deeper residual
-# net trains better than the shallower one; the paper trains for 64,000 steps, our reference
-# run for about 700 (printed above), and a deeper net needs longer to catch up. What our run
-# shows is the part of the claim that holds after a short training: the shortcut removes most
-# of the cost of depth, not all of it.
+# Going from 20 to 56 layers costs the plain network many points of training error. The
+# residual network pays far less, but in our run it still pays: residual-56 ends several
+# points above residual-20, about level with plain-20, and far below plain-56. In the paper
+# the deeper residual net trains better than the shallower one; the paper trains for 64,000
+# steps, our reference run for about 700 (printed above), and a deeper net needs longer to
+# catch up. What our run shows is the part of the claim that holds after a short training:
+# the shortcut removes most of the cost of depth, not all of it. How much is left moves from
+# run to run at this length: an earlier run of the same experiment (bf16 on another CPU, before
+# the trainer was shared) left residual-56 only one point above residual-20.
 
 # %%
 assert reference_cost["plain"] > 0.05  # plain-56 clearly worse than plain-20
-assert 0 < reference_cost["residual"] < 0.02  # residual-56 slightly worse than residual-20
-assert reference_cost["residual"] < reference_cost["plain"] / 4
-assert reference["residual"][56] < reference["plain"][20]
+assert 0 < reference_cost["residual"] < reference_cost["plain"] / 2  # pays, but far less
+assert reference["residual"][56] < reference["plain"][56] - 0.05
+assert abs(reference["residual"][56] - reference["plain"][20]) < 0.02  # about level
 assert 650 < saved_steps < 750
 
 # %% [markdown]
@@ -348,8 +352,8 @@ assert ratios["plain"][-1] > 10 * ratios["residual"][-1]
 #   On your run and on the saved reference run, the deep plain network ends with a clearly
 #   higher training error than the shallow one.
 # * Residual twins with the same layers and the same initial weights pay far less for depth.
-#   In our short reference run residual-56 still ends slightly above residual-20 (the paper,
-#   training far longer, finds it below), yet below plain-20.
+#   In our short reference run residual-56 still ends above residual-20 (the paper, training
+#   far longer, finds it below), about level with plain-20 and far below plain-56.
 # * The 1x1 convolution on the notes' shortcut is a learned projection with its own weights;
 #   the twins here use the paper's parameter-free shortcut so that they stay exact twins.
 # * At initialisation the deep plain network's gradients do not vanish: they grow towards the

@@ -294,7 +294,8 @@ for run in runs.values():
     times = run["wall_seconds"]
     assert len(times) == len(run["test_acc"]) == run["epochs"], run["preset"]
     assert all(a < b for a, b in zip(times, times[1:])), run["preset"]  # time only runs forward
-plot_frontier(runs)
+if runs:
+    plot_frontier(runs)
 Markdown(format_table(runs))
 
 # %% [markdown]
