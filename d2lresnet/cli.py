@@ -94,8 +94,9 @@ def build_parser():
                                             "recipe; any option below overrides the preset.")
     train.add_argument("--preset", choices=list(presets.PRESETS),
                        help="book: the notes' recipe; quick: ~0.92 in minutes on a CPU; "
-                            "best: the best in about half an hour on a CPU; smoke: seconds, for CI (default: $D2LRESNET_PRESET, else book on "
-                            "a GPU and quick on a CPU)")
+                            "best: the best in about half an hour on a CPU; smoke: seconds, "
+                            "for CI (default: $D2LRESNET_PRESET, else book on a GPU and quick "
+                            "on a CPU)")
     train.add_argument("--epochs", type=_positive_int, help="number of epochs")
     train.add_argument("--resize", type=_positive_int, help="image side in pixels (28: none)")
     train.add_argument("--batch-size", type=_batch_size,
