@@ -1,5 +1,5 @@
-"""python -m d2lresnet {train, shapes, bench, degradation, frontier, data}: the notebooks' work
-from a terminal."""
+"""python -m d2lresnet {train, shapes, bench, degradation, frontier, versus, data}: the
+notebooks' work from a terminal."""
 import argparse
 import json
 import sys
@@ -168,6 +168,22 @@ def build_parser():
                           help="cuda, mps or cpu (default: the best available)")
     frontier.add_argument("--data", type=_folder, help="a folder holding Fashion-MNIST")
 
+    versus = commands.add_parser(
+        "versus", help="a plain CNN against ResNet-18 under one recipe",
+        description="Train fastbook's simple CNN and ResNet-18 with the same preset, seed and "
+                    "data order; save the test-accuracy figure and its numbers (.json beside "
+                    "it).")
+    versus.add_argument("--preset", choices=list(presets.PRESETS), default="quick",
+                        help="the recipe both nets train with (default quick)")
+    versus.add_argument("--resize", type=_positive_int, help="image side in pixels (28: none)")
+    versus.add_argument("--epochs", type=_positive_int, help="epochs per network")
+    versus.add_argument("--out", default="runs/versus.png",
+                        help="the figure (PNG); the numbers go beside it as .json "
+                             "(default runs/versus.png)")
+    versus.add_argument("--device", type=_device,
+                        help="cuda, mps or cpu (default: the best available)")
+    versus.add_argument("--data", type=_folder, help="a folder holding Fashion-MNIST")
+
     commands.add_parser("data", help="find (or fetch) Fashion-MNIST and say where it is")
     return parser
 
@@ -190,10 +206,8 @@ def run_train(args):
         check_writable(args.checkpoint)  # before the data is read and any epoch is trained
     torch.manual_seed(args.seed)
     started = time.perf_counter()
-    train_iter, test_iter = load_data_fashion_mnist(
-        preset.batch_size, resize=preset.resize, root=args.data, augment=preset.augment,
-        seed=args.seed, limit=preset.limit, test_limit=preset.test_limit,
-        progressive=preset.progressive)
+    train_iter, test_iter = load_data_fashion_mnist(preset.batch_size, root=args.data,
+                                                    seed=args.seed, **preset.data_options())
     if not args.json:
         print(f"preset {preset.name}: {preset.about}")
     try:
@@ -249,6 +263,11 @@ def main(argv=None):
         elif args.command == "frontier":
             from .frontier import run
             run(args.presets, args.out, args.data, args.device)
+        elif args.command == "versus":
+            from .versus import run
+            overrides = {key: value for key, value in [
+                ("resize", args.resize), ("num_epochs", args.epochs)] if value is not None}
+            run(args.preset, args.out, args.data, args.device, **overrides)
         elif args.command == "data":
             from .data import find_fashion_mnist
             print(f"Fashion-MNIST is ready in {find_fashion_mnist()}")

@@ -42,16 +42,16 @@ def describe_machine():
             f"({torch.backends.cpu.get_cpu_capability()})")
 
 
-def measure(name, data=None, seed=0, device=None, progress=True):
-    """Train preset `name` once; its per-epoch test accuracy and wall time as a dict."""
-    preset = get_preset(name)
+def measure(name, data=None, seed=0, device=None, progress=True, build=resnet18, **overrides):
+    """Train `build()` (default ResNet-18) once with preset `name`, its fields overridden by
+    `overrides`; its per-epoch test accuracy and wall time as a dict."""
+    preset = get_preset(name, **overrides)
     torch.manual_seed(seed)
     started = time.perf_counter()
-    train_iter, test_iter = load_data_fashion_mnist(
-        preset.batch_size, resize=preset.resize, root=data, augment=preset.augment, seed=seed,
-        limit=preset.limit, test_limit=preset.test_limit, progressive=preset.progressive)
+    train_iter, test_iter = load_data_fashion_mnist(preset.batch_size, root=data, seed=seed,
+                                                    **preset.data_options())
     loading = time.perf_counter() - started
-    history = train(resnet18(), train_iter, test_iter, preset.num_epochs, preset.lr, device,
+    history = train(build(), train_iter, test_iter, preset.num_epochs, preset.lr, device,
                     live_plot=False, progress=progress, **preset.train_options())
     if history.interrupted:
         raise KeyboardInterrupt

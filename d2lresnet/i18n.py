@@ -100,6 +100,10 @@ MESSAGES = {
         "col_preset": "preset", "col_epochs": "epochs", "col_wall": "wall time",
         "col_test_acc": "test acc", "col_with_flips": "with test-time flips",
         "col_machine": "machine", "minutes": "{n} min", "no_runs": "No preset measured yet.",
+        # versus.plot_versus
+        "plain_cnn": "plain CNN", "resnet18": "ResNet-18",
+        "versus_line": "{net}: {acc} ({params}M parameters, {seconds} s per epoch)",
+        "versus_title": "a plain CNN against ResNet-18, one recipe ({preset}, {side}×{side})",
         "grad_xlabel": "conv layer (input side to output side)",
         "grad_ylabel": "weight-gradient norm", "grad_title": "gradients at initialisation",
         # family.format_table's column headers (a column without a key keeps its name)
@@ -185,6 +189,9 @@ MESSAGES = {
         "col_preset": "预设", "col_epochs": "迭代周期数", "col_wall": "耗时",
         "col_test_acc": "测试精度", "col_with_flips": "加上测试时翻转",
         "col_machine": "机器", "minutes": "{n}分钟", "no_runs": "还没有测量过任何预设。",
+        "plain_cnn": "普通卷积神经网络", "resnet18": "ResNet-18",
+        "versus_line": "{net}：{acc}（{params}M个参数，每个迭代周期{seconds}秒）",
+        "versus_title": "普通卷积神经网络与ResNet-18，同一训练方法（{preset}，{side}×{side}）",
         "grad_xlabel": "卷积层（从输入端到输出端）",
         "grad_ylabel": "权重梯度的范数", "grad_title": "初始化时的梯度",
         "col_model": "模型", "col_block": "残差块", "col_depths": "各模块的残差块数",

@@ -154,6 +154,20 @@ def resnext50_32x4d(in_channels=1, num_classes=10, **kwargs):
     return architecture("resnext50_32x4d", in_channels, num_classes, **kwargs)
 
 
+def plain_cnn(in_channels=1, num_classes=10, widths=(16, 32, 64, 128, 256)):
+    """fastbook's simple CNN (chapter 14, `get_model`), the net a ResNet is measured against:
+    stride-2 3x3 conv-BN-ReLU layers, each halving height and width, then ResNet's head.
+    No blocks and no shortcuts; five layers take 28x28 down to 1x1."""
+    layers, channels = [], in_channels
+    for width in widths:
+        layers.append(nn.Sequential(
+            nn.Conv2d(channels, width, kernel_size=3, stride=2, padding=1, bias=False),
+            nn.BatchNorm2d(width), nn.ReLU()))
+        channels = width
+    layers += [nn.AdaptiveAvgPool2d((1, 1)), nn.Flatten(), nn.Linear(channels, num_classes)]
+    return nn.Sequential(*layers)
+
+
 def count_parameters(net):
     """Trainable parameters (BatchNorm running statistics are buffers, not counted)."""
     return sum(p.numel() for p in net.parameters() if p.requires_grad)

@@ -29,6 +29,11 @@ class Preset:
     test_flips: bool = False  # also report test accuracy with test-time flips, as its own number
     about: str = ""
 
+    def data_options(self):
+        """The keyword arguments of d2lresnet.data.load_data_fashion_mnist that it sets."""
+        return {"resize": self.resize, "augment": self.augment, "limit": self.limit,
+                "test_limit": self.test_limit, "progressive": self.progressive}
+
     def train_options(self):
         """The keyword arguments of d2lresnet.train.train that this recipe sets."""
         return {"momentum": self.momentum, "nesterov": self.nesterov,

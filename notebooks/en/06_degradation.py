@@ -54,7 +54,7 @@ from d2lresnet.gradients import conv_grad_norms, plot_grad_norms
 from d2lresnet.presets import default_preset_name
 from d2lresnet.twins import CifarBlock, cifar_resnet, depth_to_n
 
-# The run's length follows D2LRESNET_PRESET: smoke (CI) about a minute, quick (a CPU) minutes,
+# The run's length follows D2LRESNET_PRESET: smoke (CI) half a minute, quick (a CPU) minutes,
 # book (a GPU) the full run of the saved figure. PRESET = "book" runs the full one here.
 PRESET = default_preset_name()
 REFERENCE = "../figures/degradation"  # the full run: its figure (.png) and numbers (.json)
@@ -145,7 +145,7 @@ for depth, millions in paper_table6.items():
 # * `book` (the default on a GPU): the full run behind the saved figure below. To run it here,
 #   set `PRESET = "book"` in the cell above, or start Jupyter with `D2LRESNET_PRESET=book`; from
 #   a terminal: `python -m d2lresnet degradation --preset book`;
-# * `smoke` (for CI): 8 and 32 layers, about a minute at most.
+# * `smoke` (for CI): 8 and 32 layers, about half a minute.
 #
 # The time each takes is estimated below from the speed of the full run (a network's cost
 # grows with images × epochs × layers). That run was measured on a 2-core CPU without bf16

@@ -34,6 +34,7 @@ i18n.set_language("zh")
 # 在GPU上，每个预设都只要几分钟。不设置这个变量时，有GPU就用`book`，只有CPU就用`quick`。在终端中也可以运行同样的训练：`python -m d2lresnet train --preset quick`；`python -m d2lresnet frontier`则在你的机器上把它们逐一测量一遍（见最后一节）。
 
 # %%
+import json
 import math
 import tempfile
 from pathlib import Path
@@ -48,7 +49,7 @@ from d2lresnet.data import (CLASS_NAMES, FashionMNISTBatches, class_names,
                             load_fashion_mnist)
 from d2lresnet.plots import plot_confusion_matrix, show_images
 from d2lresnet.presets import PRESETS, get_preset
-from d2lresnet.shapes import count_flops, trace_shapes
+from d2lresnet.shapes import count_flops, format_trace, trace_shapes
 from d2lresnet.train import evaluate_accuracy, predict, train, try_gpu
 
 preset = get_preset()
@@ -280,6 +281,56 @@ assert torch.equal(reloaded_predictions, predictions)
 print(f"{megabytes:.1f} MB, {count_parameters(reloaded):,}")
 
 # %% [markdown]
+# ## ResNet-18与普通卷积神经网络的比较
+#
+# fastbook（第14章）先训练一个简单的卷积神经网络：若干步幅为2的卷积层，每层把图像的高和宽减半，然后是全局平均汇聚层；再用同样的训练方法训练一个ResNet，ResNet的结果更好。我们在Fashion-MNIST上做同样的比较。`plain_cnn`就是fastbook的`get_model`，改为单通道输入：五个步幅为2的3×3卷积层（各接批量规范化层和ReLU），通道数从16到256，最后是与ResNet-18相同的输出部分。没有残差块，也没有跨层连接。下面的单元格在28×28的输入上逐层查看它的形状，然后输出它的参数数量，以及ResNet-18的参数数量和（每张28×28图像的）计算量各是它的多少倍。
+
+# %%
+from d2lresnet.model import plain_cnn
+
+cnn = plain_cnn()
+print(format_trace(trace_shapes(cnn, (1, 1, 28, 28))))
+sides = [row.shape[-1] for row in trace_shapes(cnn, (1, 1, 28, 28))[:5]]
+assert sides == [14, 7, 4, 2, 1]  # each layer halves the side (rounding up): 28 -> 1
+param_ratio = count_parameters(resnet18()) / count_parameters(cnn)
+flop_ratio = (count_flops(resnet18(), (1, 1, 28, 28))
+              / count_flops(cnn, (1, 1, 28, 28)))
+assert param_ratio > 20 and flop_ratio > 20
+count_parameters(cnn), round(param_ratio), round(flop_ratio)
+
+# %% [markdown]
+# 两个网络都用`quick`训练方案在28×28的图像上训练（只改了图像大小，好让ResNet-18在CPU上训练得快一些），随机种子相同，小批量的顺序也相同，命令是`python -m d2lresnet versus --preset quick --resize 28 --out notebooks/figures/versus.png`。下面的单元格读取保存的结果，检查它训练的正是今天的这两个网络、用的是同一个训练方案，然后输出训练方案、两个网络最后的测试精度，以及ResNet-18一个迭代周期的耗时是普通卷积神经网络的多少倍（取各迭代周期耗时的中位数：ResNet-18训练时，有两个迭代周期有别的任务在同时使用CPU）。图中是每个迭代周期之后的测试精度。
+
+# %%
+from d2lresnet.versus import median_epoch_seconds, plot_versus
+
+compared = json.loads(Path("../figures/versus.json").read_text())
+nets = compared["nets"]
+assert nets["plain_cnn"]["params"] == count_parameters(cnn)
+assert nets["resnet18"]["params"] == count_parameters(resnet18())
+assert nets["plain_cnn"]["about"] == nets["resnet18"]["about"]  # one recipe for both
+final = {name: run["test_acc"][-1] for name, run in nets.items()}
+slower = median_epoch_seconds(nets["resnet18"]) / median_epoch_seconds(nets["plain_cnn"])
+assert abs(final["resnet18"] - final["plain_cnn"]) < 0.01  # level after five epochs
+assert slower > 10
+print(compared["recipe"])
+print(final, round(slower))
+plot_versus(compared);
+
+# %% [markdown]
+# 五个迭代周期之后，两个网络不相上下：ResNet-18只领先不到一个百分点，而它每个迭代周期的耗时是普通卷积神经网络的几十倍。这与fastbook的结果不同，原因在问题本身，而不在代码。fastbook比较用的是Imagenette，即128像素的彩色照片，更深的网络在那里能学到更多；28×28的Fashion-MNIST小而简单，在这个短训练方案下，五个普通的卷积层已经拟合得差不多同样好了。此外还有两点，使这个比较不只是跨层连接本身的比较：
+#
+# * ResNet-18的第一个模块是为ImageNet的224像素照片设计的。输入28×28的图像，到第一个残差块之前只剩7×7（下面的单元格计算了这一点；第04个笔记本逐层查看了形状），所以笔记把图像放大到96×96，`quick`放大到48×48。
+# * 两个网络除了跨层连接，深度和规模也不同。
+#
+# 跨层连接本身起什么作用，要看第06个笔记本：那里的普通网络和残差网络是一对“双胞胎”，层完全相同；网络加深时，普通网络变差，残差网络则不会。
+
+# %%
+stem_side = trace_shapes(resnet18(), (1, 1, 28, 28))[0].shape[-1]
+assert stem_side == 7  # 28 -> 14 (7x7 conv, stride 2) -> 7 (max-pool, stride 2)
+stem_side
+
+# %% [markdown]
 # ## 每个训练方案要花多长时间：精度与耗时
 #
 # 训练方案是一种取舍：更多的迭代周期、更大的图像要花更多时间，换来更高的精度。下图把每个测过的预设画在同一组坐标轴上：纵轴是每个迭代周期之后的测试精度（一个点），横轴是从训练开始算起的实际耗时（含读取数据和每次评估），取对数坐标。空心圆是最后一个迭代周期加上测试时翻转（每张测试图像与其镜像取平均）的精度：这是另一个数，从不与前一个数混在一起。虚线是笔记的0.919。
@@ -306,3 +357,4 @@ Markdown(format_table(runs))
 # * 为CPU设计的短训练方案（`quick`）用更小的图像、单周期学习率调度、动量、标签平滑和数据增广，达到了相近的测试精度。它的损失不能低于平滑后目标的熵（平滑系数为0.1时是0.50），它输出的训练精度是在增广后的图像上测得的。
 # * 混淆矩阵显示训练好的网络错在哪里：主要在外观相似的上身服装之间（衬衫、T恤、套衫、外套）。
 # * 保存`state_dict`，并用`weights_only=True`加载。
+# * 在28×28的图像上用同一训练方案训练五个迭代周期，fastbook的5层普通卷积神经网络与ResNet-18不相上下，耗时却只是它的一小部分：问题简单时，加深网络得不到多少好处。第06个笔记本用只差跨层连接的“双胞胎”网络说明加深在什么时候才重要。

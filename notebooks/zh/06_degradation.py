@@ -46,7 +46,7 @@ from d2lresnet.gradients import conv_grad_norms, plot_grad_norms
 from d2lresnet.presets import default_preset_name
 from d2lresnet.twins import CifarBlock, cifar_resnet, depth_to_n
 
-# The run's length follows D2LRESNET_PRESET: smoke (CI) about a minute, quick (a CPU) minutes,
+# The run's length follows D2LRESNET_PRESET: smoke (CI) half a minute, quick (a CPU) minutes,
 # book (a GPU) the full run of the saved figure. PRESET = "book" runs the full one here.
 PRESET = default_preset_name()
 REFERENCE = "../figures/degradation"  # the full run: its figure (.png) and numbers (.json)
@@ -124,7 +124,7 @@ for depth, millions in paper_table6.items():
 #
 # * `quick`（CPU上的默认值）：和论文的图一样是20层和56层，但图像和迭代周期都比完整运行少，需要若干分钟；
 # * `book`（GPU上的默认值）：下面保存的那张图背后的完整运行。要在这里运行它，可以把上面单元格中的`PRESET`改成`"book"`，或者用`D2LRESNET_PRESET=book`启动Jupyter；在终端中运行：`python -m d2lresnet degradation --preset book`；
-# * `smoke`（用于CI）：8层和32层，最多一分钟左右。
+# * `smoke`（用于CI）：8层和32层，约半分钟。
 #
 # 下面根据完整运行的速度估计每种预设所需的时间：一个网络的计算量随图像数×迭代周期数×层数增长。完整运行是在一台不支持bf16（只有AVX2）的双核CPU上测得的，其间有一段时间这台机器还在做别的工作，所以这些估计偏慢；在支持bf16的CPU上大约快四倍。
 
