@@ -191,7 +191,7 @@ MESSAGES = {
         "col_machine": "机器", "minutes": "{n}分钟", "no_runs": "还没有测量过任何预设。",
         "plain_cnn": "普通卷积神经网络", "resnet18": "ResNet-18",
         "versus_line": "{net}：{acc}（{params}M个参数，每个迭代周期{seconds}秒）",
-        "versus_title": "普通卷积神经网络与ResNet-18，同一训练方法（{preset}，{side}×{side}）",
+        "versus_title": "普通卷积神经网络与ResNet-18，同一训练方案（{preset}，{side}×{side}）",
         "grad_xlabel": "卷积层（从输入端到输出端）",
         "grad_ylabel": "权重梯度的范数", "grad_title": "初始化时的梯度",
         "col_model": "模型", "col_block": "残差块", "col_depths": "各模块的残差块数",

@@ -30,7 +30,7 @@ def compare(preset="quick", data=None, seed=0, device=None, progress=True, **ove
     return {"recipe": {"preset": recipe.name, "resize": recipe.resize or 28,
                        "epochs": recipe.num_epochs, "lr": recipe.lr,
                        "batch_size": recipe.batch_size, "limit": recipe.limit,
-                       **recipe.train_options()},
+                       "augment": recipe.augment, **recipe.train_options()},
             "machine": describe_machine(), "nets": runs}
 
 

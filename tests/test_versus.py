@@ -36,6 +36,7 @@ def test_both_nets_train_with_one_recipe_and_are_saved(tmp_path, capsys):
     saved = json.loads(out.with_suffix(".json").read_text())
     assert saved == json.loads(json.dumps(result))
     assert saved["recipe"]["epochs"] == 1 and saved["recipe"]["limit"] == 512
+    assert saved["recipe"]["augment"] is False and saved["recipe"]["one_cycle"] is False
     assert list(saved["nets"]) == ["plain_cnn", "resnet18"]
     for name, build in versus.NETS.items():
         run = saved["nets"][name]

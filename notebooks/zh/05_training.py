@@ -314,7 +314,7 @@ slower = median_epoch_seconds(nets["resnet18"]) / median_epoch_seconds(nets["pla
 assert abs(final["resnet18"] - final["plain_cnn"]) < 0.01  # level after five epochs
 assert slower > 10
 print(compared["recipe"])
-print(final, round(slower))
+print({name: round(acc, 3) for name, acc in final.items()}, round(slower))
 plot_versus(compared);
 
 # %% [markdown]
