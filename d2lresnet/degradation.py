@@ -13,6 +13,7 @@ import torch
 
 from .data import FashionMNISTBatches
 from .i18n import label as L
+from .plots import save_figure
 from .presets import PRESETS, default_preset_name
 from .train import train
 from .twins import cifar_resnet, depth_to_n
@@ -129,8 +130,7 @@ def plot_degradation(results, path=None, title_extra=""):
     axes[0].set_ylabel(L("error_percent"))
     fig.tight_layout()
     if path:
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(path, dpi=120)
+        save_figure(fig, path)
     return fig
 
 

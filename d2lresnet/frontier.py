@@ -20,6 +20,7 @@ import torch
 from . import i18n
 from .data import load_data_fashion_mnist
 from .model import resnet18
+from .plots import save_figure
 from .presets import get_preset
 from .train import train
 
@@ -92,8 +93,7 @@ def plot_frontier(runs, path=None):
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
     fig.tight_layout()
     if path:
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(path, dpi=120)
+        save_figure(fig, path)
     return fig
 
 

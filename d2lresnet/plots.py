@@ -62,6 +62,14 @@ def _show_style(on):
         display(html, display_id=_STYLE_ID)
 
 
+def save_figure(fig, path):
+    """Save a figure as PNG at 120 dpi, making its folder first (the saved runs' figures)."""
+    from pathlib import Path
+
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+
+
 def in_notebook():
     """Whether this runs in a notebook kernel (JupyterLab, Jupyter, Colab), where figures and
     widgets show, rather than a script or a terminal IPython."""

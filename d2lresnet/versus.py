@@ -14,6 +14,7 @@ from pathlib import Path
 from . import i18n
 from .frontier import describe_machine, measure
 from .model import count_parameters, plain_cnn, resnet18
+from .plots import save_figure
 from .presets import get_preset
 
 L = i18n.label
@@ -62,20 +63,18 @@ def plot_versus(result, path=None):
     ax.legend(fontsize=8, loc="lower right", bbox_to_anchor=(1, 0.08))
     fig.tight_layout()
     if path:
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(path, dpi=120)
+        save_figure(fig, path)
     return fig
 
 
 def run(preset=None, out="runs/versus.png", data=None, device=None, **overrides):
     """Compare, then save the figure and the JSON beside it; print one line per net."""
     result = compare(preset or "quick", data, device=device, **overrides)
-    out = Path(out)
-    out.with_suffix(".json").parent.mkdir(parents=True, exist_ok=True)
-    out.with_suffix(".json").write_text(json.dumps(result, indent=1) + "\n")
-    plot_versus(result, out)
+    out, json_path = Path(out), Path(out).with_suffix(".json")
+    plot_versus(result, out)  # makes the folder
+    json_path.write_text(json.dumps(result, indent=1) + "\n")
     for name, net_run in result["nets"].items():
         print(f"{name}: {net_run['params']:,} parameters, test acc {net_run['test_acc'][-1]:.3f} "
               f"after {net_run['wall_seconds'][-1]:.0f} s")
-    print(f"saved {out} and {out.with_suffix('.json')}")
+    print(f"saved {out} and {json_path}")
     return result
