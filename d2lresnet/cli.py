@@ -167,6 +167,9 @@ def build_parser():
     frontier.add_argument("--device", type=_device,
                           help="cuda, mps or cpu (default: the best available)")
     frontier.add_argument("--data", type=_folder, help="a folder holding Fashion-MNIST")
+    frontier.add_argument("--checkpoints", metavar="FOLDER",
+                          help="save each preset's run to FOLDER/<preset>.pt after every epoch "
+                               "and resume from it when rerun")
 
     versus = commands.add_parser(
         "versus", help="a plain CNN against ResNet-18 under one recipe",
@@ -262,7 +265,7 @@ def main(argv=None):
                 train_size=args.train_size)
         elif args.command == "frontier":
             from .frontier import run
-            run(args.presets, args.out, args.data, args.device)
+            run(args.presets, args.out, args.data, args.device, args.checkpoints)
         elif args.command == "versus":
             from .versus import run
             overrides = {key: value for key, value in [

@@ -6,6 +6,8 @@ trains each preset exactly as ``train --preset`` does and records, after every e
 accuracy and the wall time since the start (reading the data and evaluating included). The
 figure and its numbers (.json beside it) are saved after each preset, and runs of other presets
 already in the file are kept, so presets can be measured one at a time on the same machine.
+With ``--checkpoints DIR`` each preset saves ``DIR/<preset>.pt`` after every epoch and a rerun
+resumes from it: ``book`` takes hours on a CPU, longer than a laptop may stay up.
 It prints figures; nothing here asserts a time.
 """
 import datetime
@@ -43,9 +45,11 @@ def describe_machine():
             f"({torch.backends.cpu.get_cpu_capability()})")
 
 
-def measure(name, data=None, seed=0, device=None, progress=True, build=resnet18, **overrides):
+def measure(name, data=None, seed=0, device=None, progress=True, build=resnet18, checkpoint=None,
+            **overrides):
     """Train `build()` (default ResNet-18) once with preset `name`, its fields overridden by
-    `overrides`; its per-epoch test accuracy and wall time as a dict."""
+    `overrides`; its per-epoch test accuracy and wall time as a dict. With `checkpoint` (a
+    path) the run is saved after every epoch and resumed from there if the file exists."""
     preset = get_preset(name, **overrides)
     torch.manual_seed(seed)
     started = time.perf_counter()
@@ -53,7 +57,8 @@ def measure(name, data=None, seed=0, device=None, progress=True, build=resnet18,
                                                     **preset.data_options())
     loading = time.perf_counter() - started
     history = train(build(), train_iter, test_iter, preset.num_epochs, preset.lr, device,
-                    live_plot=False, progress=progress, **preset.train_options())
+                    live_plot=False, progress=progress, checkpoint=checkpoint,
+                    resume=checkpoint is not None, **preset.train_options())
     if history.interrupted:
         raise KeyboardInterrupt
     return {"preset": name, "about": preset.about, "epochs": len(history.test_acc),
@@ -117,15 +122,19 @@ def load_runs(path):
     return json.loads(path.read_text()) if path.exists() else {}
 
 
-def run(preset_names, out="runs/frontier.png", data=None, device=None):
-    """Measure each preset in turn, saving the JSON and the figure after each."""
+def run(preset_names, out="runs/frontier.png", data=None, device=None, checkpoints=None):
+    """Measure each preset in turn, saving the JSON and the figure after each; with
+    `checkpoints` (a folder) each preset resumes from, and saves to, <folder>/<preset>.pt."""
     for name in preset_names:
         get_preset(name)  # an unknown name fails now, not after the others have trained
     out = Path(out)
     json_path = out.with_suffix(".json")
     runs = load_runs(json_path)
+    if checkpoints:
+        Path(checkpoints).mkdir(parents=True, exist_ok=True)
     for name in preset_names:
-        runs[name] = measure(name, data, device=device)
+        checkpoint = Path(checkpoints) / f"{name}.pt" if checkpoints else None
+        runs[name] = measure(name, data, device=device, checkpoint=checkpoint)
         json_path.parent.mkdir(parents=True, exist_ok=True)
         json_path.write_text(json.dumps(runs, indent=1) + "\n")
         plot_frontier(runs, out)

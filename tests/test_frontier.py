@@ -58,3 +58,17 @@ def test_an_unknown_preset_is_refused_before_anything_trains(tmp_path, capsys):
         main(["frontier", "--presets", "smoke", "fastest", "--out", str(tmp_path / "f.png")])
     assert "invalid choice: 'fastest'" in capsys.readouterr().err
     assert not (tmp_path / "f.json").exists()
+
+
+def test_a_run_with_checkpoints_resumes_where_it_stopped(tmp_path, capsys):
+    # The first run stops after one of smoke's two epochs, as a laptop going to sleep would.
+    first = frontier.measure("smoke", progress=False, checkpoint=tmp_path / "smoke.pt",
+                             num_epochs=1)
+    assert (tmp_path / "smoke.pt").exists() and first["epochs"] == 1
+    capsys.readouterr()
+    main(["frontier", "--presets", "smoke", "--out", str(tmp_path / "f.png"),
+          "--checkpoints", str(tmp_path)])
+    assert f"resuming from {tmp_path / 'smoke.pt'} after epoch 1" in capsys.readouterr().err
+    resumed = json.loads((tmp_path / "f.json").read_text())["smoke"]
+    assert resumed["epochs"] == 2
+    assert resumed["test_acc"][0] == first["test_acc"][0]  # epoch 1 was loaded, not retrained
