@@ -10,6 +10,7 @@ With ``--checkpoints DIR`` each preset saves ``DIR/<preset>.pt`` after every epo
 resumes from it: ``book`` takes hours on a CPU, longer than a laptop may stay up.
 It prints figures; nothing here asserts a time.
 """
+import dataclasses
 import datetime
 import json
 import os
@@ -61,7 +62,8 @@ def measure(name, data=None, seed=0, device=None, progress=True, build=resnet18,
                     resume=checkpoint is not None, **preset.train_options())
     if history.interrupted:
         raise KeyboardInterrupt
-    return {"preset": name, "about": preset.about, "epochs": len(history.test_acc),
+    return {"preset": name, "about": preset.about, "recipe": {**dataclasses.asdict(preset), "progressive": list(preset.progressive)},
+            "epochs": len(history.test_acc),
             "wall_seconds": [round(loading + s, 1) for s in history.wall_seconds],
             "test_acc": history.test_acc, "test_acc_flips": history.test_acc_flips,
             "train_loss": history.train_loss, "train_acc": history.train_acc,

@@ -29,6 +29,10 @@ class Preset:
     test_flips: bool = False  # also report test accuracy with test-time flips, as its own number
     about: str = ""
 
+    def __post_init__(self):
+        # A preset read back from a saved run's JSON (lists, not tuples) equals the original.
+        object.__setattr__(self, "progressive", tuple(self.progressive))
+
     def data_options(self):
         """The keyword arguments of d2lresnet.data.load_data_fashion_mnist that it sets."""
         return {"resize": self.resize, "augment": self.augment, "limit": self.limit,

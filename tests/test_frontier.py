@@ -6,6 +6,7 @@ import pytest
 
 from d2lresnet import frontier, i18n
 from d2lresnet.cli import main
+from d2lresnet.presets import Preset, get_preset
 
 
 def fake_run(name, acc, flips=None):
@@ -22,6 +23,7 @@ def test_a_measured_run_is_saved_beside_the_runs_already_there(tmp_path, capsys)
     saved = json.loads(out.with_suffix(".json").read_text())
     assert saved.keys() == {"quick", "smoke"} and saved == runs
     smoke = saved["smoke"]
+    assert Preset(**smoke["recipe"]) == get_preset("smoke")  # the recipe, read back whole
     assert smoke["epochs"] == len(smoke["test_acc"]) == len(smoke["wall_seconds"]) == 2
     assert 0 < smoke["wall_seconds"][0] < smoke["wall_seconds"][1]
     assert out.stat().st_size > 10_000

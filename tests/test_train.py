@@ -1,3 +1,5 @@
+import dataclasses
+import json
 import math
 import re
 
@@ -6,7 +8,7 @@ import torch
 
 from d2lresnet import PreActResidual, resnet, resnet18
 from d2lresnet.data import load_data_fashion_mnist
-from d2lresnet.presets import PRESETS, default_preset_name, get_preset
+from d2lresnet.presets import PRESETS, Preset, default_preset_name, get_preset
 from d2lresnet.train import (TrainingDiverged, choose_precision, evaluate_accuracy, init_weights,
                              predict, train)
 
@@ -193,3 +195,10 @@ def test_progressive_sizes_leave_the_last_epochs_at_the_test_size(name):
     preset = PRESETS[name]
     assert len(preset.progressive) < preset.num_epochs
     assert all(side < (preset.resize or 28) for side in preset.progressive)
+
+
+@pytest.mark.parametrize("name", sorted(PRESETS))
+def test_a_preset_read_back_from_json_is_the_same_preset(name):
+    # A saved run's recipe (frontier.json) comes back with lists where the preset had tuples.
+    preset = PRESETS[name]
+    assert Preset(**json.loads(json.dumps(dataclasses.asdict(preset)))) == preset
