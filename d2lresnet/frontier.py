@@ -62,7 +62,8 @@ def measure(name, data=None, seed=0, device=None, progress=True, build=resnet18,
                     resume=checkpoint is not None, **preset.train_options())
     if history.interrupted:
         raise KeyboardInterrupt
-    return {"preset": name, "about": preset.about, "recipe": {**dataclasses.asdict(preset), "progressive": list(preset.progressive)},
+    recipe = {**dataclasses.asdict(preset), "progressive": list(preset.progressive)}  # as JSON
+    return {"preset": name, "about": preset.about, "recipe": recipe,
             "epochs": len(history.test_acc),
             "wall_seconds": [round(loading + s, 1) for s in history.wall_seconds],
             "test_acc": history.test_acc, "test_acc_flips": history.test_acc_flips,
