@@ -68,6 +68,9 @@ def measure(name, data=None, seed=0, device=None, progress=True, build=resnet18,
             "wall_seconds": [round(loading + s, 1) for s in history.wall_seconds],
             "test_acc": history.test_acc, "test_acc_flips": history.test_acc_flips,
             "train_loss": history.train_loss, "train_acc": history.train_acc,
+            # per epoch, so examples/sec can be compared with the book's (compute step only)
+            "examples": history.examples,
+            "compute_seconds": [round(s, 1) for s in history.compute_seconds],
             "device": history.device, "precision": history.precision,
             "machine": describe_machine(), "date": datetime.date.today().isoformat()}
 
@@ -76,7 +79,7 @@ def plot_frontier(runs, path=None):
     """Test accuracy against wall time, one line per preset, a dot per epoch; a hollow ring is
     the last epoch with test-time flips. Text in the i18n language."""
     import matplotlib.pyplot as plt
-    from matplotlib.ticker import ScalarFormatter
+    from matplotlib.ticker import LogFormatter, ScalarFormatter
 
     fig, ax = plt.subplots(figsize=(7, 4))
     for i, run in enumerate(runs.values()):
@@ -93,6 +96,7 @@ def plot_frontier(runs, path=None):
                 xycoords=("axes fraction", "data"), va="bottom", fontsize=8, color="grey")
     ax.set_xscale("log")
     ax.xaxis.set_major_formatter(ScalarFormatter())  # 10 and 100 minutes, not 10^1 and 10^2
+    ax.xaxis.set_minor_formatter(LogFormatter(labelOnlyBase=False))  # 60 and 200, not 6x10^1
     ax.set(xlabel=L("wall_minutes"), ylabel=L("test_acc"), title=L("frontier_title"))
     machines = sorted({run["machine"] for run in runs.values()})
     ax.text(0.99, 0.02, "\n".join(machines), transform=ax.transAxes, ha="right", fontsize=7,

@@ -110,6 +110,16 @@ class ProgressPlot:
         self.points = {"train loss": ([], []), "train acc": ([], []), "test acc": ([], [])}
         self.fig = self.handle = None
 
+    @classmethod
+    def replay(cls, run):
+        """The plot a saved run (train_loss, train_acc and test_acc per epoch) drew as it
+        trained, drawn at once: the book's figure for a run too long to repeat in class."""
+        plot = cls(len(run["test_acc"]), live=False, quiet=True)
+        for epoch, values in enumerate(zip(run["train_loss"], run["train_acc"], run["test_acc"])):
+            plot.add(epoch + 1, **dict(zip(("train_loss", "train_acc", "test_acc"), values)))
+        plot._draw()
+        return plot
+
     def add(self, epoch, **values):
         for name, value in values.items():
             xs, ys = self.points[name.replace("_", " ")]

@@ -26,6 +26,9 @@ def test_a_measured_run_is_saved_beside_the_runs_already_there(tmp_path, capsys)
     assert Preset(**smoke["recipe"]) == get_preset("smoke")  # the recipe, read back whole
     assert smoke["epochs"] == len(smoke["test_acc"]) == len(smoke["wall_seconds"]) == 2
     assert 0 < smoke["wall_seconds"][0] < smoke["wall_seconds"][1]
+    assert smoke["examples"] == [get_preset("smoke").limit] * 2  # every epoch, all of them
+    epoch_walls = [b - a for a, b in zip([0] + smoke["wall_seconds"], smoke["wall_seconds"])]
+    assert all(0 < c < w for c, w in zip(smoke["compute_seconds"], epoch_walls, strict=True))
     assert out.stat().st_size > 10_000
     table = capsys.readouterr().out
     assert "| `quick` | 2 | 1.0 min | 0.920 | 0.930 |" in table
@@ -51,6 +54,11 @@ def test_the_figure_has_a_point_per_epoch_and_draws_in_both_languages(language):
     rings = [line for line in ax.lines if line.get_marker() == "o" and line.get_linestyle() == "None"]
     assert [(line.get_xdata(), line.get_ydata()) for line in rings] == [(61 / 60, 0.93)]
     assert ax.get_xscale() == "log"
+    ax.set_xlim(50, 310)  # less than a decade, as the saved book run: minor ticks get labels
+    fig.canvas.draw()
+    labels = [t.get_text() for t in ax.get_xticklabels() + ax.get_xticklabels(minor=True)]
+    assert "100" in labels and "200" in labels  # plain minutes, not 2x10^2
+    assert not any("$" in label for label in labels), labels
     if language == "en" or i18n.find_cjk_font():  # else zh figures fall back to English
         assert ax.get_xlabel() == i18n.MESSAGES[language]["wall_minutes"]
 

@@ -296,6 +296,19 @@ def test_progress_plot(drawn_lang, monkeypatch):
     assert in_language(" ".join(legend), lang, "测试精度", "test acc")
 
 
+def test_a_saved_run_replays_as_its_training_plot(monkeypatch):
+    displayed = []
+    monkeypatch.setattr("IPython.display.display", lambda fig, **kwargs: displayed.append(fig))
+    run = {"train_loss": [0.5, 0.2, 0.1], "train_acc": [0.8, 0.9, 0.95],
+           "test_acc": [0.85, 0.88, 0.87]}
+    plot = ProgressPlot.replay(run)
+    assert displayed == [plot.fig]  # drawn once, not once per epoch
+    curves = {line.get_label(): line for line in plot.ax.get_lines()}
+    assert list(curves) == [expected("en", key) for key in ("train_loss", "train_acc", "test_acc")]
+    for line, key in zip(curves.values(), ("train_loss", "train_acc", "test_acc")):
+        assert list(line.get_xdata()) == [1, 2, 3] and list(line.get_ydata()) == run[key]
+
+
 def test_confusion_matrix(drawn_lang):
     lang = drawn_lang
     labels = torch.tensor([0, 1, 9, 9])
