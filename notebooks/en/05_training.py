@@ -30,7 +30,7 @@ i18n.set_language("en")
 #
 # | preset | what it is for | 2-core CPU with bf16 (AVX-512) | 2-core CPU without bf16 (AVX2) |
 # |---|---|---|---|
-# | `book` | the notes' recipe exactly | about an hour (one epoch: 362 s) | about 5 hours expected (steps measured: 35 examples/s) |
+# | `book` | the notes' recipe exactly | about an hour (one epoch: 362 s) | measured: 10 epochs of 28 min (5 hours), test acc 0.921 |
 # | `quick` | the same network, a recipe for CPUs | 757 s, test acc 0.924 | about an hour expected (steps measured: 80 examples/s at 48x48) |
 # | `best` | the best result in about half an hour | not measured yet | not measured yet |
 # | `smoke` | checks that the code runs (CI sets this) | seconds | seconds |
@@ -176,15 +176,19 @@ print(history.summary())
 
 # %% [markdown]
 # The checks: one entry per epoch, a training loss that went down, and a test accuracy above
-# what always answering the test set's most common class would score.
+# what always answering the test set's most common class would score. A full run must do
+# better: 0.90 for `quick`, but only 0.80 for `book`, whose last epoch is one draw from a
+# swing of several hundredths (the saved run below ended at 0.921 and stood at 0.845 one
+# epoch earlier).
 
 # %%
 majority_share = torch.bincount(test_iter.labels).max().item() / len(test_iter.labels)
 assert len(history.test_acc) == preset.num_epochs
 assert history.train_loss[-1] < history.train_loss[0]
 assert history.test_acc[-1] > majority_share, (history.test_acc, majority_share)
-if preset.name in ("book", "quick"):
-    assert history.test_acc[-1] >= 0.90, history.test_acc
+trained_at_least = {"book": 0.80, "quick": 0.90}
+if preset.name in trained_at_least:
+    assert history.test_acc[-1] >= trained_at_least[preset.name], history.test_acc
 majority_share
 
 # %% [markdown]
@@ -198,20 +202,73 @@ majority_share
 # ```
 #
 # and D2L zh 2.0 printed `loss 0.012, train acc 0.997, test acc 0.893` at 5032.7
-# examples/sec on a GPU (both figures time the compute step only). The `book` preset is that
-# recipe; its full ten epochs on this project's 2-core CPU have not been run yet, so its row
-# is left open:
+# examples/sec on a GPU (both figures time the compute step only):
 #
-# | run | loss | train acc | test acc | speed, time |
+# | run | loss | train acc | test acc | speed (compute step only) |
 # |---|---|---|---|---|
-# | the notes (CPU) | 0.011 | 0.997 | 0.919 | 52.9 examples/sec (compute only) |
-# | D2L zh 2.0 (GPU) | 0.012 | 0.997 | 0.893 | 5032.7 examples/sec (compute only) |
-# | `book` preset, 2-core CPU, 10 epochs | *not run yet* | *not run yet* | *not run yet* | about an hour expected; one epoch measured: 362 s, test acc 0.872 after it |
+# | the notes (CPU) | 0.011 | 0.997 | 0.919 | 52.9 examples/sec |
+# | D2L zh 2.0 (GPU) | 0.012 | 0.997 | 0.893 | 5032.7 examples/sec |
 #
-# Your own run's two lines are printed under the training cell above. The gap between train
-# accuracy (almost 1) and test accuracy (about 0.9) in the notes is overfitting: nothing in
-# the book's recipe regularises. For scale: the Fashion-MNIST benchmark lists 0.949 for a
-# ResNet-18 trained with augmentation, and 0.835 for humans.
+# The `book` preset is that recipe. We ran its ten epochs once on a 2-core CPU without bf16
+# (AVX2), with `python -m d2lresnet frontier --presets book --checkpoints runs/
+# --out notebooks/figures/frontier.png` (`--checkpoints` saves every epoch, so a run of hours
+# can stop and resume). It saved the run, epoch by epoch, in `notebooks/figures/frontier.json`.
+# The cell reads it back, checks that it used today's `book` recipe, prints its last epoch in
+# the notes' format, and draws the figure `train` draws as it goes.
+
+# %%
+import statistics
+
+from d2lresnet.frontier import load_runs
+from d2lresnet.plots import ProgressPlot
+from d2lresnet.presets import Preset
+from d2lresnet.versus import median_epoch_seconds
+
+book_run = load_runs("../figures/frontier.json")["book"]
+assert Preset(**book_run["recipe"]) == book  # the saved run used today's `book` recipe
+assert book_run["epochs"] == len(book_run["test_acc"]) == book.num_epochs
+loss, train_acc, test_acc = (book_run[k][-1] for k in ("train_loss", "train_acc", "test_acc"))
+rate = statistics.median(n / s for n, s in zip(book_run["examples"], book_run["compute_seconds"]))
+epoch_minutes = median_epoch_seconds(book_run) / 60
+print(f"loss {loss:.3f}, train acc {train_acc:.3f}, test acc {test_acc:.3f}")
+print(f"{rate:.1f} examples/sec on {book_run['device']} (compute step, median epoch)")
+print(f"{epoch_minutes:.0f} minutes an epoch (median), {book_run['machine']}")
+ProgressPlot.replay(book_run);
+
+# %% [markdown]
+# The last line agrees with the notes' almost to the digit: test accuracy 0.921 against their
+# 0.919, loss 0.015 against 0.011. Do not read much into the third decimal; the figure shows
+# why. Train accuracy rises every epoch. Test accuracy climbs for four epochs and then swings
+# by several hundredths from one epoch to the next: one epoch before the end it was 0.845.
+# The learning rate stays at 0.05 to the last step, so SGD never settles, and the tenth
+# epoch's test accuracy is one draw from that swing. The notes' 0.919 and D2L's 0.893 are two
+# more draws of the same recipe. That is why the `quick` and `best` presets lower the
+# learning rate almost to zero by their last epoch (a one-cycle schedule).
+#
+# At the end of the first epoch, test accuracy is *above* train accuracy: the train figure averages
+# over an epoch in which the network was still learning. By the end train accuracy is well
+# above test accuracy. That gap is overfitting: nothing in the book's recipe regularises.
+# This CPU computes 38 examples/sec against the notes' 52.9 (both the compute step only),
+# so an epoch takes about 28 minutes here. The cell checks these sentences against the run.
+
+# %%
+train_accs, test_accs = book_run["train_acc"], book_run["test_acc"]
+assert abs(test_acc - 0.919) < 0.005 and abs(loss - 0.011) < 0.005  # the notes' last line
+assert all(a < b for a, b in zip(train_accs, train_accs[1:]))  # train acc: up every epoch
+assert all(a < b for a, b in zip(test_accs[:3], test_accs[1:4]))  # test acc: up for four
+swing = max(test_accs[3:]) - min(test_accs[3:])
+assert swing > 0.05 and test_accs[-2] < 0.85, test_accs  # then it swings
+assert PRESETS["quick"].one_cycle and PRESETS["best"].one_cycle and not book.one_cycle
+assert test_accs[0] > train_accs[0] and train_acc - test_acc > 0.05  # overfitting at the end
+assert round(rate) == 38 and round(epoch_minutes) == 28
+print(f"test acc swings by {swing:.3f} after epoch 4; "
+      f"train acc minus test acc: {train_accs[0] - test_accs[0]:.3f} after epoch 1, "
+      f"{train_acc - test_acc:.3f} after epoch {book_run['epochs']}")
+
+# %% [markdown]
+# Your own run's two lines are printed under the training cell above. For scale: the
+# Fashion-MNIST benchmark lists 0.949 for a ResNet-18 trained with augmentation, and 0.835
+# for humans.
 #
 # ### Why the `quick` preset's loss stays above 0.5
 #
@@ -383,7 +440,7 @@ count_parameters(cnn), round(param_ratio), round(flop_ratio)
 # ResNet-18's epochs). The figure is the test accuracy after each epoch.
 
 # %%
-from d2lresnet.versus import median_epoch_seconds, plot_versus
+from d2lresnet.versus import plot_versus
 
 compared = json.loads(Path("../figures/versus.json").read_text())
 nets = compared["nets"]
@@ -431,12 +488,14 @@ stem_side
 # The dashed line is the notes' 0.919.
 #
 # The numbers come from `python -m d2lresnet frontier`, which trains each preset exactly as
-# `train --preset` does. The table says on which machine; to measure yours, run
+# `train --preset` does. As this notebook ships, the saved file holds one run: the `book` run
+# above, whose swing after epoch 4 is plain to see here. The table says on which machine; to
+# measure yours (and to add the other presets), run
 # `python -m d2lresnet frontier --presets quick --out notebooks/figures/frontier.png` (the
 # other presets' runs in the file are kept).
 
 # %%
-from d2lresnet.frontier import format_table, load_runs, plot_frontier
+from d2lresnet.frontier import format_table, plot_frontier
 
 runs = load_runs("../figures/frontier.json")
 for run in runs.values():
@@ -452,7 +511,10 @@ Markdown(format_table(runs))
 #
 # * The notes train ResNet-18 on Fashion-MNIST with the book's recipe: 96x96 images, 10
 #   epochs, plain SGD with learning rate 0.05, batch size 256. They reach
-#   `loss 0.011, train acc 0.997, test acc 0.919`.
+#   `loss 0.011, train acc 0.997, test acc 0.919`. Our run of that recipe (five hours on a
+#   2-core CPU) ended at `loss 0.015, train acc 0.996, test acc 0.921`, but its test accuracy
+#   swung from 0.845 to 0.921 between the last two epochs: with a learning rate that never
+#   decays, the last epoch's figure is partly luck.
 # * 96x96 is D2L's compromise for speed, down from ImageNet's 224. Enlarging 28x28 pictures
 #   adds no information (the resized picture has rank at most 28) and costs about ten times
 #   the arithmetic (9.65 times, counted).
