@@ -115,8 +115,8 @@ class ProgressPlot:
         """The plot a saved run (train_loss, train_acc and test_acc per epoch) drew as it
         trained, drawn at once: the book's figure for a run too long to repeat in class."""
         plot = cls(len(run["test_acc"]), live=False, quiet=True)
-        for epoch, values in enumerate(zip(run["train_loss"], run["train_acc"], run["test_acc"])):
-            plot.add(epoch + 1, **dict(zip(("train_loss", "train_acc", "test_acc"), values)))
+        for i in range(plot.num_epochs):
+            plot.add(i + 1, **{key: run[key][i] for key in ("train_loss", "train_acc", "test_acc")})
         plot._draw()
         return plot
 
