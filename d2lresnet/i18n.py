@@ -1,7 +1,8 @@
 """One switch for the language of everything the module prints or draws: English or 中文.
 
     from d2lresnet import i18n
-    i18n.set_language("zh")                        # first cell of every zh notebook
+    i18n.set_notebook_language()                   # first cell of every notebook: zh in zh/
+    i18n.set_language("zh")                        # or choose it yourself
     i18n.tr("conv", k=3, c=64)                     # '3×3卷积层，64'; label() for figure text
 
 ``MESSAGES[language][key]`` is a ``str.format`` template; add a key to both languages (a test
@@ -16,6 +17,7 @@ which the browser or terminal draws with its own fonts) stays Chinese.
 """
 import os
 import unicodedata
+from pathlib import Path
 
 LANGUAGES = ("en", "zh")
 
@@ -228,6 +230,18 @@ _warned = False
 
 def get_language():
     return _language
+
+
+def set_notebook_language():
+    """The notebook's language, from the folder it runs in: "zh" in notebooks/zh/ (Jupyter
+    and nbval start a notebook's kernel in its folder), else "en". D2LRESNET_LANG overrides
+    the folder where it says nothing, as on Colab (/content). Returns the language."""
+    folder = Path.cwd().name
+    language = os.environ.get("D2LRESNET_LANG") or (folder if folder in LANGUAGES else "en")
+    if language not in LANGUAGES:
+        raise ValueError(f"D2LRESNET_LANG must be one of {LANGUAGES}, got {language!r}")
+    set_language(language)
+    return language
 
 
 def set_language(language):

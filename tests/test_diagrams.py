@@ -204,6 +204,27 @@ def test_switch_defaults_to_english_and_rejects_other_languages():
         i18n.set_language("fr")
 
 
+@pytest.mark.parametrize("folder, env, language", [
+    ("zh", None, "zh"), ("en", None, "en"), ("content", None, "en"),  # Colab runs in /content
+    ("content", "zh", "zh"), ("en", "zh", "zh")])
+def test_a_notebook_takes_its_language_from_its_folder_unless_told(folder, env, language,
+                                                                   tmp_path, monkeypatch):
+    (tmp_path / folder).mkdir()
+    monkeypatch.chdir(tmp_path / folder)  # Jupyter and nbval run a kernel in its notebook's folder
+    if env:
+        monkeypatch.setenv("D2LRESNET_LANG", env)
+    else:
+        monkeypatch.delenv("D2LRESNET_LANG", raising=False)
+    assert i18n.set_notebook_language() == language == i18n.get_language()
+
+
+def test_an_unknown_language_in_the_environment_is_refused(monkeypatch):
+    monkeypatch.setenv("D2LRESNET_LANG", "fr")
+    with pytest.raises(ValueError, match="D2LRESNET_LANG must be one of"):
+        i18n.set_notebook_language()
+    assert i18n.get_language() == "en"
+
+
 def test_zh_figures_draw_every_glyph():
     if i18n.find_cjk_font() is None and not os.environ.get("CI"):
         pytest.skip("no CJK font here (sudo apt-get install fonts-noto-cjk); CI installs one")

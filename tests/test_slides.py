@@ -90,19 +90,20 @@ def test_an_authors_own_slide_type_wins():
 
 
 def test_a_page_is_in_its_notebooks_language_and_chinese_headings_start_slides(tmp_path):
-    # <html lang> from the notebook's own switch, so a browser draws the Simplified Chinese
-    # forms of a CJK font (lang="en" gets the Japanese ones).
-    switch = 'from d2lresnet import i18n\ni18n.set_language("{}")'
+    # <html lang> from the notebook's folder, as its first cell reads it, so a browser draws
+    # the Simplified Chinese forms of a CJK font (lang="en" gets the Japanese ones).
+    switch = "from d2lresnet import i18n\ni18n.set_notebook_language()"
     notebooks = {
-        "zh": [new_code_cell(switch.format("zh")),
+        "zh": [new_code_cell(switch),
                new_markdown_cell("# 6.2 残差块\n\n正文。\n\n## 恒等映射\n文字"),
                new_code_cell("1"), new_markdown_cell("### 细节：步幅\n更多")],
-        "en": [new_code_cell(switch.format("en")), new_markdown_cell("# 6.2 Residual blocks")],
-        "none": [new_markdown_cell("# No switch")],
+        "en": [new_code_cell(switch), new_markdown_cell("# 6.2 Residual blocks")],
+        "elsewhere": [new_markdown_cell("# No language folder")],
     }
-    for name, cells in notebooks.items():
-        nbformat.write(new_notebook(cells=cells), tmp_path / f"{name}.ipynb")
-    paths = [tmp_path / f"{name}.ipynb" for name in notebooks]
+    paths = [tmp_path / folder / f"{folder}.ipynb" for folder in notebooks]
+    for path, cells in zip(paths, notebooks.values()):
+        path.parent.mkdir()
+        nbformat.write(new_notebook(cells=cells), path)
     pages = slides.build_html(paths, tmp_path / "html")
     decks = slides.build_slides(paths, tmp_path / "slides")
     for built in (pages, decks):

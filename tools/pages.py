@@ -13,10 +13,10 @@ title (set-up: installing on Colab, choosing a language) is left out. A cell tha
 Formulas are written as MathML when a page is built (latex2mathml), so pages and slides show
 them with no network: browsers draw MathML themselves, no MathJax needed.
 
-A page's ``<html lang>`` is the language its notebook switches to (``i18n.set_language("zh")``
-in its first cell; English otherwise): with ``lang="zh"`` browsers draw Chinese with the
-Simplified Chinese forms of a CJK font (Noto Sans CJK SC, not the Japanese forms they pick for
-an English page, which shows in punctuation such as ：).
+A page's ``<html lang>`` is its notebook's language, which the notebook's folder names
+(``zh/``, as ``i18n.set_notebook_language()`` reads it; English otherwise): with ``lang="zh"``
+browsers draw Chinese with the Simplified Chinese forms of a CJK font (Noto Sans CJK SC, not
+the Japanese forms they pick for an English page, which shows in punctuation such as ：).
 
     python -m tools.pages html   --output-dir build/html    build/executed/*.ipynb
     python -m tools.pages slides --output-dir build/slides  build/executed/*.ipynb
@@ -42,8 +42,7 @@ _HEADING = re.compile(r"^(#{1,6})\s+\S")
 _INLINE_MATH = re.compile(r"(?<![$\\])\$(?!\$)(.+?)(?<![$\\])\$", re.S)
 # LaTeX that latex2mathml does not know, spelled in a way it does.
 _LATEX_ALIASES = {r"\arg": r"\operatorname{arg}"}
-# The notebooks' language switch (d2lresnet.i18n), and the folders named after the languages.
-_SET_LANGUAGE = re.compile(r"""\bset_language\(\s*["']([A-Za-z-]+)["']\s*\)""")
+# The folders named after the notebooks' languages (d2lresnet.i18n.set_notebook_language).
 LANGUAGE_FOLDERS = ("en", "zh")
 
 
@@ -159,15 +158,11 @@ class MathMLSlidesExporter(SlidesExporter):
 
 # Building ----------------------------------------------------------------------------------
 
-def notebook_language(nb):
-    """The language the notebook's code switches to first (``i18n.set_language("zh")``), as an
-    ISO 639-1 code for ``<html lang>``; "en" when it sets none."""
-    for cell in nb.cells:
-        if cell.cell_type == "code":
-            match = _SET_LANGUAGE.search(cell.source)
-            if match:
-                return match.group(1).split("-")[0].lower()
-    return "en"
+def notebook_language(path):
+    """The notebook's language, as an ISO 639-1 code for ``<html lang>``: the name of its folder
+    (notebooks/zh/, build/executed/smoke/zh/), as the notebook's first cell reads it; else "en"."""
+    folder = Path(path).parent.name
+    return folder if folder in LANGUAGE_FOLDERS else "en"
 
 
 def _export(exporter, paths, output_dir, suffix, transform=lambda nb: nb):
@@ -176,7 +171,7 @@ def _export(exporter, paths, output_dir, suffix, transform=lambda nb: nb):
     written = {}
     for path in map(Path, paths):
         nb = transform(nbformat.read(path, as_version=4))
-        exporter.language_code = notebook_language(nb)
+        exporter.language_code = notebook_language(path)
         body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": path.stem}})
         target = output_dir / f"{path.stem}{suffix}"
         target.write_text(body, encoding="utf-8")

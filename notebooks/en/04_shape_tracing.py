@@ -15,7 +15,7 @@
 
 # %%
 from d2lresnet import i18n
-i18n.set_language("en")
+i18n.set_notebook_language()
 
 # %% [markdown]
 # # Tracing shapes through ResNet-18 (查看形状)

@@ -15,7 +15,7 @@
 
 # %%
 from d2lresnet import i18n
-i18n.set_language("en")
+i18n.set_notebook_language()
 
 # %% [markdown]
 # # Going deeper: the degradation problem (退化问题)

@@ -15,7 +15,7 @@
 
 # %%
 from d2lresnet import i18n
-i18n.set_language("zh")
+i18n.set_notebook_language()
 
 # %% [markdown]
 # # 查看形状
