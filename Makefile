@@ -81,7 +81,7 @@ sync: setup
 D2LRESNET_PRESET ?= smoke
 EXECUTED_DIR := build/executed/$(D2LRESNET_PRESET)
 EXECUTED := $(patsubst notebooks/%.py,$(EXECUTED_DIR)/%.ipynb,$(NOTEBOOKS))
-MODULE := $(wildcard d2lresnet/*.py)
+MODULE := $(wildcard d2lresnet/*.py d2lresnet/*/*.py)
 PAGES := $(BIN)/python -m tools.pages
 
 # tools/execute_notebook.py, not `jupyter nbconvert --execute`, which now and then waits forever

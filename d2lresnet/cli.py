@@ -256,18 +256,18 @@ def main(argv=None):
             from .shapes import print_trace
             print_trace(resnet18(in_channels=args.input[1]), args.input)
         elif args.command == "bench":
-            from .bench import format_bench, run_bench
+            from .experiments.bench import format_bench, run_bench
             result = run_bench(args.resize, args.batch_size, args.steps, args.warmup)
             print(json.dumps(result) if args.json else format_bench(result))
         elif args.command == "degradation":
-            from .degradation import run
+            from .experiments.degradation import run
             run(args.preset, args.out, args.data, depths=args.depths, epochs=args.epochs,
                 train_size=args.train_size)
         elif args.command == "frontier":
-            from .frontier import run
+            from .experiments.frontier import run
             run(args.presets, args.out, args.data, args.device, args.checkpoints)
         elif args.command == "versus":
-            from .versus import run
+            from .experiments.versus import run
             overrides = {key: value for key, value in [
                 ("resize", args.resize), ("num_epochs", args.epochs)] if value is not None}
             run(args.preset, args.out, args.data, args.device, **overrides)

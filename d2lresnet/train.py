@@ -17,7 +17,7 @@ from tqdm.auto import tqdm
 
 from . import i18n
 from .checkpoint import check_writable, load_checkpoint, save_checkpoint, saved_epoch
-from .plots import ProgressPlot
+from .drawing.plots import ProgressPlot
 
 
 class TrainingDiverged(RuntimeError):

@@ -18,7 +18,7 @@ from . import i18n
 from .blocks import Bottleneck, Residual
 from .model import (ARCHITECTURES, STAGE_WIDTHS, count_layers, count_parameters, display_name,
                     resnet, resnet18)
-from .resnet_diagram import draw_resnet
+from .drawing.resnet_diagram import draw_resnet
 from .shapes import block_output_shape, trace_shapes
 
 STAGES = ("b2", "b3", "b4", "b5")

@@ -115,7 +115,7 @@ def _write_present_notebook(path):
     import nbformat
     cells = ['import ipywidgets\nipywidgets.IntSlider(value=3, description="size")',
              'print("printed output")',
-             "from d2lresnet.plots import present\npresent()",
+             "from d2lresnet.drawing.plots import present\npresent()",
              "present(False)"]
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
     nb.metadata.kernelspec = {"name": "python3", "display_name": "Python 3 (ipykernel)",
@@ -478,7 +478,7 @@ def _font_px(page, selector):
 
 
 def test_present_enlarges_widget_and_output_text(lab, page):
-    from d2lresnet.plots import _PRESENT_SCALE
+    from d2lresnet.drawing.plots import _PRESENT_SCALE
     _open_notebook(page, lab, f"notebooks/{PRESENT_NOTEBOOK}")
     label = f"{PANEL} .jp-OutputArea .widget-label"
     printed = f"{PANEL} .jp-OutputArea .jp-RenderedText pre"

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from d2lresnet.cli import main
-from d2lresnet.degradation import (RECIPE, RUNS, degradation_experiment, load_results,
+from d2lresnet.experiments.degradation import (RECIPE, RUNS, degradation_experiment, load_results,
                                    plot_degradation, run_config, save_results)
 from d2lresnet.presets import PRESETS
 

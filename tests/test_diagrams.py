@@ -15,7 +15,7 @@ from torch import nn
 
 from d2lresnet import (Bottleneck, PreActResidual, Residual, count_layers, i18n, resnet,
                        resnet18, resnet34, resnet50, trace_shapes)
-from d2lresnet.diagrams import (draw_block, draw_blocks, draw_function_classes,
+from d2lresnet.drawing.diagrams import (draw_block, draw_blocks, draw_function_classes,
                                 draw_regular_vs_residual, draw_resnet, drawn)
 
 matplotlib.use("Agg")

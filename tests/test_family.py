@@ -2,7 +2,7 @@
 import pytest
 
 from d2lresnet import ARCHITECTURES, count_parameters, resnet18
-from d2lresnet.family import family_table, format_table, torchvision_meta
+from d2lresnet.experiments.family import family_table, format_table, torchvision_meta
 
 
 @pytest.fixture(scope="module")

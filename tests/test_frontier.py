@@ -1,10 +1,12 @@
-"""d2lresnet.frontier: time-to-accuracy per preset, measured and drawn (smoke preset here)."""
+"""d2lresnet.experiments.frontier: time-to-accuracy per preset, measured and drawn (smoke preset here)."""
 import json
 import warnings
 
 import pytest
 
-from d2lresnet import frontier, i18n
+from d2lresnet import i18n
+
+from d2lresnet.experiments import frontier
 from d2lresnet.cli import main
 from d2lresnet.presets import Preset, get_preset
 

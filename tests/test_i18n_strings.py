@@ -15,7 +15,7 @@ from matplotlib import pyplot as plt
 from d2lresnet import Bottleneck, PreActResidual, Residual, block_output_shape, i18n, resnet18
 from d2lresnet import widgets as widgets_module
 from d2lresnet.data import CLASS_NAMES, class_names, get_fashion_mnist_labels
-from d2lresnet.plots import ProgressPlot, plot_confusion_matrix, show_images
+from d2lresnet.drawing.plots import ProgressPlot, plot_confusion_matrix, show_images
 from d2lresnet.shapes import trace_shapes
 from d2lresnet.train import History
 from d2lresnet.widgets import (block_shape_widget, controls, describe_block_shape,
@@ -342,7 +342,7 @@ def tiny_results():
 
 
 def test_degradation_plot(drawn_lang):
-    from d2lresnet.degradation import plot_degradation
+    from d2lresnet.experiments.degradation import plot_degradation
     lang = drawn_lang
     fig = plot_degradation(tiny_results(), title_extra=i18n.label("smoke_run_note"))
     plain, residual = expected(lang, "plain"), expected(lang, "residual")
@@ -358,7 +358,7 @@ def test_degradation_plot(drawn_lang):
 
 
 def test_grad_norms_plot(drawn_lang):
-    from d2lresnet.gradients import plot_grad_norms
+    from d2lresnet.experiments.gradients import plot_grad_norms
     lang = drawn_lang
     ax = plot_grad_norms({"plain-8": [("conv", 1.0), ("conv", 0.1)]})
     assert (ax.get_xlabel(), ax.get_ylabel(), ax.get_title()) == tuple(
@@ -367,7 +367,7 @@ def test_grad_norms_plot(drawn_lang):
 
 
 def test_family_table_headers(lang):
-    from d2lresnet.family import format_table
+    from d2lresnet.experiments.family import format_table
     rows = [dict(model="ResNet-18", params=11_178_378, made_up=1.5),
             dict(model="ResNet-152", params=58_164_298, made_up=None)]
     header, *lines = format_table(rows).splitlines()
@@ -380,8 +380,8 @@ def test_family_table_headers(lang):
 
 
 def test_zh_degradation_figures_draw_every_glyph():
-    from d2lresnet.degradation import plot_degradation
-    from d2lresnet.gradients import plot_grad_norms
+    from d2lresnet.experiments.degradation import plot_degradation
+    from d2lresnet.experiments.gradients import plot_grad_norms
     zh_with_font()
 
     def draw():

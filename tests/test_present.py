@@ -7,7 +7,7 @@ import sys
 import matplotlib.pyplot as plt
 import pytest
 
-from d2lresnet import plots
+from d2lresnet.drawing import plots
 
 
 @pytest.fixture(autouse=True)
@@ -69,7 +69,7 @@ def test_present_displays_nothing_outside_a_notebook(capsys):
 
 
 def test_env_var_switches_present_on_at_import():
-    code = ("import matplotlib.pyplot as plt, d2lresnet.plots; "
+    code = ("import matplotlib.pyplot as plt, d2lresnet.drawing.plots; "
             "print(plt.rcParams['figure.dpi'], plt.rcParams['font.size'])")
     env = dict(os.environ, D2LRESNET_PRESENT="1", MPLBACKEND="Agg")
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,

@@ -6,8 +6,8 @@ import pytest
 import torch
 
 from d2lresnet import PreActResidual, Residual, count_layers, count_parameters, resnet, trace_shapes
-from d2lresnet.gradients import conv_grad_norms
-from d2lresnet.twins import CifarBlock, PadShortcut, cifar_resnet, depth_to_n
+from d2lresnet.experiments.gradients import conv_grad_norms
+from d2lresnet.experiments.twins import CifarBlock, PadShortcut, cifar_resnet, depth_to_n
 
 
 def fake_data(count, seed=0):

@@ -1,4 +1,4 @@
-"""model.plain_cnn and d2lresnet.versus: fastbook's simple CNN against ResNet-18, one recipe."""
+"""model.plain_cnn and d2lresnet.experiments.versus: fastbook's simple CNN against ResNet-18, one recipe."""
 import json
 import warnings
 from pathlib import Path
@@ -7,7 +7,9 @@ import pytest
 import torch
 from torch import nn
 
-from d2lresnet import i18n, versus
+from d2lresnet import i18n
+
+from d2lresnet.experiments import versus
 from d2lresnet.cli import main
 from d2lresnet.model import count_parameters, plain_cnn, resnet18
 

@@ -9,7 +9,7 @@ import torch
 from d2lresnet import (ARCHITECTURES, Bottleneck, Residual, count_layers, count_parameters,
                        format_trace, resnet, resnet18, resnet34, resnet50, trace_shapes)
 from d2lresnet import widgets as widgets_module
-from d2lresnet.diagrams import drawn
+from d2lresnet.drawing.diagrams import drawn
 from d2lresnet.widgets import (apply_preset, block_shape_widget, controls, format_trace_table,
                                plot_resolution_and_channels, stage_widget, summarize_stages,
                                trace_widget)

@@ -56,7 +56,7 @@ Markdown("| 中文 | English |\n|---|---|\n" + "\n".join(f"| {zh} | {en} |" for 
 # $\mathcal{F}_1 \subseteq \dots \subseteq \mathcal{F}_6$, which avoid the problem.
 
 # %%
-from d2lresnet.diagrams import draw_function_classes
+from d2lresnet.drawing.diagrams import draw_function_classes
 
 classes_figure = draw_function_classes()
 classes_figure

@@ -37,7 +37,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from d2lresnet import Residual
-from d2lresnet.diagrams import draw_blocks, draw_regular_vs_residual, drawn
+from d2lresnet.drawing.diagrams import draw_blocks, draw_regular_vs_residual, drawn
 
 block = Residual(3, 3)
 regular_vs_residual = draw_regular_vs_residual(block)

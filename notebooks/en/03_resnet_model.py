@@ -157,8 +157,8 @@ len(shapes_by_hand)
 # dashed where it carries a 1x1 convolution.
 
 # %%
-from d2lresnet.diagrams import drawn
-from d2lresnet.resnet_diagram import draw_resnet
+from d2lresnet.drawing.diagrams import drawn
+from d2lresnet.drawing.resnet_diagram import draw_resnet
 
 figure = draw_resnet(net, (1, 1, 224, 224))
 layers = [layer for part in net for layer in (part if isinstance(part, nn.Sequential) else [part])]

@@ -140,8 +140,8 @@ assert [leaf.output_shape[2] for leaf in picked] == [112, 56, 28, 28]
 # sees only 3x3 pixels.
 
 # %%
-from d2lresnet.diagrams import drawn
-from d2lresnet.resnet_diagram import draw_resnet
+from d2lresnet.drawing.diagrams import drawn
+from d2lresnet.drawing.resnet_diagram import draw_resnet
 
 rows_96 = trace_shapes(net, (1, 1, 96, 96))
 figure_96 = draw_resnet(net, (1, 1, 96, 96))

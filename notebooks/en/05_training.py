@@ -54,7 +54,7 @@ from d2lresnet import count_parameters, resnet18
 from d2lresnet.data import (CLASS_NAMES, FashionMNISTBatches, class_names,
                             get_fashion_mnist_labels, load_data_fashion_mnist,
                             load_fashion_mnist)
-from d2lresnet.plots import plot_confusion_matrix, show_images
+from d2lresnet.drawing.plots import plot_confusion_matrix, show_images
 from d2lresnet.presets import PRESETS, get_preset
 from d2lresnet.shapes import count_flops, format_trace, trace_shapes
 from d2lresnet.train import evaluate_accuracy, predict, train, try_gpu
@@ -219,10 +219,10 @@ majority_share
 # %%
 import statistics
 
-from d2lresnet.frontier import load_runs
-from d2lresnet.plots import ProgressPlot
+from d2lresnet.experiments.frontier import load_runs
+from d2lresnet.drawing.plots import ProgressPlot
 from d2lresnet.presets import Preset
-from d2lresnet.versus import median_epoch_seconds
+from d2lresnet.experiments.versus import median_epoch_seconds
 
 book_run = load_runs("../figures/frontier.json")["book"]
 assert Preset(**book_run["recipe"]) == book  # the saved run used today's `book` recipe
@@ -440,7 +440,7 @@ count_parameters(cnn), round(param_ratio), round(flop_ratio)
 # ResNet-18's epochs). The figure is the test accuracy after each epoch.
 
 # %%
-from d2lresnet.versus import plot_versus
+from d2lresnet.experiments.versus import plot_versus
 
 compared = json.loads(Path("../figures/versus.json").read_text())
 nets = compared["nets"]
@@ -495,7 +495,7 @@ stem_side
 # other presets' runs in the file are kept).
 
 # %%
-from d2lresnet.frontier import format_table, plot_frontier
+from d2lresnet.experiments.frontier import format_table, plot_frontier
 
 runs = load_runs("../figures/frontier.json")
 for run in runs.values():

@@ -48,11 +48,11 @@ from torch import nn
 
 from d2lresnet import count_layers, count_parameters, trace_shapes
 from d2lresnet.data import load_fashion_mnist
-from d2lresnet.degradation import (RECIPE, RUNS, degradation_experiment, load_results,
+from d2lresnet.experiments.degradation import (RECIPE, RUNS, degradation_experiment, load_results,
                                    plot_degradation, run_config)
-from d2lresnet.gradients import conv_grad_norms, plot_grad_norms
+from d2lresnet.experiments.gradients import conv_grad_norms, plot_grad_norms
 from d2lresnet.presets import default_preset_name
-from d2lresnet.twins import CifarBlock, cifar_resnet, depth_to_n
+from d2lresnet.experiments.twins import CifarBlock, cifar_resnet, depth_to_n
 
 # The run's length follows D2LRESNET_PRESET: smoke (CI) half a minute, quick (a CPU) minutes,
 # book (a GPU) the full run of the saved figure. PRESET = "book" runs the full one here.

@@ -43,7 +43,7 @@ Markdown("| 中文 | English |\n|---|---|\n" + "\n".join(f"| {zh} | {en} |" for 
 # 那么，更大的函数类$\mathcal{F}'$能让我们更接近$f^*$吗？**只要它包含**较小的函数类，即$\mathcal{F} \subseteq \mathcal{F}'$，**就能确保**结果不会变差：原来的最优解$f^*_{\mathcal{F}}$仍在其中，所以新的最优解至少一样好。不包含原函数类的更大函数类没有这种保证，反而可能离得更远。这就是笔记中的图：左边是非嵌套函数类，虽然$\mathcal{F}_3$比$\mathcal{F}_1$更接近$f^*$，但$\mathcal{F}_6$却离得更远了；右侧是嵌套函数类$\mathcal{F}_1 \subseteq \dots \subseteq \mathcal{F}_6$，可以避免上述问题。
 
 # %%
-from d2lresnet.diagrams import draw_function_classes
+from d2lresnet.drawing.diagrams import draw_function_classes
 
 classes_figure = draw_function_classes()
 classes_figure

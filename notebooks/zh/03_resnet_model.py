@@ -137,8 +137,8 @@ len(shapes_by_hand)
 # 这就是笔记中ResNet-18的架构图，直接由`net`画出：每个框是它的一层（`b1`的4层、每个模块的2个残差块，以及最后的输出部分），每行末尾的箭头上标着该部分的输出形状，每个残差块上方的折线是它的跨层数据通路，含1×1卷积层的画成虚线。
 
 # %%
-from d2lresnet.diagrams import drawn
-from d2lresnet.resnet_diagram import draw_resnet
+from d2lresnet.drawing.diagrams import drawn
+from d2lresnet.drawing.resnet_diagram import draw_resnet
 
 figure = draw_resnet(net, (1, 1, 224, 224))
 layers = [layer for part in net for layer in (part if isinstance(part, nn.Sequential) else [part])]

@@ -128,8 +128,8 @@ assert [leaf.output_shape[2] for leaf in picked] == [112, 56, 28, 28]
 # Fashion-MNIST的图像是28×28，笔记在训练时（6.4）把它们放大到96×96。下面是同一个网络在96×96下的架构图，由它的各层画出，并标出每部分输出的形状：最后一个模块b5只剩3×3个像素。
 
 # %%
-from d2lresnet.diagrams import drawn
-from d2lresnet.resnet_diagram import draw_resnet
+from d2lresnet.drawing.diagrams import drawn
+from d2lresnet.drawing.resnet_diagram import draw_resnet
 
 rows_96 = trace_shapes(net, (1, 1, 96, 96))
 figure_96 = draw_resnet(net, (1, 1, 96, 96))

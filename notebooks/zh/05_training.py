@@ -47,7 +47,7 @@ from d2lresnet import count_parameters, resnet18
 from d2lresnet.data import (CLASS_NAMES, FashionMNISTBatches, class_names,
                             get_fashion_mnist_labels, load_data_fashion_mnist,
                             load_fashion_mnist)
-from d2lresnet.plots import plot_confusion_matrix, show_images
+from d2lresnet.drawing.plots import plot_confusion_matrix, show_images
 from d2lresnet.presets import PRESETS, get_preset
 from d2lresnet.shapes import count_flops, format_trace, trace_shapes
 from d2lresnet.train import evaluate_accuracy, predict, train, try_gpu
@@ -176,10 +176,10 @@ majority_share
 # %%
 import statistics
 
-from d2lresnet.frontier import load_runs
-from d2lresnet.plots import ProgressPlot
+from d2lresnet.experiments.frontier import load_runs
+from d2lresnet.drawing.plots import ProgressPlot
 from d2lresnet.presets import Preset
-from d2lresnet.versus import median_epoch_seconds
+from d2lresnet.experiments.versus import median_epoch_seconds
 
 book_run = load_runs("../figures/frontier.json")["book"]
 assert Preset(**book_run["recipe"]) == book  # the saved run used today's `book` recipe
@@ -343,7 +343,7 @@ count_parameters(cnn), round(param_ratio), round(flop_ratio)
 # 两个网络都用`quick`训练方案在28×28的图像上训练（只改了图像大小，好让ResNet-18在CPU上训练得快一些），随机种子相同，小批量的顺序也相同，命令是`python -m d2lresnet versus --preset quick --resize 28 --out notebooks/figures/versus.png`。下面的单元格读取保存的结果，检查它训练的正是今天的这两个网络、用的是同一个训练方案，然后输出训练方案、两个网络最后的测试精度，以及ResNet-18一个迭代周期的耗时是普通卷积神经网络的多少倍（取各迭代周期耗时的中位数：ResNet-18训练时，有两个迭代周期有别的任务在同时使用CPU）。图中是每个迭代周期之后的测试精度。
 
 # %%
-from d2lresnet.versus import plot_versus
+from d2lresnet.experiments.versus import plot_versus
 
 compared = json.loads(Path("../figures/versus.json").read_text())
 nets = compared["nets"]
@@ -379,7 +379,7 @@ stem_side
 # 这些数来自`python -m d2lresnet frontier`，它完全按`train --preset`的方式训练每个预设。本笔记本发布时，保存的文件中只有一次运行：上面那次`book`运行，它在第4个迭代周期之后的摆动在这张图上一目了然。表中写明了是在哪台机器上测的；要测你自己的机器（并加上其他预设），运行`python -m d2lresnet frontier --presets quick --out notebooks/figures/frontier.png`（文件中其他预设的结果会保留）。
 
 # %%
-from d2lresnet.frontier import format_table, plot_frontier
+from d2lresnet.experiments.frontier import format_table, plot_frontier
 
 runs = load_runs("../figures/frontier.json")
 for run in runs.values():

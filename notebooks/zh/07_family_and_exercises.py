@@ -33,9 +33,9 @@ from torch.nn import functional as F
 from d2lresnet import (ARCHITECTURES, Bottleneck, PreActResidual, ResNeXtBottleneck, Residual,
                        architecture, count_flops, count_layers, count_parameters, display_name,
                        resnet, resnet18, resnet_block)
-from d2lresnet.family import family_table, format_table
+from d2lresnet.experiments.family import family_table, format_table
 from d2lresnet.i18n import label
-from d2lresnet.twins import cifar_resnet, depth_to_n
+from d2lresnet.experiments.twins import cifar_resnet, depth_to_n
 
 # %% [markdown]
 # ## 由一张表得到的ResNet家族

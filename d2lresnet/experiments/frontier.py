@@ -20,12 +20,12 @@ from pathlib import Path
 
 import torch
 
-from . import i18n
-from .data import load_data_fashion_mnist
-from .model import resnet18
-from .plots import save_figure
-from .presets import get_preset
-from .train import train
+from .. import i18n
+from ..data import load_data_fashion_mnist
+from ..model import resnet18
+from ..drawing.plots import save_figure
+from ..presets import get_preset
+from ..train import train
 
 L = i18n.label
 NOTES_TEST_ACC = 0.919  # the notes' result for the book recipe (10 epochs, 96x96)

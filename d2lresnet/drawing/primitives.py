@@ -12,8 +12,8 @@ from matplotlib.figure import Figure
 from matplotlib.patches import FancyBboxPatch
 from torch import fx, nn
 
-from .blocks import Bottleneck, PreActResidual, Residual
-from .i18n import label as L
+from ..blocks import Bottleneck, PreActResidual, Residual
+from .. import i18n
 
 UNIT = 0.62  # inches per unit of the drawing coordinates
 COLORS = {"conv": "#cfe2f3", "norm": "#fff2cc", "act": "#d9ead3", "pool": "#f4cccc",
@@ -56,16 +56,16 @@ def layer_label(module, wrap=False):
     if type(module) in BLOCK_NAMES:
         convs = [m for m in module.modules() if isinstance(m, nn.Conv2d)]
         channels = str(max(m.out_channels for m in convs))
-        return (L(BLOCK_NAMES[type(module)]) + "\n"
+        return (i18n.label(BLOCK_NAMES[type(module)]) + "\n"
                 + _with_stride(channels, max(first(m.stride) for m in convs)))
     if isinstance(module, nn.Linear):
-        return L("fc", n=module.out_features)
+        return i18n.label("fc", n=module.out_features)
     if type(module) in NAMED:
-        return L(NAMED[type(module)])
+        return i18n.label(NAMED[type(module)])
     if isinstance(module, nn.Conv2d):
-        text = L("conv", k=first(module.kernel_size), c=module.out_channels)
+        text = i18n.label("conv", k=first(module.kernel_size), c=module.out_channels)
     elif isinstance(module, nn.MaxPool2d):
-        text = L("max_pool", k=first(module.kernel_size))
+        text = i18n.label("max_pool", k=first(module.kernel_size))
     else:
         return type(module).__name__
     return _with_stride(text, first(module.stride), wrap)
@@ -75,8 +75,8 @@ def _with_stride(text, stride, wrap=False):
     if stride == 1:
         return text
     if wrap:
-        return text + "\n" + L("stride_n", s=stride)
-    return L("with_stride", label=text, s=stride)
+        return text + "\n" + i18n.label("stride_n", s=stride)
+    return i18n.label("with_stride", label=text, s=stride)
 
 
 def kind(module):
@@ -133,7 +133,7 @@ def forward_steps(block):
             module = block.get_submodule(node.target)
             text, modules = layer_label(module), (module,)
         else:
-            text, modules = ("+" if node is add else L("relu")), ()
+            text, modules = ("+" if node is add else i18n.label("relu")), ()
         role = ("add" if node is add else "shortcut" if node in shortcut - main
                 else "main" if add is None or node in main else "after")
         steps.append(Step(text, modules, role))

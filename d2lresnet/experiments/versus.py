@@ -11,11 +11,11 @@ import json
 import statistics
 from pathlib import Path
 
-from . import i18n
+from .. import i18n
 from .frontier import describe_machine, measure
-from .model import count_parameters, plain_cnn, resnet18
-from .plots import save_figure
-from .presets import get_preset
+from ..model import count_parameters, plain_cnn, resnet18
+from ..drawing.plots import save_figure
+from ..presets import get_preset
 
 L = i18n.label
 NETS = {"plain_cnn": plain_cnn, "resnet18": resnet18}

@@ -14,10 +14,10 @@ import time
 import torch
 from torch import nn
 
-from .data import load_data_fashion_mnist, load_data_fashion_mnist_book
-from .model import resnet18
-from .shapes import count_flops
-from .train import choose_precision, train_step
+from ..data import load_data_fashion_mnist, load_data_fashion_mnist_book
+from ..model import resnet18
+from ..shapes import count_flops
+from ..train import choose_precision, train_step
 
 
 def examples_per_sec(loader, steps, warmup, precision, memory_format):

@@ -15,10 +15,10 @@ import numpy as np
 from matplotlib.patches import Circle, Ellipse, Rectangle
 from torch import nn
 
-from .blocks import Residual
-from .drawing import (COLORS, UNIT, Box, arrow, box, drawn, first, forward_steps, kind,
+from ..blocks import Residual
+from .primitives import (COLORS, UNIT, Box, arrow, box, drawn, first, forward_steps, kind,
                       layer_label, line, panels, record)
-from .i18n import label as L
+from .. import i18n
 from .resnet_diagram import draw_resnet
 
 __all__ = ["Box", "drawn", "forward_steps", "layer_label", "draw_function_classes",
@@ -121,7 +121,7 @@ def draw_blocks(blocks):
     the residual branch in the middle, the shortcut on the right, ⊕ before the last ReLU."""
     steps = [forward_steps(block) for block in blocks]
     titles = [constructor_call(block) + "\n"
-              + L("with_1x1" if _by_role(s, "shortcut") else "without_1x1")
+              + i18n.label("with_1x1" if _by_role(s, "shortcut") else "without_1x1")
               for block, s in zip(blocks, steps)]
     fig, axes = panels(len(blocks), PANEL, 1, titles)
     tops = [_flow(ax, _colored(_by_role(s, "main")), _colored(_by_role(s, "shortcut")), True,
@@ -146,7 +146,7 @@ def _weight_layers(steps):
             groups[-1][1].append(step)
         else:
             groups.append((weight, [step]))
-    return [(L("weight_layer" if weight else "activation") + "\n"
+    return [(i18n.label("weight_layer" if weight else "activation") + "\n"
              + " + ".join(s.label for s in group), tuple(m for s in group for m in s.modules),
              COLORS["conv" if weight else "act"]) for weight, group in groups]
 
@@ -158,7 +158,7 @@ def draw_regular_vs_residual(block=None):
     block = Residual(64, 64) if block is None else block
     steps = forward_steps(block)
     main, after = (_weight_layers(_by_role(steps, role)) for role in ("main", "after"))
-    fig, axes = panels(2, PANEL, 1, [L("regular_block"), L("residual_block")])
+    fig, axes = panels(2, PANEL, 1, [i18n.label("regular_block"), i18n.label("residual_block")])
     f = "$f(\\mathbf{x})$"
     tops = [_flow(axes[0], main, after=after, fit=f),
             _flow(axes[1], main, _colored(_by_role(steps, "shortcut")), True, after,
@@ -198,7 +198,7 @@ NON_NESTED_LABELS = (180, 120, 90, 0, -50, 215)  # the angle of each label, clea
 def draw_function_classes():
     """6.1: non-nested function classes F1..F6 (left) whose largest member moves away from f*,
     and nested ones F1 ⊆ ... ⊆ F6 (right) that only get closer."""
-    fig, axes = panels(2, 6.6, 5.0, [L("non_nested_classes"), L("nested_classes")])
+    fig, axes = panels(2, 6.6, 5.0, [i18n.label("non_nested_classes"), i18n.label("nested_classes")])
     # Each label at (angle, distance from the centre): on the left just outside its ellipse,
     # on the right inside the band the class adds to the one before, widest towards f*.
     for ax, ellipses, places in [

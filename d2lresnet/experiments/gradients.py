@@ -3,7 +3,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .i18n import label as L
+from .. import i18n
 
 
 def conv_grad_norms(net, images, labels):
@@ -31,7 +31,7 @@ def plot_grad_norms(norms_by_label, ax=None):
         _, ax = plt.subplots(figsize=(7, 3.5))
     for label, norms in norms_by_label.items():
         ax.semilogy(range(1, len(norms) + 1), [v for _, v in norms], ".-", label=label)
-    ax.set(xlabel=L("grad_xlabel"), ylabel=L("grad_ylabel"), title=L("grad_title"))
+    ax.set(xlabel=i18n.label("grad_xlabel"), ylabel=i18n.label("grad_ylabel"), title=i18n.label("grad_title"))
     ax.grid(alpha=0.3, which="both")
     ax.legend()
     return ax

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import torch
 
-from .data import FashionMNISTBatches
-from .i18n import label as L
-from .plots import save_figure
-from .presets import PRESETS, default_preset_name
-from .train import train
+from ..data import FashionMNISTBatches
+from .. import i18n
+from ..drawing.plots import save_figure
+from ..presets import PRESETS, default_preset_name
+from ..train import train
 from .twins import cifar_resnet, depth_to_n
 
 # Run length by preset name (D2LRESNET_PRESET or --preset). The notes have no such
@@ -120,14 +120,14 @@ def plot_degradation(results, path=None, title_extra=""):
             color = f"C{i}"
             x, err = zip(*history["curve"])
             ax.plot(x, [100 * e for e in err], color=color, lw=1.2,
-                    label=L("curve_train", kind=L(kind), depth=depth))
+                    label=i18n.label("curve_train", kind=i18n.label(kind), depth=depth))
             epochs = range(1, len(history["test_err"]) + 1)
             ax.plot(epochs, [100 * e for e in history["test_err"]], "o--", color=color,
-                    lw=0.8, ms=4, label=L("curve_test", kind=L(kind), depth=depth))
-        ax.set(title=L("networks_title", kind=L(kind), extra=title_extra), xlabel=L("epoch"))
+                    lw=0.8, ms=4, label=i18n.label("curve_test", kind=i18n.label(kind), depth=depth))
+        ax.set(title=i18n.label("networks_title", kind=i18n.label(kind), extra=title_extra), xlabel=i18n.label("epoch"))
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
-    axes[0].set_ylabel(L("error_percent"))
+    axes[0].set_ylabel(i18n.label("error_percent"))
     fig.tight_layout()
     if path:
         save_figure(fig, path)
@@ -150,7 +150,7 @@ def load_results(path):
 def run(preset=None, out="runs/degradation.png", data=None, **overrides):
     """The command line's job: run the experiment for a preset, save the figure and, beside
     it, the numbers (.json)."""
-    from .data import load_fashion_mnist
+    from ..data import load_fashion_mnist
 
     config = run_config(preset, **overrides)
     print(f"degradation run ({preset or default_preset_name()}): {config}")

@@ -8,8 +8,8 @@ weights; they differ only in whether each block adds its input.
 from torch import nn
 from torch.nn import functional as F
 
-from .blocks import Residual
-from .model import ResNet
+from ..blocks import Residual
+from ..model import ResNet
 
 WIDTHS = (16, 32, 64)
 

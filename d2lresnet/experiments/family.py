@@ -2,9 +2,9 @@
 each member, beside the figures torchvision publishes for its pretrained models."""
 import torch
 
-from . import i18n
-from .model import ARCHITECTURES, architecture, count_layers, count_parameters, display_name
-from .shapes import count_flops
+from .. import i18n
+from ..model import ARCHITECTURES, architecture, count_layers, count_parameters, display_name
+from ..shapes import count_flops
 
 
 def torchvision_meta(name):

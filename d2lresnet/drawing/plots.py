@@ -4,8 +4,8 @@ import os
 import matplotlib.pyplot as plt
 import torch
 
-from . import i18n
-from .data import class_names as fashion_mnist_class_names
+from .. import i18n
+from ..data import class_names as fashion_mnist_class_names
 
 # For presenting to a room: D2LRESNET_PRESENT=1 (or present(True)) enlarges figures and text.
 _PRESENT_SCALE = 1.6

@@ -8,10 +8,10 @@ import matplotlib.pyplot as plt
 from matplotlib.patches import FancyBboxPatch
 from torch import nn
 
-from .drawing import UNIT, arrow, box, forward_steps, layer_label, line, record
-from .i18n import label as L
-from .model import count_layers
-from .shapes import trace_shapes
+from .primitives import UNIT, arrow, box, forward_steps, layer_label, line, record
+from .. import i18n
+from ..model import count_layers
+from ..shapes import trace_shapes
 
 STAGE_COLORS = ("#d5e8d4", "#ffe6cc", "#f8cecc", "#e1d5e7", "#dae8fc", "#fff2cc")
 STEM_COLOR, HEAD_COLOR = "#dae8fc", "#eeeeee"
@@ -50,7 +50,7 @@ def _shortcut(ax, x, y, block):
     line(ax, [(start, y), (start, y + RISE), (end, y + RISE)], ls=style)
     arrow(ax, (end, y + RISE), (end, y + 0.02), ls=style)
     if projection:
-        ax.text(x, y + RISE + 0.04, L("shortcut_1x1"), ha="center", va="bottom", fontsize=7.5,
+        ax.text(x, y + RISE + 0.04, i18n.label("shortcut_1x1"), ha="center", va="bottom", fontsize=7.5,
                 color="#444444")
 
 
@@ -103,7 +103,7 @@ def draw_resnet(net, input_size=(1, 1, 224, 224)):
                 x = end + BW / 2
     ax.set_xlim(0, LEFT + max(widths) + 0.3)
     ax.set_ylim(y, 0.25)
-    ax.set_title(L("resnet_title", layers=count_layers(net), shape=_shape_text(input_size)),
+    ax.set_title(i18n.label("resnet_title", layers=count_layers(net), shape=_shape_text(input_size)),
                  fontsize=11)
     fig.tight_layout(pad=0.3)
     return fig
