@@ -5,12 +5,15 @@ Every block takes ``(input_channels, num_channels, use_1x1conv=False, strides=1)
 ``bias`` and ``shortcut_bn`` switch on torchvision's conventions (conv bias off, BatchNorm after
 the 1x1 shortcut) so weights can be copied from ``torchvision.models``.
 """
-from numbers import Integral
+import math
 
 from torch import nn
 from torch.nn import functional as F
 
 from . import i18n
+from .checks import true_or_false, whole_number
+
+__all__ = ["Residual", "Bottleneck", "ResNeXtBottleneck", "PreActResidual"]
 
 
 def _check_arguments(input_channels, num_channels, use_1x1conv, strides, **more_whole_numbers):
@@ -18,11 +21,8 @@ def _check_arguments(input_channels, num_channels, use_1x1conv, strides, **more_
     # forward pass (a stride of 0, 2.5 channels), or quietly misread (use_1x1conv="no" is true).
     for name, value in [("input_channels", input_channels), ("num_channels", num_channels),
                         ("strides", strides), *more_whole_numbers.items()]:
-        if isinstance(value, bool) or not isinstance(value, Integral) or value < 1:
-            raise ValueError(i18n.tr("reason_whole_number", name=name, value=repr(value)))
-    if use_1x1conv not in (True, False):
-        raise ValueError(i18n.tr("reason_true_false", name="use_1x1conv",
-                                 value=repr(use_1x1conv)))
+        whole_number(name, value)
+    true_or_false("use_1x1conv", use_1x1conv)
 
 
 def _check_shortcut(input_channels, num_channels, use_1x1conv):
@@ -100,8 +100,14 @@ class Bottleneck(nn.Module):
         _check_arguments(input_channels, num_channels, use_1x1conv, strides, groups=groups,
                          width_per_group=width_per_group)
         out_channels = num_channels * self.expansion
-        _check_shortcut(input_channels, out_channels, use_1x1conv)
         width = int(num_channels * (width_per_group / 64.0)) * groups  # torchvision's formula
+        if width == 0:  # PyTorch would build a 0-channel conv and fail only in forward
+            raise ValueError(
+                f"{type(self).__name__}'s inner width int(num_channels * width_per_group / 64) "
+                f"* groups is 0 for num_channels={num_channels}, width_per_group="
+                f"{width_per_group}: num_channels must be at least "
+                f"{math.ceil(64 / width_per_group)}")
+        _check_shortcut(input_channels, out_channels, use_1x1conv)
         self.conv1 = nn.Conv2d(input_channels, width, kernel_size=1, bias=bias)
         self.bn1 = nn.BatchNorm2d(width)
         self.conv2 = nn.Conv2d(width, width, kernel_size=3, padding=1, stride=strides,

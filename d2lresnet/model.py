@@ -6,6 +6,12 @@ import torch
 from torch import nn
 
 from .blocks import Bottleneck, PreActResidual, ResNeXtBottleneck, Residual
+from .checks import whole_number
+
+__all__ = ["STAGE_WIDTHS", "ARCHITECTURES", "ResNet", "resnet", "architecture", "resnet18",
+           "resnet34", "resnet50", "resnet101", "resnet152", "resnext50_32x4d", "plain_cnn",
+           "resnet_block", "stem", "display_name", "count_parameters", "count_layers",
+           "check_input"]
 
 STAGE_WIDTHS = (64, 128, 256, 512)
 # The family of the paper's Table 1, listed the way torchvision lists it:
@@ -98,11 +104,14 @@ def resnet(stage_depths=ARCHITECTURES["resnet18"][1], stage_widths=STAGE_WIDTHS,
     1x1 shortcut); pass in_channels=3, num_classes=1000 as well to match its models exactly.
     zero_init_residual=True starts every block as the identity on its shortcut.
     """
-    if len(stage_depths) != len(stage_widths):
-        raise ValueError(f"got {len(stage_depths)} stage depths but {len(stage_widths)} widths")
-    if min(stage_depths) < 1 or min(stage_widths) < 1:
-        raise ValueError("every stage needs at least one block and one channel, got depths "
-                         f"{tuple(stage_depths)} and widths {tuple(stage_widths)}")
+    stage_depths, stage_widths = tuple(stage_depths), tuple(stage_widths)
+    if not stage_depths or len(stage_depths) != len(stage_widths):
+        raise ValueError(f"expected a depth and a width for each stage, at least one stage, got "
+                         f"depths {stage_depths} and widths {stage_widths}")
+    stage_depths = [whole_number("a stage depth", depth) for depth in stage_depths]
+    stage_widths = [whole_number("a stage width", width) for width in stage_widths]
+    in_channels = whole_number("in_channels", in_channels)
+    num_classes = whole_number("num_classes", num_classes)
     block_args = dict(bias=not torchvision_compat, shortcut_bn=torchvision_compat)
     layers = [stem(in_channels, bias=not torchvision_compat)]
     channels = 64
@@ -124,6 +133,9 @@ def resnet(stage_depths=ARCHITECTURES["resnet18"][1], stage_widths=STAGE_WIDTHS,
 
 def architecture(name, in_channels=1, num_classes=10, **kwargs):
     """A member of ARCHITECTURES by name, e.g. architecture("resnet50", in_channels=3)."""
+    if name not in ARCHITECTURES:
+        raise ValueError(f"no architecture named {name!r}; choose one of "
+                         f"{', '.join(ARCHITECTURES)}")
     block, depths = ARCHITECTURES[name]
     return resnet(depths, STAGE_WIDTHS, block, in_channels, num_classes, **kwargs)
 

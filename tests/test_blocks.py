@@ -104,7 +104,7 @@ def test_builders_refuse_impossible_channels_at_construction():
         resnet_block(64, 0, 2)
     with pytest.raises(ValueError, match="num_channels must be a whole number"):
         resnet_block(64, 128.0, 2)
-    with pytest.raises(ValueError, match="num_channels must be a whole number"):
+    with pytest.raises(ValueError, match="a stage width must be a whole number"):
         resnet(stage_depths=(1, 1), stage_widths=(64, 96.5))
 
 
@@ -113,3 +113,20 @@ def test_whole_numbers_of_any_integer_type_are_accepted():
 
     blk = Residual(np.int64(3), 6, use_1x1conv=np.bool_(True), strides=np.int64(2))
     assert blk(torch.rand(2, 3, 6, 6)).shape == (2, 6, 3, 3)
+
+
+@pytest.mark.parametrize("make", [
+    lambda: Bottleneck(64, 8, use_1x1conv=True, groups=32, width_per_group=4),
+    lambda: ResNeXtBottleneck(64, 8),
+    lambda: ResNeXtBottleneck(64, 15, use_1x1conv=True),
+])
+def test_a_bottleneck_with_no_inner_channel_is_refused_at_construction(make):
+    # int(8 * 4 / 64) * 32 == 0: PyTorch would build a 0-channel conv and fail in forward.
+    with pytest.raises(ValueError, match="inner width .* is 0 .* at least 16$"):
+        make()
+
+
+def test_the_smallest_resnext_bottleneck_builds_and_runs():
+    blk = ResNeXtBottleneck(64, 16, use_1x1conv=True)  # int(16 * 4 / 64) * 32 == 32 channels
+    assert blk.conv2.in_channels == 32
+    assert blk(torch.rand(2, 64, 4, 4)).shape == (2, 64, 4, 4)

@@ -127,3 +127,29 @@ def test_bad_input_says_what_was_expected(X, error, words):
 def test_builder_rejects_mismatched_depths_and_widths():
     with pytest.raises(ValueError, match="depths"):
         resnet((2, 2, 2), (64, 128))
+
+
+@pytest.mark.parametrize("args, kwargs, words", [
+    (((), ()), {}, r"^expected a depth and a width for each stage, at least one stage"),
+    (((1.5, 2, 2, 2),), {}, r"^a stage depth must be a whole number of at least 1, got 1\.5$"),
+    (((2, 2, 0, 2),), {}, r"^a stage depth must be a whole number of at least 1, got 0$"),
+    ((), dict(num_classes=0), r"^num_classes must be a whole number of at least 1, got 0$"),
+    ((), dict(in_channels=True), r"^in_channels must be a whole number"),
+])
+def test_the_builder_refuses_impossible_networks_in_one_line(args, kwargs, words):
+    with pytest.raises(ValueError, match=words):
+        resnet(*args, **kwargs)
+
+
+def test_the_builder_takes_numpy_integers():
+    import numpy as np
+
+    net = resnet(np.array([1, 1]), np.array([16, 32]), num_classes=np.int64(3))
+    assert net(torch.rand(2, 1, 28, 28)).shape == (2, 3)
+    assert type(net[-1].out_features) is int
+
+
+def test_an_unknown_architecture_is_refused_with_the_names_there_are():
+    with pytest.raises(ValueError, match="no architecture named 'resnet19'; choose one of "
+                                         "resnet18, resnet34, resnet50"):
+        architecture("resnet19")

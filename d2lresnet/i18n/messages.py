@@ -29,12 +29,16 @@ MESSAGES = {
         "regular_block": "regular block", "input": "input", "output_shape": "output shape",
         "without_1x1": "without 1×1 conv", "with_1x1": "with 1×1 conv on the shortcut",
         "shortcut_1x1": "1×1 conv", "resnet_title": "ResNet-{layers}, input {shape}",
+        "resnet_numbered": "numbers count the {layers} layers of the name; each conv box "
+                           "includes the batch norm and ReLU after it",
         "cjk_font_missing": "No Chinese font found for matplotlib, so figures use English "
                             "labels; install one (Debian/Ubuntu: sudo apt-get install "
                             "fonts-noto-cjk) and restart the kernel.",
         # shapes.block_output_shape, and the blocks' errors: why the input cannot be added
         "block_output": "output shape {shape}", "cannot_add": "cannot add: {reason}",
-        "reason_whole_number": "{name} must be a whole number of at least 1, got {value}",
+        "reason_whole_number": "{name} must be a whole number of at least {minimum}, got {value}",
+        "reason_whole_number_range": "{name} must be a whole number from {minimum} to {maximum}, "
+                                     "got {value}",
         "reason_true_false": "{name} must be True or False, got {value}",
         "reason_channels": "the input has {input_channels} channels but the block outputs "
                            "{num_channels}; without the 1x1 conv the two cannot be added "
@@ -126,11 +130,13 @@ MESSAGES = {
         "regular_block": "正常块", "input": "输入", "output_shape": "输出形状",
         "without_1x1": "不含1×1卷积层", "with_1x1": "含1×1卷积层",
         "shortcut_1x1": "1×1卷积层", "resnet_title": "ResNet-{layers}，输入{shape}",
+        "resnet_numbered": "编号数出名称中的{layers}层；每个卷积层的框包括其后的批量规范化层和ReLU",
         "cjk_font_missing": "matplotlib找不到中文字体，图中文字改用英文。请安装字体"
                             "（Debian/Ubuntu：sudo apt-get install fonts-noto-cjk），"
                             "然后重启内核。",
         "block_output": "输出形状{shape}", "cannot_add": "无法相加：{reason}",
-        "reason_whole_number": "{name}必须是不小于1的整数，而这里是{value}",
+        "reason_whole_number": "{name}必须是不小于{minimum}的整数，而这里是{value}",
+        "reason_whole_number_range": "{name}必须是{minimum}到{maximum}之间的整数，而这里是{value}",
         "reason_true_false": "{name}必须是True或False，而这里是{value}",
         "reason_channels": "输入有{input_channels}个通道，残差块却输出{num_channels}个通道；"
                            "不含1×1卷积层时二者无法相加（设置use_1x1conv=True可先改变输入的"
