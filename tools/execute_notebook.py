@@ -1,22 +1,15 @@
 """Execute notebooks for `make html` / `make slides`, and always finish.
 
-    python tools/execute_notebook.py --output-dir build/executed/smoke notebooks/02_*.ipynb
+    python -m tools.execute_notebook --output-dir build/executed/smoke notebooks/en/02_*.ipynb
 
-Why not `jupyter nbconvert --execute`: now and then (3 in about 20 runs of notebooks 02 and
-04 here) it waits forever for a cell's reply while the kernel sits idle. nbclient waits for
-`execute_reply` with one poll of the shell socket lasting the whole cell timeout. Under
-zmq.asyncio that poll is woken by the socket's edge-triggered file descriptor, and a wake-up
-can be lost when several messages cross at once, as a widget cell's comm traffic makes them
-do (jupyter/nbclient#312 "when cell contains ipywidget, execute cell will sometimes blocks",
-PR #311; ipython/ipykernel#1554 for the same edge-triggered trap on the kernel's side). The
-reply is then sitting in the socket, unread, until the timeout: an hour per cell in our
-Makefile, forever without one.
-
-The fix here: every wait on the shell and IOPub channels is cut into slices of a second.
-When a slice ends, pyzmq polls the socket directly (not through the lost wake-up), so a
-waiting message is read at most a second late. As a last resort a cell that still passes
---timeout stops the run, and the notebook is run again in a fresh kernel (--retries);
-nothing is written unless the notebook ran to the end without an error.
+Why not `jupyter nbconvert --execute`: nbclient waits for a cell's reply with one poll of the
+shell socket lasting the whole cell timeout, and when that poll's wake-up is lost (a widget
+cell's comm traffic can make it so) the reply sits unread until the timeout, or forever.
+Here every wait on the shell and IOPub channels is cut into slices of a second: when a slice
+ends, pyzmq polls the socket directly, so a waiting message is read at most a second late.
+As a last resort a cell that still passes --timeout stops the run, and the notebook is run
+again in a fresh kernel (--retries); nothing is written unless the notebook ran to the end
+without an error. Every notebook and the output folder are checked before the first runs.
 """
 import argparse
 import sys
@@ -70,11 +63,41 @@ class SlicedWaitClient(NotebookClient):
         return kc
 
 
+def read_notebook(path):
+    """The notebook at path (nbformat 4), or a ValueError saying in one line why it is none."""
+    invalid = {}
+    try:
+        nb = nbformat.read(path, as_version=4, capture_validation_error=invalid)
+    except OSError as err:  # missing, a folder, unreadable
+        raise ValueError(f"{path}: {err.strerror or err}") from None
+    except nbformat.reader.NotJSONError:
+        raise ValueError(f"{path} is not a notebook: it is not JSON") from None
+    # JSON, but no notebook ("[]", "{}", an unknown nbformat, text that is not UTF-8)
+    except (ValueError, AttributeError, KeyError, TypeError, nbformat.ValidationError) as err:
+        raise ValueError(f"{path} is not a notebook: {_first_line(err)}") from None
+    if invalid:
+        raise ValueError(f"{path} is not a valid notebook: "
+                         f"{_first_line(invalid['ValidationError'])}")
+    return nb
+
+
+def _first_line(err):
+    return (getattr(err, "message", None) or str(err)).splitlines()[0]
+
+
+def check_output_dir(output_dir):
+    """A ValueError if output_dir is a file or lies inside one: it could never be made."""
+    output_dir = Path(output_dir)
+    existing = next(p for p in (output_dir, *output_dir.parents) if p.exists())
+    if not existing.is_dir():
+        raise ValueError(f"--output-dir {output_dir}: {existing} is a file, not a folder")
+
+
 def execute(path, output_dir, timeout, retries):
     """Run the notebook at path; write it, outputs and widget state included, to output_dir."""
     path = Path(path)
     for attempt in range(1, retries + 2):
-        nb = nbformat.read(path, as_version=4)
+        nb = read_notebook(path)
         client = SlicedWaitClient(nb, timeout=timeout, kernel_name="python3",
                                   store_widget_state=True,
                                   resources={"metadata": {"path": str(path.parent)}})
@@ -103,6 +126,15 @@ def main(argv=None):
     parser.add_argument("--retries", type=int, default=1,
                         help="runs of a notebook after one that timed out")
     args = parser.parse_args(argv)
+    try:  # before the first run, which may take an hour
+        for path in args.notebooks:
+            read_notebook(path)
+            if (args.output_dir / path.name).resolve() == path.resolve():
+                raise ValueError(f"--output-dir {args.output_dir} would overwrite {path}")
+        check_output_dir(args.output_dir)
+    except ValueError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     for path in args.notebooks:
         started = time.monotonic()
         execute(path, args.output_dir, args.timeout, args.retries)
@@ -112,4 +144,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
