@@ -7,7 +7,11 @@ import torch
 from torch import nn
 
 from . import i18n
+from .checks import true_or_false, whole_number
 from .model import ResNet, check_input
+
+__all__ = ["TraceRow", "trace_shapes", "format_trace", "print_trace", "LeafShape", "trace_leaves",
+           "conv_output_size", "BlockShape", "block_output_shape", "count_flops"]
 
 
 class TraceRow(NamedTuple):
@@ -71,6 +75,11 @@ def trace_leaves(net, input_shape):
 
 def conv_output_size(size, kernel_size, stride=1, padding=0):
     """floor((size + 2 * padding - kernel_size) / stride) + 1, the formula for conv and pool."""
+    size, kernel_size = whole_number("size", size), whole_number("kernel_size", kernel_size)
+    stride, padding = whole_number("stride", stride), whole_number("padding", padding, 0)
+    if kernel_size > size + 2 * padding:  # PyTorch refuses it too; the formula would go to 0 or below
+        raise ValueError(f"a {kernel_size}x{kernel_size} kernel does not fit in {size} pixels "
+                         f"padded by {padding} on each side")
     return (size + 2 * padding - kernel_size) // stride + 1
 
 
@@ -89,13 +98,14 @@ def block_output_shape(input_channels, num_channels, *, strides=1, use_1x1conv=F
     use_1x1conv, strides)`` on an input of height x width, or the reason it cannot work.
     All but the channels are keywords: Residual takes use_1x1conv before strides, this
     function's callers name them, so the two orders can never be confused."""
-    for name, value in [("input_channels", input_channels), ("num_channels", num_channels),
-                        ("strides", strides), ("height", height), ("width", width)]:
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            return BlockShape(None, i18n.tr("reason_whole_number", name=name, value=repr(value)))
-    if use_1x1conv not in (True, False):  # "no" is truthy: it would quietly mean True
-        return BlockShape(None, i18n.tr("reason_true_false", name="use_1x1conv",
-                                        value=repr(use_1x1conv)))
+    try:  # the checks Residual applies, as a reason instead of an error
+        input_channels, num_channels, strides, height, width = (
+            whole_number(name, value) for name, value in [
+                ("input_channels", input_channels), ("num_channels", num_channels),
+                ("strides", strides), ("height", height), ("width", width)])
+        use_1x1conv = true_or_false("use_1x1conv", use_1x1conv)
+    except ValueError as reason:
+        return BlockShape(None, str(reason))
     # Both 3x3 convs pad by 1, so only the stride changes the size; the 1x1 shortcut agrees.
     out_height = conv_output_size(height, 3, strides, padding=1)
     out_width = conv_output_size(width, 3, strides, padding=1)
