@@ -3,7 +3,10 @@ headings, formulas as MathML, every figure output present as an image, copies fo
 (make html / make slides / make present run these.)"""
 import base64
 import io
+import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import matplotlib
@@ -224,3 +227,86 @@ def test_present_copies_of_a_language_folder_share_the_figures_one_level_up(tmp_
     nbformat.write(new_notebook(cells=[new_markdown_cell("# T")]), source / "other" / "d.ipynb")
     slides.build_present([source / "other" / "d.ipynb"], tmp_path / "elsewhere" / "other")
     assert not (tmp_path / "elsewhere" / "figures").exists()
+
+
+def _language_folders(tmp_path):
+    """notebooks/{en,figures}/ as in the repository: en/demo.ipynb beside a paired demo.py."""
+    source = tmp_path / "notebooks"
+    (source / "figures").mkdir(parents=True)
+    (source / "figures" / "x.png").write_bytes(b"png")
+    (source / "en").mkdir()
+    (source / "en" / "demo.py").write_text("# paired source")
+    nbformat.write(new_notebook(cells=[new_markdown_cell("# T"), new_code_cell("1")]),
+                   source / "en" / "demo.ipynb")
+    return source
+
+
+@pytest.mark.parametrize("output_dir", [
+    "en", "en/present", ".", "../elsewhere/.."])  # relative to notebooks/: each holds en/demo
+def test_present_refuses_an_output_folder_that_holds_the_notebook(tmp_path, output_dir,
+                                                                  capsys):
+    source = _language_folders(tmp_path)
+    before = {p: p.read_bytes() for p in source.rglob("*") if p.is_file()}
+    notebook = str(source / "en" / "demo.ipynb")
+    assert slides.main(["present", "--output-dir", str(source / output_dir), notebook]) == 2
+    [line] = capsys.readouterr().err.splitlines()
+    assert line.startswith("error: --output-dir") and "demo.ipynb" in line
+    assert {p: p.read_bytes() for p in source.rglob("*") if p.is_file()} == before
+    with pytest.raises(ValueError, match="overwrite the sources"):  # the API refuses it too
+        slides.build_present([notebook], source / output_dir)
+
+
+def test_present_beside_the_language_folder_leaves_the_shared_figures_alone(tmp_path):
+    # notebooks/fr/ takes ../figures from where it already is (no copy onto itself).
+    source = _language_folders(tmp_path)
+    [copy] = slides.build_present([source / "en" / "demo.ipynb"], source / "fr")
+    assert copy == source / "fr" / "demo.ipynb" and (source / "figures" / "x.png").exists()
+    assert "slideshow" not in nbformat.read(source / "en" / "demo.ipynb", as_version=4
+                                            ).cells[0].metadata
+
+
+def _bad_input(tmp_path, case):
+    """(notebook, output folder, what the one-line error must say)."""
+    good = tmp_path / "good.ipynb"
+    nbformat.write(new_notebook(cells=[new_code_cell("1")]), good)
+    if case == "missing":
+        return tmp_path / "missing.ipynb", tmp_path / "out", "No such file or directory"
+    if case == "not a notebook":
+        (tmp_path / "x.py").write_text("print(1)\n")
+        return tmp_path / "x.py", tmp_path / "out", "x.py is not a notebook"
+    if case == "bad schema":
+        nb = new_notebook(cells=[new_code_cell("1")])
+        del nb.cells[0]["outputs"]
+        (tmp_path / "bad.ipynb").write_text(json.dumps(nb))
+        return tmp_path / "bad.ipynb", tmp_path / "out", "'outputs' is a required property"
+    (tmp_path / "afile").write_text("")
+    return good, tmp_path / "afile", "is a file, not a folder"
+
+
+@pytest.mark.parametrize("command", ["html", "slides", "present"])
+@pytest.mark.parametrize("case", ["missing", "not a notebook", "bad schema", "output is a file"])
+def test_a_mistake_is_one_line_and_builds_nothing(tmp_path, command, case, capsys):
+    notebook, output_dir, expected = _bad_input(tmp_path, case)
+    (tmp_path / "src").mkdir()
+    first = tmp_path / "src" / "first.ipynb"  # a good notebook first: nothing is built for it
+    nbformat.write(new_notebook(cells=[new_markdown_cell("# T")]), first)
+    assert slides.main([command, "--output-dir", str(output_dir), str(first),
+                        str(notebook)]) == 2
+    [line] = capsys.readouterr().err.splitlines()
+    assert line.startswith("error: ") and expected in line
+    assert not (tmp_path / "out").exists()
+
+
+def test_check_names_a_notebook_that_is_not_one(tmp_path, capsys):
+    notebook, _, expected = _bad_input(tmp_path, "not a notebook")
+    assert slides.main(["check", "--html-dir", str(tmp_path), str(notebook)]) == 2
+    assert expected in capsys.readouterr().err
+
+
+def test_a_mistake_exits_2_with_no_traceback(tmp_path):
+    source = _language_folders(tmp_path)  # issue 27: en/ as its own output crashed
+    result = subprocess.run([sys.executable, "-m", "tools.pages", "present", "--output-dir",
+                             str(source / "en"), str(source / "en" / "demo.ipynb")], cwd=ROOT,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert len(result.stderr.splitlines()) == 1 and result.stderr.startswith("error: ")

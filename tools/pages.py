@@ -35,6 +35,8 @@ import nbformat
 from nbconvert import HTMLExporter, SlidesExporter
 from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath
 
+from tools.execute_notebook import check_output_dir, read_notebook
+
 FIGURE_TYPES = ("image/png", "image/jpeg", "image/svg+xml")
 _HEADING = re.compile(r"^(#{1,6})\s+\S")
 # Inline $...$ (not $$): a formula wrapped over lines is joined first, as JupyterLab does by
@@ -198,6 +200,17 @@ def build_slides(paths, output_dir, reveal_prefix=None, require_js=None, jquery=
     return list(written)
 
 
+def check_present_output(paths, output_dir):
+    """A ValueError if OUTPUT_DIR holds one of the notebooks or lies in a notebook's folder:
+    the copies would replace the sources, or the folder be copied into itself."""
+    out = Path(output_dir).resolve()
+    for path in map(Path, paths):
+        folder = path.resolve().parent
+        if out == folder or folder in out.parents or out in folder.parents:
+            raise ValueError(f"--output-dir {output_dir} holds {path} or lies in its folder: "
+                             "the copies would overwrite the sources; choose another folder")
+
+
 def build_present(paths, output_dir):
     """Copies of the notebooks with slide metadata, for live slides in JupyterLab
     (jupyterlab-slideshow: a running kernel, widgets that move). Whatever else lies beside the
@@ -205,6 +218,7 @@ def build_present(paths, output_dir):
     writing paired .py files. Notebooks in a language folder (notebooks/en/, notebooks/zh/)
     share the figures/ one level up as ../figures/: it goes one level above OUTPUT_DIR
     (build/present/en/ -> build/present/figures/), so the same relative paths still work."""
+    check_present_output(paths, output_dir)
     output_dir = Path(output_dir)
     paths = list(map(Path, paths))
     if paths:
@@ -212,7 +226,8 @@ def build_present(paths, output_dir):
         shutil.copytree(source, output_dir, dirs_exist_ok=True,
                         ignore=shutil.ignore_patterns("*.ipynb", "*.py", ".ipynb_checkpoints"))
         shared = source.parent / "figures"
-        if source.name in LANGUAGE_FOLDERS and shared.is_dir():
+        if source.name in LANGUAGE_FOLDERS and shared.is_dir() \
+                and (output_dir.parent / "figures").resolve() != shared.resolve():
             shutil.copytree(shared, output_dir.parent / "figures", dirs_exist_ok=True,
                             ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
     (output_dir / "jupytext.toml").write_text('formats = "ipynb"\n')
@@ -281,6 +296,16 @@ def main(argv=None):
         command.add_argument("notebooks", nargs="+")
     args = parser.parse_args(argv)
 
+    try:  # every mistake in what was typed, before anything is built
+        for path in args.notebooks:
+            read_notebook(path)
+        if args.command != "check":
+            check_output_dir(args.output_dir)
+        if args.command == "present":
+            check_present_output(args.notebooks, args.output_dir)
+    except ValueError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     problems = []
     if args.command == "html":
         build_html(args.notebooks, args.output_dir)
