@@ -6,6 +6,7 @@ Where the four files come from, in order: an explicit ``root``; the folder named
 so a truncated or corrupt file is an error, never a silently wrong dataset.
 """
 import contextlib
+import functools
 import gzip
 import hashlib
 import math
@@ -18,6 +19,11 @@ import torchvision
 from torch.nn import functional as F
 
 from . import i18n
+from .checks import true_or_false, whole_number
+
+__all__ = ["CLASS_NAMES", "FILES", "DataError", "class_names", "get_fashion_mnist_labels",
+           "cache_dir", "find_fashion_mnist", "load_fashion_mnist", "FashionMNISTBatches",
+           "random_flip_and_shift", "load_data_fashion_mnist", "load_data_fashion_mnist_book"]
 
 CLASS_NAMES = ["t-shirt", "trouser", "pullover", "dress", "coat",
                "sandal", "shirt", "sneaker", "bag", "ankle boot"]
@@ -47,14 +53,25 @@ def class_names():
 def get_fashion_mnist_labels(labels):
     """Text labels for numeric ones, as in the book, in the i18n language (class_names())."""
     names = class_names()
-    return [names[int(i)] for i in labels]
+    labels = labels.tolist() if hasattr(labels, "tolist") else labels  # a tensor, an array
+    # names[-1] would quietly be the last class, names[10] an IndexError.
+    return [names[whole_number("a label", i, 0, len(names) - 1)] for i in labels]
 
 
 def cache_dir():
-    return Path(os.environ.get("D2LRESNET_CACHE", Path.home() / ".cache" / "d2lresnet"))
+    # Empty counts as unset: Path("") is the working folder, and 53 MB would land there.
+    return Path(os.environ.get("D2LRESNET_CACHE") or Path.home() / ".cache" / "d2lresnet")
 
 
 def _md5(path):
+    stat = Path(path).stat()
+    return _md5_of(os.path.abspath(path), stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns)
+
+
+@functools.cache
+def _md5_of(path, size, mtime_ns, ctime_ns):
+    # Once per process for each file: every load checks the four files, and a file that
+    # changes (its size or times) is hashed again.
     with open(path, "rb") as f:
         return hashlib.file_digest(f, "md5").hexdigest()
 
@@ -173,14 +190,23 @@ def load_fashion_mnist(train=True, root=None):
     return dataset.data, dataset.targets
 
 
-def _check_whole(name, value, minimum, maximum=None):
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum \
-            or (maximum is not None and value > maximum):
-        bounds = f"from {minimum} to {maximum}" if maximum is not None else f"at least {minimum}"
-        raise ValueError(f"{name} must be a whole number {bounds}, got {value!r}")
-
-
 SEED_MAX = 2**32 - 1  # NumPy's range; seed * 100_003 + epoch then fits a 64-bit generator seed
+
+
+def _image_size(name, size):
+    """None, a side, or (height, width), as plain ints; ValueError naming ``name`` otherwise."""
+    if size is None:
+        return None
+    if isinstance(size, (tuple, list)) and len(size) == 2:
+        return tuple(whole_number(name, side) for side in size)
+    return (whole_number(name, size),) * 2
+
+
+def _sides(progressive):
+    if not isinstance(progressive, (tuple, list)):
+        raise ValueError(f"progressive must be a sequence of sides such as (28, 32), "
+                         f"got {progressive!r}")
+    return tuple(whole_number("a progressive size", side) for side in progressive)
 
 
 class FashionMNISTBatches:
@@ -201,16 +227,15 @@ class FashionMNISTBatches:
 
     def __init__(self, images, labels, batch_size, shuffle=False, resize=None, augment=False,
                  seed=0, drop_last_single=False, progressive=()):
-        _check_whole("batch_size", batch_size, 2 if drop_last_single else 1)
-        _check_whole("seed", seed, 0, SEED_MAX)
+        self.batch_size = whole_number("batch_size", batch_size, 2 if drop_last_single else 1)
+        self.seed = whole_number("seed", seed, 0, SEED_MAX)
         if drop_last_single and len(labels) < 2:
             raise ValueError(f"training needs at least 2 examples, got {len(labels)}")
         self.images, self.labels = images, labels
-        self.batch_size, self.shuffle, self.augment, self.seed = batch_size, shuffle, augment, seed
-        self.resize = (resize, resize) if isinstance(resize, int) else resize
-        for side in progressive:
-            _check_whole("a progressive size", side, 1)
-        self.progressive = tuple(progressive)
+        self.shuffle = true_or_false("shuffle", shuffle)
+        self.augment = true_or_false("augment", augment)
+        self.resize = _image_size("resize", resize)
+        self.progressive = _sides(progressive)
         self.drop_last_single = drop_last_single
         self.epoch = 0
 
@@ -260,11 +285,14 @@ def load_data_fashion_mnist(batch_size, resize=None, root=None, augment=False, s
     limit / test_limit keep only the first N examples (for smoke tests). Training batches
     hold at least 2 examples: a lone last example sits out its epoch (see FashionMNISTBatches).
     """
-    _check_whole("batch_size", batch_size, 2)  # before the data is read, not after
-    _check_whole("seed", seed, 0, SEED_MAX)
-    for name, value in [("limit", limit), ("test_limit", test_limit)]:
-        if value is not None:
-            _check_whole(name, value, 2 if name == "limit" else 1)
+    # Every argument is checked before the data is read, not after.
+    whole_number("batch_size", batch_size, 2)
+    whole_number("seed", seed, 0, SEED_MAX)
+    _image_size("resize", resize)
+    true_or_false("augment", augment)
+    _sides(progressive)
+    limit = None if limit is None else whole_number("limit", limit, 2)
+    test_limit = None if test_limit is None else whole_number("test_limit", test_limit, 1)
     train_images, train_labels = load_fashion_mnist(True, root)
     test_images, test_labels = load_fashion_mnist(False, root)
     train_iter = FashionMNISTBatches(train_images[:limit], train_labels[:limit], batch_size,

@@ -2,6 +2,7 @@ import gzip
 import math
 import shutil
 
+import numpy as np
 import pytest
 import torch
 
@@ -205,6 +206,48 @@ def test_class_names():
     assert len(CLASS_NAMES) == 10
     assert get_fashion_mnist_labels(torch.tensor([0, 9, 5])) == ["t-shirt", "ankle boot",
                                                                  "sandal"]
+    assert get_fashion_mnist_labels(np.array([1, 8])) == ["trouser", "bag"]
+    assert get_fashion_mnist_labels([np.int64(2)]) == ["pullover"]
+
+
+@pytest.mark.parametrize("labels", [[-1], [10], torch.tensor([3, 10]), [2.5]])
+def test_a_label_outside_the_ten_classes_is_refused(labels):
+    # names[-1] was quietly 'ankle boot'.
+    with pytest.raises(ValueError, match=r"^a label must be a whole number from 0 to 9, got"):
+        get_fashion_mnist_labels(labels)
+
+
+def test_an_empty_cache_variable_means_the_default_not_the_working_folder(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("D2LRESNET_CACHE", "")
+    assert data.cache_dir() == tmp_path / "home" / ".cache" / "d2lresnet"
+    monkeypatch.delenv("D2LRESNET_CACHE")
+    assert data.cache_dir() == tmp_path / "home" / ".cache" / "d2lresnet"
+
+
+def test_numpy_integers_are_taken_as_everywhere_else():
+    train_iter, test_iter = load_data_fashion_mnist(np.int64(16), resize=np.int64(32),
+                                                    seed=np.uint32(3), limit=np.int64(32),
+                                                    test_limit=np.int64(16),
+                                                    progressive=(np.int64(24),))
+    assert [X.shape[-1] for X, _ in train_iter] == [24, 24]
+    assert [tuple(X.shape) for X, _ in test_iter] == [(16, 1, 32, 32)]
+
+
+def test_the_four_files_are_hashed_once_per_process_unless_they_change(raw_files, empty_cache,
+                                                                       monkeypatch):
+    raw = _cache_with_the_data(raw_files, empty_cache)
+    hashed = []
+    real_digest = data.hashlib.file_digest
+    monkeypatch.setattr(data.hashlib, "file_digest",
+                        lambda f, name: hashed.append(f.name) or real_digest(f, name))
+    load_data_fashion_mnist(64, limit=64)
+    load_data_fashion_mnist(64, limit=64)
+    assert sorted(hashed) == sorted(str(raw / name) for name in FILES)
+    _flip_a_byte(raw / "t10k-labels-idx1-ubyte")  # a file that changes is hashed again
+    with pytest.raises(DataError, match="t10k-labels-idx1-ubyte is truncated or corrupt"):
+        find_fashion_mnist(download=False)
 
 
 def test_a_last_batch_of_one_example_sits_out_the_epoch():
@@ -226,11 +269,16 @@ def test_training_with_a_lone_last_example_finishes():
 
 
 @pytest.mark.parametrize("kwargs, message", [
-    (dict(batch_size=1), "batch_size must be a whole number at least 2"),
-    (dict(batch_size=64, limit=1), "limit must be a whole number at least 2"),
+    (dict(batch_size=1), "batch_size must be a whole number of at least 2"),
+    (dict(batch_size=64, limit=1), "limit must be a whole number of at least 2"),
     (dict(batch_size=0), "batch_size"),
     (dict(batch_size=64, seed=-1), "seed must be a whole number from 0 to 4294967295"),
     (dict(batch_size=64, seed=2**70), "seed"),
+    (dict(batch_size=64, augment="no"), r"^augment must be True or False, got 'no'$"),
+    (dict(batch_size=64, resize="28"), r"^resize must be a whole number of at least 1, got '28'$"),
+    (dict(batch_size=64, resize=(28, 0)), r"^resize must be a whole number"),
+    (dict(batch_size=64, progressive=28), r"^progressive must be a sequence of sides"),
+    (dict(batch_size=64, progressive=(24, 0)), r"^a progressive size must be a whole number"),
 ])
 def test_impossible_batching_is_refused_before_reading_the_data(kwargs, message, monkeypatch):
     monkeypatch.setattr(data, "load_fashion_mnist", lambda *a: pytest.fail("read the data"))
