@@ -18,6 +18,7 @@ if sys.version_info < (3, 11):  # before anything newer is imported: say it plai
     sys.exit(f"d2lresnet needs Python 3.11 or newer; this is {sys.version.split()[0]}. "
              "Install a newer Python and run e.g. `make PYTHON=python3.12 lab` after `make clean`.")
 
+import argparse
 import os
 import platform
 import re
@@ -70,7 +71,12 @@ def pip_install(kind, index):
 
 
 def main(argv=None, run=subprocess.run):
-    dry_run = "--dry-run" in (sys.argv[1:] if argv is None else argv)
+    parser = argparse.ArgumentParser(
+        prog="tools/torch_wheels.py", description=__doc__.split("\n\n    python")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--dry-run", action="store_true",
+                        help="say which wheels and print the pip command; install nothing")
+    dry_run = parser.parse_args(argv).dry_run  # --help or a typo stops here, before pip
     index = os.environ.get("D2LRESNET_TORCH_INDEX", CPU_INDEX)
     kind, why = choose(os.environ.get("D2LRESNET_TORCH"), platform.system(),
                        shutil.which("nvidia-smi") is not None)
