@@ -106,8 +106,14 @@ def on_meta(build, *args, **kwargs):
 
 
 def resnet_layers(net):
-    return [(layer,) for part in net
-            for layer in (part if isinstance(part, nn.Sequential) else [part])]
+    return [layer for part in net for layer in (part if isinstance(part, nn.Sequential) else [part])]
+
+
+def numbers(fig):
+    return [int(t.get_text()) for t in fig.axes[0].texts if t.get_gid() == "layer-number"]
+
+
+CONV_OR_FC = re.compile(r"\d×\d conv, \d+(\nstride \d)?|FC, \d+")
 
 
 @pytest.mark.parametrize("build, input_size", [(resnet18, (1, 1, 224, 224)),
@@ -117,7 +123,7 @@ def test_resnet_boxes_are_its_layers_and_shapes_are_trace_shapes(build, input_si
     net = on_meta(build)
     fig = draw_resnet(net, input_size)
     boxes = drawn(fig)
-    assert modules(boxes) == resnet_layers(net)
+    assert [m for b in boxes for m in b.modules] == resnet_layers(net)
     shapes = [tuple(row.shape) for row in trace_shapes(net, input_size)]
     assert [b.shape for b in boxes if b.shape] == shapes
     texts = [t.get_text() for t in fig.axes[0].texts]
@@ -125,21 +131,41 @@ def test_resnet_boxes_are_its_layers_and_shapes_are_trace_shapes(build, input_si
     assert f"ResNet-{count_layers(net)}" in fig.axes[0].get_title()
 
 
+@pytest.mark.parametrize("build, depth", [(resnet18, 18), (resnet34, 34), (resnet50, 50)])
+def test_the_depth_in_the_name_can_be_counted_on_the_picture(build, depth):
+    """One numbered box per main-path conv and the FC layer; the 1x1 shortcuts are not boxes."""
+    net = on_meta(build)
+    fig = draw_resnet(net)
+    assert numbers(fig) == list(range(1, depth + 1))
+    assert [n for b in drawn(fig) for n in b.numbers] == numbers(fig)  # drawn() reports them
+    boxed = [t.get_text() for t in fig.axes[0].texts if CONV_OR_FC.fullmatch(t.get_text())]
+    main_convs = [m for name, m in net.named_modules()
+                  if isinstance(m, nn.Conv2d) and "shortcut" not in name]
+    assert len(boxed) == len(main_convs) + 1 == depth  # the stem, the blocks' convs, the FC
+
+
 def test_resnet_picture_follows_the_builder():
-    fig = draw_resnet(on_meta(resnet18))
-    labels = [b.label for b in drawn(fig)]
-    assert labels[:4] == ["7×7 conv, 64\nstride 2", "batch norm", "ReLU",
-                          "3×3 max-pool\nstride 2"]
-    assert labels[4:6] == ["residual block\n64"] * 2
-    assert labels[6] == "residual block\n128, stride 2"
+    net = on_meta(resnet18)
+    fig = draw_resnet(net)
+    boxes = drawn(fig)
+    labels = [b.label for b in boxes]
+    stem = net[0]
+    assert labels[:2] == ["7×7 conv, 64, stride 2", "3×3 max-pool, stride 2"]
+    assert boxes[0].modules == (stem[0], stem[1], stem[2])  # the conv with its BN and ReLU
+    assert labels[2:4] == ["3×3 conv, 64 → 3×3 conv, 64"] * 2  # b2: two convs per block
+    assert labels[4] == "3×3 conv, 128, stride 2 → 3×3 conv, 128"
     assert labels[-3:] == ["global avg-pool", "flatten", "FC, 10"]
+    assert [b.numbers for b in boxes[:6]] == [(1,), (), (2, 3), (4, 5), (6, 7), (8, 9)]
+    assert boxes[-1].numbers == (18,)
     # one dashed bracket per block whose shortcut has a 1x1 conv: b3, b4, b5
     assert sum(line.get_linestyle() == "--" for line in fig.axes[0].lines) == 3
     # other depths and widths (notebook 03's widget), built on the meta device
     net = on_meta(resnet, (1, 3, 1, 1), (16, 32, 64, 128), num_classes=7)
-    labels = [b.label for b in drawn(draw_resnet(net, (1, 1, 32, 32)))]
-    assert labels.count("residual block\n32") == 2 and labels[-1] == "FC, 7"
-    assert len(labels) == 4 + 6 + 3
+    fig = draw_resnet(net, (1, 1, 32, 32))
+    labels = [b.label for b in drawn(fig)]
+    assert labels.count("3×3 conv, 32 → 3×3 conv, 32") == 2 and labels[-1] == "FC, 7"
+    assert len(labels) == 2 + 6 + 3
+    assert numbers(fig) == list(range(1, 1 + 2 * 6 + 1 + 1)) and count_layers(net) == 14
 
 
 # 6.1 ------------------------------------------------------------------------------------
@@ -236,8 +262,9 @@ def test_zh_figures_draw_every_glyph():
                 draw_resnet(on_meta(resnet18))]
         for fig in figs:
             fig.savefig(io.BytesIO(), format="png")  # render every glyph
-    labels = " ".join(b.label for fig in figs for b in drawn(fig))
-    assert all(term in labels for term in ["残差块", "全局平均汇聚层", "全连接层", "批量规范化层",
+    labels = " ".join([b.label for fig in figs for b in drawn(fig)]
+                       + [ax.get_title() for fig in figs for ax in fig.axes])
+    assert all(term in labels for term in ["残差块", "卷积层", "全局平均汇聚层", "全连接层", "批量规范化层",
                                            "步幅", "最大汇聚层", "加权层", "激活函数"])
 
 

@@ -5,7 +5,8 @@ the block with and without the 1x1 convolution (6.2), and ResNet's architecture 
 Every function returns a Figure that pyplot has already let go of (``plt.close``), so a notebook
 shows it once, where it is returned or passed to ``display``, and a widget can redraw it any
 number of times without piling up open figures. ``drawn(fig)`` lists what it drew, panel by panel, as
-``Box(label, modules, shape)``: the text, the layers a box stands for, the shape shown.
+``Box(label, modules, shape, numbers)``: the text, the layers a box stands for, the shape shown,
+and (in the architecture) the numbers of the layers the depth counts.
 
     from d2lresnet import Residual, diagrams, resnet18
     diagrams.draw_blocks([Residual(3, 3), Residual(3, 6, use_1x1conv=True, strides=2)])
@@ -138,7 +139,8 @@ def draw_block(block):
 
 def _weight_layers(steps):
     """D2L's abstraction of a branch: the layers between two activations form one weight
-    layer (conv and BN are both affine); each activation is its own box."""
+    layer (in evaluation mode conv and BN are both affine maps, so their composition is one;
+    in training mode BN normalises with the batch's statistics); each activation is its own box."""
     groups = []  # (is a weight layer, its steps)
     for step in steps:
         weight = bool(step.modules) and kind(step.modules[0]) != "act"

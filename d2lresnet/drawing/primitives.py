@@ -26,6 +26,7 @@ class Box(NamedTuple):
     label: str     # the text in the box
     modules: tuple  # the layers it stands for; () for F.relu, the addition and concepts
     shape: tuple | None = None  # the output shape written beside it, where one is shown
+    numbers: tuple = ()  # the place in the depth count of the counted layers it draws
 
 
 def drawn(fig_or_ax):
@@ -34,10 +35,10 @@ def drawn(fig_or_ax):
     return [b for ax in axes for b in getattr(ax, "d2l_boxes", [])]
 
 
-def record(ax, label, modules=(), shape=None):
+def record(ax, label, modules=(), shape=None, numbers=()):
     if not hasattr(ax, "d2l_boxes"):
         ax.d2l_boxes = []
-    ax.d2l_boxes.append(Box(label, tuple(modules), shape))
+    ax.d2l_boxes.append(Box(label, tuple(modules), shape, tuple(numbers)))
 
 
 # Labels and the order of the layers, read from the modules ---------------------------------
