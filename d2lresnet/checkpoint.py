@@ -2,9 +2,11 @@
 
 A checkpoint is an ordinary ``torch.save`` file (``torch.load(path, weights_only=True)`` reads
 it) whose zip comment, the last bytes of the file, holds the SHA-256 of every byte before it:
-one flipped byte anywhere is reported instead of loaded. It is written to ``PATH.tmp`` and
-renamed into place only when complete, and Ctrl-C during the write is held until the rename,
-so "epoch N is saved" is true when it is said.
+one flipped byte anywhere is reported instead of loaded. It is written to a temporary file of
+its own beside PATH (two runs sharing a path never share it) and renamed into place only when
+complete, and Ctrl-C during the write is held until the rename, so "epoch N is saved" is true
+when it is said. It holds the recipe it was trained with: a resume under another recipe is
+refused, naming the fields that differ.
 """
 import contextlib
 import dataclasses
@@ -13,13 +15,14 @@ import io
 import os
 import signal
 import struct
+import tempfile
 import threading
 from pathlib import Path
 
 import torch
 
-FORMAT = "d2lresnet checkpoint 1"
-FIELDS = ("format", "epoch", "model", "optimizer", "scheduler", "history")
+FORMAT = "d2lresnet checkpoint 2"  # 2: the recipe is saved with the run
+FIELDS = ("format", "epoch", "model", "optimizer", "scheduler", "history", "recipe")
 _END_OF_ZIP = b"PK\x05\x06"  # the zip's end record: 22 bytes, then its comment
 _DIGEST_SIZE = 64            # a hex SHA-256
 
@@ -28,8 +31,13 @@ class CheckpointError(ValueError):
     """Not a d2lresnet checkpoint, not one for this run, or a path that cannot be written."""
 
 
-def _tmp_path(path):
-    return path.with_name(path.name + ".tmp")
+def _open_tmp(path):
+    """A new file of its own in path's folder (the rename stays on one disk): its file, path."""
+    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    umask = os.umask(0)
+    os.umask(umask)
+    os.fchmod(fd, 0o666 & ~umask)  # as open() would make it, not mkstemp's owner-only 0600
+    return os.fdopen(fd, "wb"), Path(name)
 
 
 @contextlib.contextmanager
@@ -67,31 +75,44 @@ def check_writable(path):
     if not parent.is_dir():
         raise CheckpointError(f"cannot write the checkpoint {path}: {parent} is a file, "
                               f"not a folder")
-    tmp = _tmp_path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp.open("wb").close()
+        f, tmp = _open_tmp(path)
+        f.close()
+        tmp.unlink()
     except OSError as err:
         raise CheckpointError(f"cannot write the checkpoint {path}: "
                               f"{err.strerror or err}") from None
-    finally:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
 
 
-def save_checkpoint(path, net, optimizer, scheduler, history, epoch):
-    """Save the training state after ``epoch`` finished epochs; see the module docstring."""
-    path, tmp = Path(path), _tmp_path(Path(path))
+def check_new_or_resumed(path, resume):
+    """Refuse, before any training, to overwrite a file that resume=False would replace."""
+    if path is not None and not str(path):
+        raise CheckpointError("the checkpoint path is empty; name a file, e.g. runs/resnet18.pt")
+    if path and not resume and Path(path).exists() and not Path(path).is_dir():
+        raise CheckpointError(f"{path} already exists; resume=True (--resume) continues it, or "
+                              f"name another path (nothing was overwritten)")
+    if path:
+        check_writable(path)
+
+
+def save_checkpoint(path, net, optimizer, scheduler, history, epoch, recipe):
+    """Save the training state after ``epoch`` finished epochs (history: a dataclass or dict;
+    recipe: a dict of plain values); see the module docstring."""
+    path = Path(path)
+    if dataclasses.is_dataclass(history):
+        history = dataclasses.asdict(history)
     with _ctrl_c_held():
         buffer = io.BytesIO()
         torch.save({"format": FORMAT, "epoch": epoch, "model": net.state_dict(),
                     "optimizer": optimizer.state_dict(),
                     "scheduler": scheduler.state_dict() if scheduler else None,
-                    "history": dataclasses.asdict(history)}, buffer)
+                    "history": history, "recipe": dict(recipe)}, buffer)
         data = _seal(buffer.getvalue())
+        path.parent.mkdir(parents=True, exist_ok=True)
+        f, tmp = _open_tmp(path)
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            with open(tmp, "wb") as f:
+            with f:
                 f.write(data)
                 f.flush()
                 os.fsync(f.fileno())  # on disk before the rename makes it the checkpoint
@@ -108,6 +129,10 @@ def _describe(state):
     if state and all(isinstance(value, torch.Tensor) for value in state.values()):
         return ("it is a plain state_dict (weights only, no training state); load it with "
                 "net.load_state_dict(torch.load(path, weights_only=True))")
+    if str(state.get("format", "")).startswith("d2lresnet checkpoint") \
+            and state["format"] != FORMAT:
+        return (f"its format is {state['format']!r}, not {FORMAT!r} (saved by an older "
+                f"d2lresnet, without its recipe); start afresh")
     missing = [name for name in FIELDS if name not in state]
     extra = [str(name) for name in state if name not in FIELDS]
     if missing or extra:
@@ -166,53 +191,40 @@ def saved_epoch(path):
         return 0
 
 
-def _check_same_schedule(path, state, scheduler, num_epochs):
-    saved = state["scheduler"]
-    if (saved is None) != (scheduler is None):
-        raise CheckpointError(
-            f"{path} was saved {'with' if saved else 'without'} a one-cycle schedule; resume "
-            f"it with the same recipe, or start afresh")
-    if num_epochs is not None and state["epoch"] > num_epochs:
-        raise CheckpointError(f"{path} already holds {state['epoch']} epochs, more than the "
-                              f"{num_epochs} asked for; ask for at least {state['epoch']}")
-    if scheduler is None:
-        return  # plain SGD has no plan to break: more epochs simply continue it
-    # OneCycleLR has taken (epochs done x batches per epoch) steps of its planned total.
-    saved_batches = saved["last_epoch"] // state["epoch"]
-    saved_epochs = saved["total_steps"] // max(saved_batches, 1)
-    batches = scheduler.total_steps // num_epochs if num_epochs else saved_batches
-    epochs = num_epochs or scheduler.total_steps // max(batches, 1)
-    if (saved_epochs, saved_batches) == (epochs, batches) \
-            and saved["total_steps"] == scheduler.total_steps:
-        return
-    differs = [f"epochs {saved_epochs} then, {epochs} now"] if saved_epochs != epochs else []
-    if saved_batches != batches:
-        differs.append(f"batches per epoch {saved_batches} then, {batches} now (the limit or "
-                       f"the batch size changed)")
-    raise CheckpointError(
-        f"{path} was saved by a one-cycle schedule planned for {saved_epochs} epochs of "
-        f"{saved_batches} batches; this run differs: {'; '.join(differs) or 'the total steps'}. "
-        f"The schedule cannot stretch mid-run: resume with the same epochs, limit and batch "
-        f"size, or start afresh")
+# What may change on resume: more epochs continue a run without a schedule (a one-cycle plan
+# cannot stretch, so there it must match); the about text and test-time flips train nothing.
+_FREE_ON_RESUME = {"about", "test_flips"}
 
 
-def load_checkpoint(path, net, optimizer=None, scheduler=None, *, num_epochs=None):
-    """Restore the state saved by save_checkpoint; returns (finished epochs, History).
+def check_same_recipe(path, saved, recipe, epoch, num_epochs):
+    """Raise CheckpointError naming every field in which ``recipe`` differs from ``saved``."""
+    if epoch > num_epochs:
+        raise CheckpointError(f"{path} already holds {epoch} epochs, more than the "
+                              f"{num_epochs} asked for; ask for at least {epoch}")
+    free = _FREE_ON_RESUME | ({"num_epochs"} if not recipe.get("one_cycle") else set())
+    differs = [f"{name} {saved.get(name)!r} then, {recipe.get(name)!r} now"
+               for name in sorted(set(saved) | set(recipe) - free)
+               if name not in free and saved.get(name) != recipe.get(name)]
+    if differs:
+        raise CheckpointError(f"{path} was trained with another recipe: {'; '.join(differs)}. "
+                              f"Resume with the same recipe, or start afresh at another path")
 
-    num_epochs, the length of the run that resumes, lets a one-cycle schedule be checked
-    against the one saved (a different plan cannot continue)."""
-    from .train import History  # here, not at the top: train imports this module
 
+def load_checkpoint(path, net, optimizer=None, scheduler=None, *, recipe=None, num_epochs=None):
+    """Restore the state saved by save_checkpoint into net (and optimizer, scheduler); returns
+    the checkpoint's dict (its "epoch", "history" as a dict, "recipe"). With ``recipe`` (and
+    ``num_epochs``, the length of the run that resumes) a different recipe is refused."""
     state = read_checkpoint(path)
-    _check_same_schedule(path, state, scheduler, num_epochs)
+    if recipe is not None:
+        check_same_recipe(path, state["recipe"], recipe, state["epoch"],
+                          num_epochs or state["epoch"])
     try:
         net.load_state_dict(state["model"])
         if optimizer:
             optimizer.load_state_dict(state["optimizer"])
-    except (RuntimeError, ValueError, KeyError) as err:
+        if scheduler:
+            scheduler.load_state_dict(state["scheduler"])
+    except (RuntimeError, ValueError, KeyError, TypeError) as err:
         raise CheckpointError(f"{path} holds another network's state "
                               f"({str(err).splitlines()[0]})") from None
-    if scheduler:
-        scheduler.load_state_dict(state["scheduler"])
-    known = {f.name for f in dataclasses.fields(History)}  # fields may come and go
-    return state["epoch"], History(**{k: v for k, v in state["history"].items() if k in known})
+    return state

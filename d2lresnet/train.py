@@ -1,10 +1,14 @@
 """Training (6.4): the book's train_ch6, honest about speed and fast on a CPU.
 
 Same semantics as the book: Xavier init of conv and linear weights, SGD, cross-entropy, the
-loss and accuracies of each epoch.  Added: channels_last and bf16 autocast where the hardware
-has it, optional momentum / one-cycle / label smoothing for the CPU preset, a live plot, a
-progress bar, checkpoints with resume, and a clear stop when the loss blows up.
+loss and accuracies of each epoch; ``train`` reads as the book's loop. Added, each in a small
+helper beside it: channels_last and bf16 autocast where the hardware has it, a Recipe
+(momentum, one-cycle, label smoothing: a presets.Preset is one), a live plot and progress
+bars, checkpoints that hold the recipe (a resume under another recipe is refused), and a clear
+stop when the loss blows up.
 """
+import dataclasses
+import json
 import math
 import sys
 import time
@@ -16,7 +20,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from . import i18n
-from .checkpoint import check_writable, load_checkpoint, save_checkpoint, saved_epoch
+from .checkpoint import check_new_or_resumed, load_checkpoint, save_checkpoint, saved_epoch
 from .drawing.plots import ProgressPlot
 
 
@@ -81,11 +85,25 @@ class History:
     def summary(self):
         """The book's two lines (in English, as the notes print them), then what our speed
         figure means (in the i18n language)."""
+        if not self.test_acc:
+            return "no epoch finished" + (" (interrupted during epoch 1)" if self.interrupted
+                                          else "")
         return (f"loss {self.train_loss[-1]:.3f}, train acc {self.train_acc[-1]:.3f}, "
                 f"test acc {self.test_acc[-1]:.3f}\n"
                 f"{self.examples_per_sec:.1f} examples/sec on {self.device}\n"
                 + i18n.tr("speed_note", rate=f"{self.compute_examples_per_sec:.1f}",
                           precision=self.precision))
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """The optimiser's settings beside lr and num_epochs; a presets.Preset has them all."""
+    momentum: float = 0.0
+    nesterov: bool = False
+    weight_decay: float = 0.0
+    one_cycle: bool = False       # ramp the learning rate up to lr and anneal it, per batch
+    label_smoothing: float = 0.0
+    test_flips: bool = False      # after the last epoch, test accuracy with flips as well
 
 
 def init_weights(m):
@@ -142,115 +160,192 @@ def train_step(net, X, y, loss_fn, optimizer, precision="fp32"):
     return y_hat, loss
 
 
-def train(net, train_iter, test_iter, num_epochs, lr, device=None, *, init=init_weights,
-          precision="auto", momentum=0.0, nesterov=False, weight_decay=0.0, one_cycle=False,
-          label_smoothing=0.0, checkpoint=None, resume=False, live_plot=None, progress=True,
-          on_batch=None, test_flips=False):
+def train(net, train_iter, test_iter, num_epochs, lr, device=None, *, recipe=None,
+          init=init_weights, precision="auto", checkpoint=None, resume=False, on_batch=None,
+          progress=True, live_plot=None, **recipe_fields):
     """Train as the book's train_ch6 does and return a History.
 
+    recipe: a Recipe or a presets.Preset (or Recipe's fields as keywords: momentum=0.9).
     init: applied to every layer first (default: the book's Xavier init); None keeps the
     weights the net came with, e.g. a zero-initialised residual branch.
-    one_cycle: ramp the learning rate up to lr and anneal it (OneCycleLR), per batch.
-    checkpoint: a path saved after every epoch; resume=True continues from it.
-    live_plot: None draws in Jupyter and prints lines elsewhere; False prints lines only.
-    progress=False: no progress bars and no per-epoch lines.
-    on_batch: called after every step as on_batch(step, loss, correct, size): the step
-    counted from 1 over the whole run, the batch's mean loss, how many of its size examples
-    were classified right.
-    test_flips: after the last epoch, also measure test accuracy with test-time flips
-    (History.test_acc_flips); test_acc stays the plain figure.
+    checkpoint: a path saved after every epoch, with the recipe; resume=True continues from it.
+    on_batch(step, loss, correct, size): called after every step, the step counted from 1
+    over the whole run, the batch's mean loss, how many of its size examples were right.
+    progress=False: no bars, plot or lines; live_plot=False: lines instead of a plot.
     """
-    started = time.perf_counter()
+    recipe = _as_recipe(recipe, recipe_fields)
+    num_batches = _check_run(train_iter, test_iter, num_epochs, lr)
     device = torch.device(device) if device else try_gpu()
     precision = choose_precision(device, precision)
-    memory_format = _memory_format(device)
+    saver = _Checkpoints(checkpoint, resume, _recipe_record(recipe, num_epochs, lr, num_batches))
     if init is not None:
         net.apply(init)
-    net.to(device, memory_format=memory_format)
-    optimizer = torch.optim.SGD(net.parameters(), lr=lr, momentum=momentum, nesterov=nesterov,
-                                weight_decay=weight_decay)
-    scheduler = (torch.optim.lr_scheduler.OneCycleLR(
-                     optimizer, max_lr=lr, total_steps=num_epochs * len(train_iter),
-                     cycle_momentum=False)
-                 if one_cycle else None)
-    loss_fn = nn.CrossEntropyLoss(label_smoothing=label_smoothing)
-    history, start_epoch = History(device=str(device), precision=precision), 0
-    if resume and not checkpoint:
-        raise ValueError("resume=True (--resume) needs checkpoint= (--checkpoint): the file "
-                         "to resume from")
-    if checkpoint:
-        check_writable(checkpoint)  # now, not after the first epoch
-    # Notices go to stderr: with --json, stdout holds nothing but the JSON object.
-    if resume and Path(checkpoint).exists():
-        start_epoch, history = load_checkpoint(checkpoint, net, optimizer, scheduler,
-                                               num_epochs=num_epochs)
-        print(f"resuming from {checkpoint} after epoch {start_epoch}", file=sys.stderr)
-    elif resume:
-        print(f"no checkpoint at {checkpoint}; starting from scratch", file=sys.stderr)
-    # A resumed run's clock counts on from where the saved run's stopped.
-    resumed_after = history.wall_seconds[-1] if history.wall_seconds else 0.0
-    plot = ProgressPlot(num_epochs, live=live_plot, quiet=not progress)
-    for epoch, (loss, train_acc, test_acc) in enumerate(
-            zip(history.train_loss, history.train_acc, history.test_acc), start=1):
-        plot.add(epoch, train_loss=loss, train_acc=train_acc, test_acc=test_acc)
-    num_batches = len(train_iter)
-    quiet = {} if progress else {"disable": True}  # else tqdm decides (TQDM_DISABLE=1 works)
-    epochs = tqdm(range(start_epoch, num_epochs), desc="epochs", initial=start_epoch,
-                  total=num_epochs, **quiet)
+    net.to(device, memory_format=_memory_format(device))
+    optimizer, scheduler = make_optimizer(net, recipe, lr, num_epochs * num_batches)
+    loss_fn = nn.CrossEntropyLoss(label_smoothing=recipe.label_smoothing)
+    history = History(device=str(device), precision=precision)
+    start_epoch = saver.restore(net, optimizer, scheduler, history, num_epochs)
+    shown = _Progress(num_epochs, history, live_plot, progress)
+    started = time.perf_counter() - (history.wall_seconds or [0.0])[-1]  # a resume counts on
     try:
-        for epoch in epochs:
+        for epoch in shown.epochs(start_epoch):
             if hasattr(train_iter, "epoch"):
                 train_iter.epoch = epoch  # replay the same shuffle when resuming
             net.train()
             loss_sum = correct = seen = 0
             compute_seconds, epoch_started = 0.0, time.perf_counter()
-            batches = tqdm(train_iter, desc=f"epoch {epoch + 1}", leave=False, **quiet)
-            for i, (X, y) in enumerate(batches):
+            for i, (X, y) in enumerate(shown.batches(train_iter, epoch)):
                 step_started = time.perf_counter()
-                X, y = X.to(device, memory_format=memory_format), y.to(device)
+                X, y = X.to(device, memory_format=_memory_format(device)), y.to(device)
                 y_hat, loss = train_step(net, X, y, loss_fn, optimizer, precision)
                 if scheduler:
                     scheduler.step()
                 loss_value = loss.item()
                 compute_seconds += time.perf_counter() - step_started
-                if not math.isfinite(loss_value):
-                    raise TrainingDiverged(
-                        f"the loss became {loss_value} in epoch {epoch + 1}, batch {i + 1}: "
-                        f"training stopped. The learning rate ({lr}) is probably too large; "
-                        f"try a smaller one, e.g. {lr / 10:g}.")
+                _stop_if_diverged(loss_value, lr, epoch, i)
                 batch_correct = (y_hat.argmax(dim=1) == y).sum().item()
                 loss_sum += loss_value * len(y)
                 correct += batch_correct
                 seen += len(y)
                 if on_batch is not None:
                     on_batch(epoch * num_batches + i + 1, loss_value, batch_correct, len(y))
-                if (i + 1) % max(num_batches // 5, 1) == 0 or i + 1 == num_batches:
-                    plot.add(epoch + (i + 1) / num_batches, train_loss=loss_sum / seen,
-                             train_acc=correct / seen)
+                shown.batch(epoch + (i + 1) / num_batches, loss_sum / seen, correct / seen)
             history.train_seconds.append(time.perf_counter() - epoch_started)
             history.compute_seconds.append(compute_seconds)
             history.examples.append(seen)
             history.train_loss.append(loss_sum / seen)
             history.train_acc.append(correct / seen)
             history.test_acc.append(evaluate_accuracy(net, test_iter, device, precision))
-            if test_flips and epoch + 1 == num_epochs:
+            if recipe.test_flips and epoch + 1 == num_epochs:
                 history.test_acc_flips.append(
                     evaluate_accuracy(net, test_iter, device, precision, flips=True))
-            history.wall_seconds.append(resumed_after + time.perf_counter() - started)
-            plot.add(epoch + 1, test_acc=history.test_acc[-1])
-            plot.epoch_done(epoch + 1, f"loss {history.train_loss[-1]:.3f}, train acc "
-                                       f"{history.train_acc[-1]:.3f}, test acc "
-                                       f"{history.test_acc[-1]:.3f}")
-            if checkpoint:
-                save_checkpoint(checkpoint, net, optimizer, scheduler, history, epoch + 1)
+            history.wall_seconds.append(time.perf_counter() - started)
+            shown.epoch_done(epoch + 1)
+            saver.save(net, optimizer, scheduler, history, epoch + 1)
     except KeyboardInterrupt:
         history.interrupted = True
-        # Say what the file holds, not what this run finished: Ctrl-C may land between an
+        saver.say_what_is_saved()
+    finally:
+        shown.close()
+    return history
+
+
+def _as_recipe(recipe, fields):
+    if recipe is not None and fields:
+        raise TypeError(f"give recipe= or its fields ({', '.join(fields)}), not both")
+    return recipe if recipe is not None else Recipe(**fields)
+
+
+def _check_run(train_iter, test_iter, num_epochs, lr):
+    """One-line errors for what cannot train, before anything does; the batches per epoch."""
+    if isinstance(num_epochs, bool) or not isinstance(num_epochs, int) or num_epochs < 1:
+        raise ValueError(f"num_epochs must be a whole number at least 1, got {num_epochs!r}")
+    if not (isinstance(lr, (int, float)) and math.isfinite(lr) and lr >= 0):
+        raise ValueError(f"lr must be a finite number at least 0 (the book uses 0.05), got {lr!r}")
+    for name, batches in [("train_iter", train_iter), ("test_iter", test_iter)]:
+        if len(batches) == 0:
+            raise ValueError(f"{name} holds no batch: nothing to "
+                             f"{'train on' if name == 'train_iter' else 'measure accuracy on'}")
+    return len(train_iter)
+
+
+def _recipe_record(recipe, num_epochs, lr, num_batches):
+    """What a checkpoint keeps of the recipe: plain values, so torch.load(weights_only) reads it."""
+    fields = dataclasses.asdict(recipe)
+    return json.loads(json.dumps({**fields, "num_epochs": num_epochs, "lr": lr,
+                                  "batches_per_epoch": num_batches}))
+
+
+def make_optimizer(net, recipe, lr, total_steps):
+    """The book's SGD with the recipe's momentum and weight decay; one-cycle if asked for."""
+    optimizer = torch.optim.SGD(net.parameters(), lr=lr, momentum=recipe.momentum,
+                                nesterov=recipe.nesterov, weight_decay=recipe.weight_decay)
+    scheduler = (torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr,
+                                                     total_steps=total_steps,
+                                                     cycle_momentum=False)
+                 if recipe.one_cycle else None)
+    return optimizer, scheduler
+
+
+def _stop_if_diverged(loss_value, lr, epoch, i):
+    if not math.isfinite(loss_value):
+        raise TrainingDiverged(
+            f"the loss became {loss_value} in epoch {epoch + 1}, batch {i + 1}: training "
+            f"stopped. The learning rate ({lr}) is probably too large; try a smaller one, "
+            f"e.g. {lr / 10:g}.")
+
+
+class _Checkpoints:
+    """Save after every epoch to path (None: nothing), resume from it if asked."""
+
+    def __init__(self, path, resume, recipe):
+        if resume and not path:
+            raise ValueError("resume=True (--resume) needs checkpoint= (--checkpoint): the "
+                             "file to resume from")
+        check_new_or_resumed(path, resume)  # now, not after the first epoch
+        self.path, self.resume, self.recipe = path, resume, recipe
+
+    def restore(self, net, optimizer, scheduler, history, num_epochs):
+        """Load the saved state into these; the number of finished epochs (0: none)."""
+        # Notices go to stderr: with --json, stdout holds nothing but the JSON object.
+        if self.resume and not Path(self.path).exists():
+            print(f"no checkpoint at {self.path}; starting from scratch", file=sys.stderr)
+        if not (self.resume and Path(self.path).exists()):
+            return 0
+        state = load_checkpoint(self.path, net, optimizer, scheduler, recipe=self.recipe,
+                                num_epochs=num_epochs)
+        for name, value in state["history"].items():  # this run's device and precision stay
+            if isinstance(getattr(history, name, None), list):
+                setattr(history, name, list(value))
+        print(f"resuming from {self.path} after epoch {state['epoch']}", file=sys.stderr)
+        return state["epoch"]
+
+    def save(self, net, optimizer, scheduler, history, epoch):
+        if self.path:
+            save_checkpoint(self.path, net, optimizer, scheduler, history, epoch, self.recipe)
+
+    def say_what_is_saved(self):
+        # What the file holds, not what this run finished: Ctrl-C may land between an
         # epoch's end and its save.
-        on_disk = saved_epoch(checkpoint) if checkpoint else 0
-        where = (f"epoch {on_disk} is saved in {checkpoint}; resume=True (--resume) continues "
+        on_disk = saved_epoch(self.path) if self.path else 0
+        where = (f"epoch {on_disk} is saved in {self.path}; resume=True (--resume) continues "
                  f"from there" if on_disk else "no finished epoch is saved")
         print(f"\ninterrupted: {where}", file=sys.stderr)
-    finally:
-        epochs.close()
-    return history
+
+
+class _Progress:
+    """Progress bars (tqdm) and the live plot of loss and accuracies; progress=False: none."""
+
+    def __init__(self, num_epochs, history, live_plot, progress):
+        self.num_epochs, self.history = num_epochs, history
+        self.quiet = {} if progress else {"disable": True}  # else tqdm decides (TQDM_DISABLE=1)
+        self.plot = ProgressPlot(num_epochs, live=live_plot, quiet=not progress)
+        for epoch, (loss, train_acc, test_acc) in enumerate(
+                zip(history.train_loss, history.train_acc, history.test_acc), start=1):
+            self.plot.add(epoch, train_loss=loss, train_acc=train_acc, test_acc=test_acc)
+        self.bar = None
+
+    def epochs(self, start):
+        self.bar = tqdm(range(start, self.num_epochs), desc="epochs", initial=start,
+                        total=self.num_epochs, **self.quiet)
+        return self.bar
+
+    def batches(self, train_iter, epoch):
+        self.every = max(len(train_iter) // 5, 1)
+        self.count = 0
+        return tqdm(train_iter, desc=f"epoch {epoch + 1}", leave=False, **self.quiet)
+
+    def batch(self, x, train_loss, train_acc):
+        self.count += 1
+        if self.count % self.every == 0 or x == int(x):
+            self.plot.add(x, train_loss=train_loss, train_acc=train_acc)
+
+    def epoch_done(self, epoch):
+        h = self.history
+        self.plot.add(epoch, test_acc=h.test_acc[-1])
+        self.plot.epoch_done(epoch, f"loss {h.train_loss[-1]:.3f}, train acc "
+                                    f"{h.train_acc[-1]:.3f}, test acc {h.test_acc[-1]:.3f}")
+
+    def close(self):
+        if self.bar is not None:
+            self.bar.close()

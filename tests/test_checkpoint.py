@@ -2,6 +2,7 @@
 the middle of a write, and a resume that does not fit the saved run."""
 import os
 import pickle
+import re
 import signal
 
 import pytest
@@ -27,11 +28,14 @@ def tiny_data():
     return load_data_fashion_mnist(64, limit=128, test_limit=64)  # 2 batches per epoch
 
 
+RECIPE = {"lr": 0.1, "momentum": 0.0, "num_epochs": 2}
+
+
 def saved(path, epoch=1):
     net = tiny_net()
     optimizer = torch.optim.SGD(net.parameters(), lr=0.1)
     history = History(train_loss=[1.0] * epoch, train_acc=[0.5] * epoch, test_acc=[0.5] * epoch)
-    save_checkpoint(path, net, optimizer, None, history, epoch)
+    save_checkpoint(path, net, optimizer, None, history, epoch, RECIPE)
     return net
 
 
@@ -46,8 +50,9 @@ def one_line_refusal(path):
 def test_a_checkpoint_round_trips_and_stays_a_torch_file(tmp_path):
     net = saved(tmp_path / "ck.pt", epoch=2)
     fresh = tiny_net()
-    epoch, history = load_checkpoint(tmp_path / "ck.pt", fresh)
-    assert epoch == 2 and history.test_acc == [0.5, 0.5]
+    state = load_checkpoint(tmp_path / "ck.pt", fresh)
+    assert state["epoch"] == 2 and state["history"]["test_acc"] == [0.5, 0.5]
+    assert state["recipe"] == RECIPE
     for a, b in zip(net.state_dict().values(), fresh.state_dict().values()):
         assert torch.equal(a, b)
     assert torch.load(tmp_path / "ck.pt", weights_only=True)["epoch"] == 2  # plain torch.load
@@ -67,6 +72,8 @@ class RunsCode:
     ("missing field", lambda p: torch.save({k: v for k, v in _fields().items()
                                             if k != "optimizer"}, p), "fields missing: optimizer"),
     ("no checksum", lambda p: torch.save(_fields(), p), "no checksum"),
+    ("format 1, no recipe", lambda p: torch.save({**_fields(), "format": "d2lresnet checkpoint 1"},
+                                                 p), "without its recipe"),
     ("zip pickle with code", lambda p: torch.save({"epoch": RunsCode()}, p), "could run code"),
     ("raw pickle with code", lambda p: p.write_bytes(pickle.dumps(RunsCode())),
      "not a file torch.save writes"),
@@ -83,7 +90,7 @@ def _fields():
     net = tiny_net()
     return {"format": ckpt.FORMAT, "epoch": 1, "model": net.state_dict(),
             "optimizer": torch.optim.SGD(net.parameters(), lr=0.1).state_dict(),
-            "scheduler": None,
+            "scheduler": None, "recipe": RECIPE,
             "history": {"train_loss": [1.0], "train_acc": [0.5], "test_acc": [0.5]}}
 
 
@@ -104,13 +111,23 @@ def test_one_flipped_byte_anywhere_is_reported(tmp_path):
 def test_bad_checkpoint_paths_are_refused_before_training(tmp_path, tiny_data, monkeypatch):
     (tmp_path / "a-file").write_text("")
     (tmp_path / "locked").mkdir()
-    epochs_run = []
-    monkeypatch.setattr(ckpt, "save_checkpoint", lambda *a: epochs_run.append(a))
+    batches_asked = []
+
+    class Counting:  # the training data, counting every batch train() asks for
+        def __len__(self):
+            return len(tiny_data[0])
+
+        def __iter__(self):
+            for batch in tiny_data[0]:
+                batches_asked.append(1)
+                yield batch
+
     for bad, why in [(tmp_path, "it is a folder"),
                      (tmp_path / "a-file" / "ck.pt", "is a file, not a folder")]:
         with pytest.raises(CheckpointError, match=why):
-            train(tiny_net(), *tiny_data, num_epochs=1, lr=0.1, device="cpu",
+            train(tiny_net(), Counting(), tiny_data[1], num_epochs=1, lr=0.1, device="cpu",
                   checkpoint=bad, progress=False)
+    assert batches_asked == []  # refused before the first batch, not after the epoch
     with read_only(tmp_path / "locked"), pytest.raises(CheckpointError, match="Read-only|ermission"):
         check_writable(tmp_path / "locked" / "ck.pt")
     assert list((tmp_path / "locked").iterdir()) == []
@@ -150,7 +167,38 @@ def test_ctrl_c_during_a_checkpoint_write_reports_what_is_on_disk(tmp_path, tiny
     captured = capsys.readouterr()
     on_disk = read_checkpoint(path)["epoch"]
     assert f"epoch {on_disk} is saved in {path}" in captured.err
-    assert not path.with_name("ck.pt.tmp").exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["ck.pt"]  # no temporary file left
+
+
+def test_an_existing_file_is_never_overwritten_without_resume(tmp_path, tiny_data):
+    for name, write in [("run.pt", lambda p: saved(p, epoch=2)),
+                        ("weights.pt", lambda p: torch.save(tiny_net().state_dict(), p)),
+                        ("notes.txt", lambda p: p.write_text("hours of work"))]:
+        path = tmp_path / name
+        write(path)
+        before = path.read_bytes()
+        with pytest.raises(CheckpointError, match="already exists; resume=True"):
+            train(tiny_net(), *tiny_data, num_epochs=1, lr=0.1, device="cpu", checkpoint=path,
+                  progress=False)
+        assert path.read_bytes() == before
+
+
+def test_two_writers_of_one_path_use_temporary_files_of_their_own(tmp_path, monkeypatch):
+    # The second save starts while the first is between its write and its rename: with one
+    # fixed PATH.tmp the second would replace (or delete) the first's file.
+    path, names, real_replace = tmp_path / "ck.pt", [], ckpt.Path.replace
+
+    def replace_after_another_save(self, target):
+        names.append(self.name)
+        if len(names) == 1:
+            saved(path, epoch=2)  # another run, saving to the same path meanwhile
+        return real_replace(self, target)
+
+    monkeypatch.setattr(ckpt.Path, "replace", replace_after_another_save)
+    saved(path, epoch=1)
+    assert len(set(names)) == 2 and all(n.endswith(".tmp") for n in names)
+    assert read_checkpoint(path)["epoch"] == 1  # the last rename wins, whole
+    assert [p.name for p in tmp_path.iterdir()] == ["ck.pt"]
 
 
 def test_resume_refuses_without_a_checkpoint(tiny_data):
@@ -160,24 +208,62 @@ def test_resume_refuses_without_a_checkpoint(tiny_data):
 
 
 @pytest.mark.parametrize("change, differs", [
-    (dict(num_epochs=3), "epochs 2 then, 3 now"),
-    (dict(limit=192), "batches per epoch 2 then, 3 now"),
-    (dict(batch_size=32), "batches per epoch 2 then, 4 now"),
+    (dict(num_epochs=3), "num_epochs 2 then, 3 now"),  # a one-cycle plan cannot stretch
+    (dict(limit=192), "batches_per_epoch 2 then, 3 now"),
+    (dict(batch_size=32), "batches_per_epoch 2 then, 4 now"),
+    (dict(lr=1e30), "lr 0.1 then, 1e+30 now"),
+    (dict(momentum=0.0), "momentum 0.9 then, 0.0 now"),
+    (dict(one_cycle=False), "one_cycle True then, False now"),
 ])
-def test_resuming_one_cycle_with_another_plan_says_what_differs(tmp_path, change, differs):
+def test_resuming_with_another_recipe_says_what_differs(tmp_path, change, differs):
     path = tmp_path / "ck.pt"
-    recipe = dict(lr=0.1, device="cpu", one_cycle=True, progress=False, checkpoint=path)
-    train(tiny_net(), *load_data_fashion_mnist(64, limit=128, test_limit=64), num_epochs=1,
-          **recipe)  # a 1-epoch run ...
-    state = read_checkpoint(path)
-    assert state["scheduler"]["total_steps"] == 2
-    # ... saved as if planned for 2 epochs of 2 batches, interrupted after the first
-    state["scheduler"]["total_steps"] = 4
-    _rewrite(path, state)
-    data = load_data_fashion_mnist(change.get("batch_size", 64), limit=change.get("limit", 128),
+    recipe = dict(lr=0.1, momentum=0.9, one_cycle=True)
+    data = load_data_fashion_mnist(64, limit=128, test_limit=64)
+    # Interrupted after epoch 1 of a planned 2, then resumed with one thing changed.
+    train(tiny_net(), *_interrupted_after_one_epoch(data), num_epochs=2, device="cpu",
+          progress=False, checkpoint=path, **recipe)
+    assert read_checkpoint(path)["epoch"] == 1
+    data = load_data_fashion_mnist(change.pop("batch_size", 64), limit=change.pop("limit", 128),
                                    test_limit=64)
-    with pytest.raises(CheckpointError, match=differs):
-        train(tiny_net(), *data, num_epochs=change.get("num_epochs", 2), resume=True, **recipe)
+    num_epochs = change.pop("num_epochs", 2)
+    with pytest.raises(CheckpointError, match=re.escape(differs)) as err:
+        train(tiny_net(), *data, num_epochs=num_epochs, device="cpu", progress=False,
+              checkpoint=path, resume=True, **{**recipe, **change})
+    assert "\n" not in str(err.value)
+    resumed = train(tiny_net(), *load_data_fashion_mnist(64, limit=128, test_limit=64),
+                    num_epochs=2, device="cpu", progress=False, checkpoint=path, resume=True,
+                    **recipe)  # the same recipe resumes
+    assert len(resumed.test_acc) == 2
+
+
+def _interrupted_after_one_epoch(data):
+    train_iter, test_iter = data
+
+    class Interrupting:
+        epoch = 0
+
+        def __len__(self):
+            return len(train_iter)
+
+        def __iter__(self):
+            if self.epoch >= 1:
+                raise KeyboardInterrupt
+            return iter(train_iter)
+
+    return Interrupting(), test_iter
+
+
+def test_a_resumed_run_reports_its_own_device_and_precision(tmp_path, tiny_data, monkeypatch):
+    path = tmp_path / "ck.pt"
+    train(tiny_net(), *tiny_data, num_epochs=1, lr=0.1, device="cpu", precision="fp32",
+          checkpoint=path, progress=False)
+    state = read_checkpoint(path)
+    state["history"].update(device="cuda", precision="bf16")  # as if saved on a GPU
+    _rewrite(path, state)
+    resumed = train(tiny_net(), *tiny_data, num_epochs=2, lr=0.1, device="cpu",
+                    precision="fp32", checkpoint=path, resume=True, progress=False)
+    assert (resumed.device, resumed.precision) == ("cpu", "fp32")
+    assert len(resumed.test_acc) == 2
 
 
 def test_resume_asking_for_fewer_epochs_than_saved_is_refused(tmp_path, tiny_data):
@@ -194,6 +280,4 @@ def _rewrite(path, state):
     net.load_state_dict(state["model"])
     optimizer = torch.optim.SGD(net.parameters(), lr=0.1)
     optimizer.load_state_dict(state["optimizer"])
-    scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=0.1, total_steps=4)
-    scheduler.load_state_dict(state["scheduler"])
-    save_checkpoint(path, net, optimizer, scheduler, History(**state["history"]), state["epoch"])
+    save_checkpoint(path, net, optimizer, None, state["history"], state["epoch"], state["recipe"])

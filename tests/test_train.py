@@ -9,8 +9,9 @@ import torch
 from d2lresnet import PreActResidual, resnet, resnet18
 from d2lresnet.data import load_data_fashion_mnist
 from d2lresnet.presets import PRESETS, Preset, default_preset_name, get_preset
-from d2lresnet.train import (TrainingDiverged, choose_precision, evaluate_accuracy, init_weights,
-                             predict, train)
+from d2lresnet import train as train_module
+from d2lresnet.train import (Recipe, TrainingDiverged, choose_precision, evaluate_accuracy,
+                             init_weights, predict, train)
 
 
 def small_net():
@@ -85,7 +86,7 @@ def test_resume_gives_the_same_result_as_an_uninterrupted_run(tiny_data, tmp_pat
     part = train(small_net(), *_cut_after(tiny_data, epochs=1), num_epochs=3,
                  checkpoint=tmp_path / "ck.pt", **recipe)
     assert part.interrupted and len(part.test_acc) == 1
-    assert not (tmp_path / "ck.pt.tmp").exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["ck.pt"]  # no temporary file left
     torch.load(tmp_path / "ck.pt", weights_only=True)  # loads with the safe loader
 
     resumed_net = small_net()
@@ -138,12 +139,56 @@ def test_predict_returns_labels_predictions_and_probabilities(tiny_data):
     assert probs.shape == (128, 10) and torch.allclose(probs.sum(1), torch.ones(128), atol=1e-5)
 
 
-def test_precision_choice():
+@pytest.mark.parametrize("has_bf16, expected", [(True, "bf16"), (False, "fp32")])
+def test_precision_choice(monkeypatch, has_bf16, expected):
     cpu = torch.device("cpu")
-    assert choose_precision(cpu, "fp32") == "fp32"
-    assert choose_precision(cpu, "auto") in ("bf16", "fp32")
+    monkeypatch.setattr(train_module, "cpu_has_bf16", lambda: has_bf16)
+    assert choose_precision(cpu, "auto") == expected  # bf16 only where the CPU has it
+    assert choose_precision(cpu, "fp32") == "fp32" and choose_precision(cpu, "bf16") == "bf16"
     with pytest.raises(ValueError, match="precision"):
         choose_precision(cpu, "fp16")
+
+
+def test_a_summary_of_a_run_with_no_finished_epoch_says_so(tiny_data):
+    history = train(small_net(), *_cut_after(tiny_data, epochs=0), num_epochs=2, lr=0.05,
+                    device="cpu", progress=False)
+    assert history.interrupted and history.test_acc == []
+    assert history.summary() == "no epoch finished (interrupted during epoch 1)"
+
+
+@pytest.mark.parametrize("args, message", [
+    (([], [], 1, 0.1), "train_iter holds no batch"),
+    ((None, [], 1, 0.1), "test_iter holds no batch"),  # None: the tiny training data
+    ((None, None, -1, 0.1), "num_epochs must be a whole number at least 1, got -1"),
+    ((None, None, 0, 0.1), "num_epochs must be a whole number at least 1, got 0"),
+    ((None, None, 2.5, 0.1), "num_epochs must be a whole number"),
+    ((None, None, 1, float("nan")), "lr must be a finite number"),
+    ((None, None, 1, -0.1), "lr must be a finite number at least 0"),
+])
+def test_what_cannot_train_is_refused_in_one_line_before_any_step(tiny_data, args, message):
+    train_iter, test_iter, num_epochs, lr = args
+    net = small_net()
+    before = [p.detach().clone() for p in net.parameters()]
+    with pytest.raises(ValueError, match=re.escape(message)) as err:
+        train(net, tiny_data[0] if train_iter is None else train_iter,
+              tiny_data[1] if test_iter is None else test_iter, num_epochs, lr, device="cpu",
+              init=None, progress=False)
+    assert "\n" not in str(err.value)
+    assert all(torch.equal(a, b) for a, b in zip(before, net.parameters()))
+
+
+def test_a_recipe_object_and_its_fields_as_keywords_train_alike(tiny_data):
+    runs = []
+    for options in [dict(recipe=Recipe(momentum=0.9, label_smoothing=0.1)),
+                    dict(momentum=0.9, label_smoothing=0.1),
+                    dict(recipe=get_preset("quick", momentum=0.9, label_smoothing=0.1,
+                                           nesterov=False, weight_decay=0.0, one_cycle=False))]:
+        torch.manual_seed(0)
+        runs.append(train(small_net(), *tiny_data, num_epochs=1, lr=0.1, device="cpu",
+                          precision="fp32", progress=False, **options).train_loss)
+    assert runs[0] == runs[1] == runs[2]
+    with pytest.raises(TypeError, match="not both"):
+        train(small_net(), *tiny_data, 1, 0.1, recipe=Recipe(), momentum=0.9)
 
 
 def test_book_preset_is_the_notes_recipe():
