@@ -16,10 +16,16 @@ from IPython.display import display
 
 from . import i18n
 from .blocks import Bottleneck, Residual
+from .checks import true_or_false, whole_number
 from .model import (ARCHITECTURES, STAGE_WIDTHS, count_layers, count_parameters, display_name,
                     resnet, resnet18)
 from .drawing.resnet_diagram import draw_resnet
 from .shapes import block_output_shape, trace_shapes
+
+__all__ = ["block_shape_widget", "stage_widget", "trace_widget", "controls", "apply_architecture",
+           "describe_block_shape", "describe_stages", "describe_trace", "summarize_stages",
+           "StageSummary", "matching_architecture", "format_trace_table",
+           "plot_resolution_and_channels", "stage_names"]
 
 STAGES = ("b2", "b3", "b4", "b5")
 # The block menu's entries: i18n key of the label -> block.
@@ -45,7 +51,11 @@ def _interactive(function, **controls):
     return widget
 
 
-def _int_slider(description, value, low, high, step=1):
+def _int_slider(name, description, value, low, high, step=1):
+    # A slider clamps a value outside its range without a word (100 channels became 16).
+    if whole_number(name, value, low, high) % step != low % step:
+        raise ValueError(f"{name} must be a multiple of {step} from {low} to {high}, "
+                         f"got {value!r}")
     return widgets.IntSlider(value=value, min=low, max=high, step=step, description=description,
                              style={"description_width": "initial"})
 
@@ -69,12 +79,14 @@ def block_shape_widget(input_channels=3, num_channels=6, strides=2, use_1x1conv=
                        height=6, width=6):
     return _interactive(
         describe_block_shape,
-        input_channels=_int_slider(i18n.tr("input_channels"), input_channels, 1, 16),
-        num_channels=_int_slider(i18n.tr("output_channels"), num_channels, 1, 16),
-        strides=_int_slider(i18n.tr("stride"), strides, 1, 3),
-        use_1x1conv=widgets.Checkbox(value=use_1x1conv, description="use_1x1conv"),
-        height=_int_slider(i18n.tr("height"), height, 1, 32),
-        width=_int_slider(i18n.tr("width"), width, 1, 32))
+        input_channels=_int_slider("input_channels", i18n.tr("input_channels"), input_channels,
+                                   1, 16),
+        num_channels=_int_slider("num_channels", i18n.tr("output_channels"), num_channels, 1, 16),
+        strides=_int_slider("strides", i18n.tr("stride"), strides, 1, 3),
+        use_1x1conv=widgets.Checkbox(value=true_or_false("use_1x1conv", use_1x1conv),
+                                     description="use_1x1conv"),
+        height=_int_slider("height", i18n.tr("height"), height, 1, 32),
+        width=_int_slider("width", i18n.tr("width"), width, 1, 32))
 
 
 # 6.3: how depth and width set the size of the network ------------------------------------
@@ -122,9 +134,16 @@ def describe_stages(b2_blocks, b3_blocks, b4_blocks, b5_blocks,
     return summary
 
 
-def apply_preset(widget, name):
+def _button_network(name):
+    if name not in BUTTONS:  # ResNet-101's 23 blocks in b4 do not fit a slider up to 8
+        raise ValueError(f"the stage widget has buttons for {', '.join(BUTTONS)}, "
+                         f"got {name!r}")
+    return BUTTONS[name]
+
+
+def apply_architecture(widget, name):
     """Move the stage widget's controls to a button's network: "ResNet-18", "-34" or "-50"."""
-    block, depths = BUTTONS[name]
+    block, depths = _button_network(name)
     named = controls(widget)
     # Each control that moves reruns the widget's function; skip the in-between networks
     # (each would be drawn) and draw the chosen one once, at the end.
@@ -139,10 +158,13 @@ def apply_preset(widget, name):
     widget.update()
 
 
-def stage_widget(preset="ResNet-18"):
-    block, depths = BUTTONS[preset]
+def stage_widget(architecture="ResNet-18"):
+    """Sliders for the blocks and menus for the channels of each stage, starting on
+    ``architecture`` (one of BUTTONS: a network's shape, not a training preset)."""
+    block, depths = _button_network(architecture)
     widths = STAGE_WIDTHS
-    depth_sliders = {f"{stage}_blocks": _int_slider(i18n.tr("stage_blocks", stage=stage),
+    depth_sliders = {f"{stage}_blocks": _int_slider(f"{stage}_blocks",
+                                                    i18n.tr("stage_blocks", stage=stage),
                                                     depth, 1, 8)
                      for stage, depth in zip(STAGES, depths)}
     width_menus = {f"{stage}_channels": widgets.Dropdown(
@@ -156,11 +178,11 @@ def stage_widget(preset="ResNet-18"):
                                  block=block_menu)
     buttons = [widgets.Button(description=name) for name in BUTTONS]
     for button in buttons:
-        button.on_click(lambda b: apply_preset(widget, b.description))
-    # Lay out the same controls in rows: presets, blocks per stage, channels per stage.
+        button.on_click(lambda b: apply_architecture(widget, b.description))
+    # Lay out the same controls in rows: architectures, blocks per stage, channels per stage.
     widget.children = [widgets.HBox(buttons), widgets.HBox(list(depth_sliders.values())),
                        widgets.HBox(list(width_menus.values())), block_menu, widget.out]
-    widget.preset_buttons = {button.description: button for button in buttons}
+    widget.architecture_buttons = {button.description: button for button in buttons}
     return widget
 
 
@@ -226,5 +248,6 @@ def trace_widget(net=None, input_size=224):
             net = resnet18()
     return _interactive(
         describe_trace,
-        input_size=_int_slider(i18n.tr("input_size"), input_size, 32, 512, step=32),
+        input_size=_int_slider("input_size", i18n.tr("input_size"), input_size, 32, 512,
+                               step=32),
         net=widgets.fixed(net))

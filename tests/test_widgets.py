@@ -1,16 +1,15 @@
-"""Drive each notebook widget headless: set a control's value, read the widget's .result."""
-import itertools
-
+"""Drive each notebook widget headless: set a control's value, read the widget's .result.
+(``shown``, what the widgets display, comes from conftest.py.)"""
 import matplotlib
 import matplotlib.pyplot as plt
 import pytest
 import torch
 
-from d2lresnet import (ARCHITECTURES, Bottleneck, Residual, count_layers, count_parameters,
-                       format_trace, resnet, resnet18, resnet34, resnet50, trace_shapes)
-from d2lresnet import widgets as widgets_module
+from d2lresnet import (ARCHITECTURES, Bottleneck, block_output_shape, count_layers,
+                       count_parameters, format_trace, resnet, resnet18, resnet34, resnet50,
+                       trace_shapes)
 from d2lresnet.drawing.diagrams import drawn
-from d2lresnet.widgets import (apply_preset, block_shape_widget, controls, format_trace_table,
+from d2lresnet.widgets import (apply_architecture, block_shape_widget, controls, format_trace_table,
                                plot_resolution_and_channels, stage_widget, summarize_stages,
                                trace_widget)
 
@@ -21,14 +20,6 @@ matplotlib.use("Agg")
 def close_figures():
     yield
     plt.close("all")
-
-
-@pytest.fixture
-def shown(monkeypatch):
-    """What the widget functions display(), in order (the figures they draw)."""
-    figures = []
-    monkeypatch.setattr(widgets_module, "display", figures.append)
-    return figures
 
 
 def drawn_layers(fig):
@@ -73,25 +64,38 @@ def test_block_widget_keeps_shape_at_stride_1():
                         use_1x1conv=False) == "output shape (3, 6, 6)"
 
 
-def actual_block_text(input_channels, num_channels, strides, use_1x1conv, size):
-    """What a real Residual does with this input (on the meta device: shapes only)."""
-    try:
-        block = Residual(input_channels, num_channels, use_1x1conv, strides).to("meta")
-        out = block(torch.empty(2, input_channels, size, size, device="meta"))
-    except ValueError:
-        return "cannot add"
-    return f"output shape {tuple(out.shape[1:])}"
+# Whether block_output_shape agrees with a real Residual is test_shapes.py's hypothesis test;
+# here, only that the widget passes each control to it under the right name.
+@pytest.mark.parametrize("values", [
+    dict(input_channels=2, num_channels=4, strides=3, use_1x1conv=True, height=7, width=5),
+    dict(input_channels=5, num_channels=5, strides=2, use_1x1conv=False, height=1, width=1),
+    dict(input_channels=5, num_channels=5, strides=2, use_1x1conv=False, height=1, width=4),
+    dict(input_channels=2, num_channels=4, strides=1, use_1x1conv=False, height=7, width=7),
+])
+def test_block_widget_says_what_block_output_shape_says(values):
+    text = set_controls(block_shape_widget(), **values)
+    controls_values = dict(values)
+    expected = block_output_shape(controls_values.pop("input_channels"),
+                                  controls_values.pop("num_channels"), **controls_values)
+    assert text == str(expected)
 
 
-@pytest.mark.parametrize("input_channels, num_channels, strides, use_1x1conv, size",
-                         list(itertools.product([2, 5], [2, 4], [1, 2, 3], [False, True], [1, 7])))
-def test_block_widget_agrees_with_a_real_block(input_channels, num_channels, strides,
-                                               use_1x1conv, size):
-    widget = block_shape_widget()
-    text = set_controls(widget, input_channels=input_channels, num_channels=num_channels,
-                        strides=strides, use_1x1conv=use_1x1conv, height=size, width=size)
-    expected = actual_block_text(input_channels, num_channels, strides, use_1x1conv, size)
-    assert text.startswith(expected)
+@pytest.mark.parametrize("kwargs, words", [
+    (dict(input_channels=100), r"^input_channels must be a whole number from 1 to 16, got 100$"),
+    (dict(strides=0), r"^strides must be a whole number from 1 to 3"),
+    (dict(height=2.5), r"^height must be a whole number"),
+    (dict(use_1x1conv="no"), r"^use_1x1conv must be True or False"),
+])
+def test_block_widget_refuses_a_start_its_sliders_cannot_show(kwargs, words):
+    # An IntSlider clamps silently: 100 input channels used to become 16.
+    with pytest.raises(ValueError, match=words):
+        block_shape_widget(**kwargs)
+
+
+def test_block_widget_takes_numpy_integers():
+    import numpy as np
+
+    assert block_shape_widget(np.int64(4), np.int64(8)).result == "output shape (8, 3, 3)"
 
 
 # stage_widget ----------------------------------------------------------------------------
@@ -117,14 +121,14 @@ def test_stage_widget_resnet34_depths_by_hand():
     assert result.layers == 34
 
 
-def test_stage_widget_presets_by_button_and_by_function():
+def test_stage_widget_architectures_by_button_and_by_function():
     widget = stage_widget()
-    widget.preset_buttons["ResNet-50"].click()
+    widget.architecture_buttons["ResNet-50"].click()
     assert controls(widget)["block"].value is Bottleneck
     assert widget.result == (count_parameters(resnet50()), 50)
-    apply_preset(widget, "ResNet-34")
+    apply_architecture(widget, "ResNet-34")
     assert widget.result == (21_290_250, 34)
-    widget.preset_buttons["ResNet-18"].click()
+    widget.architecture_buttons["ResNet-18"].click()
     assert widget.result == (11_178_378, 18)
 
 
@@ -147,13 +151,20 @@ def test_stage_widget_draws_the_architecture_it_describes(shown):
     assert shapes == [tuple(r.shape) for r in trace_shapes(expected, (1, 1, 224, 224))]
 
 
-def test_a_preset_button_draws_its_network_once(shown):
+def test_an_architecture_button_draws_its_network_once(shown):
     widget = stage_widget()
     before = len(shown)
-    widget.preset_buttons["ResNet-34"].click()  # moves seven controls
+    widget.architecture_buttons["ResNet-34"].click()  # moves seven controls
     assert len(shown) == before + 1
     assert drawn_layers(shown[-1]) == layers_of(resnet34())
     assert widget.result == (21_290_250, 34)
+
+
+def test_stage_widget_starts_on_a_button_or_says_which_there_are():
+    assert stage_widget("ResNet-34").result == (21_290_250, 34)
+    with pytest.raises(ValueError, match="buttons for ResNet-18, ResNet-34, ResNet-50, "
+                                         "got 'ResNet-101'$"):
+        stage_widget("ResNet-101")
 
 
 def test_summarize_stages_of_a_huge_network_stays_cheap():
@@ -167,8 +178,15 @@ def test_summarize_stages_of_a_huge_network_stays_cheap():
 # trace_widget ----------------------------------------------------------------------------
 
 def test_trace_widget_at_224_is_the_notes_printout():
-    rows = trace_widget().result
-    assert format_trace(rows) == format_trace(resnet18_trace_224())
+    from test_shapes import NOTES_TRACE  # REFERENCE.md's printout, typed in, not computed
+
+    assert format_trace(trace_widget().result) == NOTES_TRACE
+
+
+@pytest.mark.parametrize("input_size", [100, 16, 544])
+def test_trace_widget_refuses_a_size_its_slider_cannot_show(input_size):
+    with pytest.raises(ValueError, match=f"^input_size must be a .*got {input_size}$"):
+        trace_widget(input_size=input_size)
 
 
 def resnet18_trace_224():
