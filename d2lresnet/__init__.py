@@ -6,7 +6,9 @@ from .model import (ARCHITECTURES, STAGE_WIDTHS, ResNet, architecture, count_lay
 from .shapes import (block_output_shape, conv_output_size, count_flops, format_trace, print_trace,
                      trace_leaves, trace_shapes)
 
-import os as _os
-
-if _os.environ.get("D2LRESNET_PRESENT") == "1":
-    from . import plots as _plots  # importing it applies present(): big fonts for a room
+__all__ = ["Residual", "Bottleneck", "ResNeXtBottleneck", "PreActResidual",
+           "ARCHITECTURES", "STAGE_WIDTHS", "ResNet", "architecture", "resnet", "resnet18",
+           "resnet34", "resnet50", "resnet101", "resnet152", "resnext50_32x4d", "resnet_block",
+           "stem", "display_name", "count_layers", "count_parameters",
+           "block_output_shape", "conv_output_size", "count_flops", "format_trace",
+           "print_trace", "trace_leaves", "trace_shapes"]

@@ -18,7 +18,7 @@ def restore_rcparams():
 
 
 @pytest.fixture
-def shown(monkeypatch):
+def styles_shown(monkeypatch):
     """Pretend to be a notebook and record what present() displays or updates."""
     import IPython.display
     calls = []
@@ -50,7 +50,8 @@ def test_present_style_enlarges_widget_and_output_text():
     assert "--jp-widgets-font-size: 13px;" in plots.present_style(1.0)
 
 
-def test_present_displays_the_style_in_a_notebook(shown):
+def test_present_displays_the_style_in_a_notebook(styles_shown):
+    shown = styles_shown
     plots.present()
     kinds = [(kind, display_id) for kind, _, display_id in shown]
     assert kinds == [("update", plots._STYLE_ID), ("display", plots._STYLE_ID)]
@@ -68,14 +69,39 @@ def test_present_displays_nothing_outside_a_notebook(capsys):
     assert capsys.readouterr().out == ""
 
 
-def test_env_var_switches_present_on_at_import():
-    code = ("import matplotlib.pyplot as plt, d2lresnet.drawing.plots; "
-            "print(plt.rcParams['figure.dpi'], plt.rcParams['font.size'])")
+def test_importing_the_package_changes_nothing_even_with_the_env_var():
+    code = ("import matplotlib.pyplot as plt, d2lresnet, d2lresnet.widgets, "
+            "d2lresnet.drawing.plots; print(plt.rcParams['figure.dpi'], plt.rcParams['font.size'])")
     env = dict(os.environ, D2LRESNET_PRESENT="1", MPLBACKEND="Agg")
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
                          check=True).stdout.split()
-    assert [float(x) for x in out] == pytest.approx([100 * plots._PRESENT_SCALE,
-                                                     10 * plots._PRESENT_SCALE])
+    assert [float(x) for x in out] == [100, 10]
+
+
+@pytest.mark.parametrize("value, on", [("1", True), ("true", True), ("Yes", True),
+                                       ("0", False), ("false", False), ("no", False), ("", False)])
+def test_the_env_var_switches_present_on_when_asked(monkeypatch, value, on):
+    monkeypatch.setenv("D2LRESNET_PRESENT", value)
+    assert plots.present_from_environment() is on
+    scale = plots._PRESENT_SCALE if on else 1
+    assert [plt.rcParams["figure.dpi"], plt.rcParams["font.size"]] == pytest.approx(
+        [100 * scale, 10 * scale])
+
+
+@pytest.mark.parametrize("value", ["2", "on", "ja"])
+def test_an_unknown_env_var_value_is_refused_in_one_line(monkeypatch, value):
+    monkeypatch.setenv("D2LRESNET_PRESENT", value)
+    with pytest.raises(ValueError, match=f"^D2LRESNET_PRESENT must be 1, true, yes .*"
+                                         f"got '{value}'$"):
+        plots.present_from_environment()
+    assert plt.rcParams["figure.dpi"] == 100
+
+
+@pytest.mark.parametrize("bad", ["no", "False", None, 2])
+def test_present_wants_true_or_false(bad):
+    with pytest.raises(ValueError, match=f"^on must be True or False, got {bad!r}$"):
+        plots.present(bad)
+    assert plt.rcParams["figure.dpi"] == 100
 
 
 def _shell(name, module):

@@ -5,9 +5,14 @@ import matplotlib.pyplot as plt
 import torch
 
 from .. import i18n
+from ..checks import true_or_false
 from ..data import class_names as fashion_mnist_class_names
 
-# For presenting to a room: D2LRESNET_PRESENT=1 (or present(True)) enlarges figures and text.
+__all__ = ["present", "present_from_environment", "present_style", "in_notebook", "save_figure",
+           "show_images", "ProgressPlot", "plot_confusion_matrix"]
+
+# For presenting to a room: present(True), or D2LRESNET_PRESENT=1 read by
+# present_from_environment(), enlarges figures and text.
 _PRESENT_SCALE = 1.6
 _STYLE_ID = "d2lresnet-present-style"
 # JupyterLab's and ipywidgets' own sizes (px) at scale 1; present() multiplies them.
@@ -47,7 +52,7 @@ def present(on=True):
     Scales matplotlib's figure.dpi and font.size; in a notebook it also displays a <style>
     block that enlarges widget labels, readouts and printed output. ``present(False)``
     restores the defaults and, in the same session, empties every style block shown before."""
-    scale = _PRESENT_SCALE if on else 1.0
+    scale = _PRESENT_SCALE if true_or_false("on", on) else 1.0
     plt.rcParams.update({"figure.dpi": 100 * scale, "font.size": 10 * scale})
     if in_notebook():
         _show_style(on)
@@ -82,8 +87,22 @@ def in_notebook():
     return shell.__name__ == "ZMQInteractiveShell" or shell.__module__.startswith("google.colab")
 
 
-if os.environ.get("D2LRESNET_PRESENT") == "1":
-    present(True)
+_SWITCH = {"1": True, "true": True, "yes": True,
+           "0": False, "false": False, "no": False, "": False}
+
+
+def present_from_environment():
+    """present() if D2LRESNET_PRESENT says so (1, true, yes; 0, false, no or empty: not), for a
+    notebook's first cell: ``D2LRESNET_PRESENT=1 make lab`` then presents every notebook.
+    Nothing changes when it is off. Returns whether it presented."""
+    value = os.environ.get("D2LRESNET_PRESENT", "")
+    on = _SWITCH.get(value.strip().lower())
+    if on is None:
+        raise ValueError(f"D2LRESNET_PRESENT must be 1, true, yes (present) or 0, false, no, "
+                         f"empty (not), got {value!r}")
+    if on:
+        present(True)
+    return on
 
 
 def show_images(imgs, num_rows, num_cols, titles=None, scale=1.5):
