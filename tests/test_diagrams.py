@@ -106,7 +106,8 @@ def on_meta(build, *args, **kwargs):
 
 
 def resnet_layers(net):
-    return [layer for part in net for layer in (part if isinstance(part, nn.Sequential) else [part])]
+    return [layer for part in net
+            for layer in (part if isinstance(part, nn.Sequential) else [part])]
 
 
 def numbers(fig):

@@ -8,6 +8,7 @@ bracket over it is the shortcut, dashed where a 1x1 conv (not counted) reshapes 
 arrow leaving each top-level layer carries its output shape, from ``trace_shapes`` on the meta
 device, so any input size is instant.
 """
+import itertools
 from typing import NamedTuple
 
 import matplotlib.pyplot as plt
@@ -60,16 +61,14 @@ def _units(part):
     """The units of one top-level layer of ``net``: a box per conv (with its BN and ReLU) or
     other layer, a framed group of boxes per residual block."""
     layers = list(part) if isinstance(part, nn.Sequential) else [part]
-    units, plain = [], []
-    for layer in layers + [None]:
-        if layer is not None and not _is_block(layer):
-            plain.append(layer)
+    units = []
+    for are_blocks, run in itertools.groupby(layers, key=_is_block):
+        if not are_blocks:
+            units += [_Unit(tuple(box), [box]) for box in _boxes(list(run))]
             continue
-        units += [_Unit(tuple(group), [group]) for group in _boxes(plain)]
-        plain = []
-        if layer is not None:
-            main = [m for step in forward_steps(layer) if step.role == "main" for m in step.modules]
-            units.append(_Unit((layer,), _boxes(main), layer))
+        for block in run:
+            main = [m for step in forward_steps(block) if step.role == "main" for m in step.modules]
+            units.append(_Unit((block,), _boxes(main), block))
     return units
 
 
@@ -89,8 +88,8 @@ def _width(unit):
     return len(unit.boxes) * BW + (len(unit.boxes) - 1) * INNER
 
 
-def _row_width(row):
-    return sum(sum(_width(u) + GAP for u in _units(part)) - GAP + SHAPE_GAP for _, part in row)
+def _row_width(units):
+    return sum(sum(_width(u) + GAP for u in part_units) - GAP + SHAPE_GAP for part_units in units)
 
 
 def _shape_text(shape):
@@ -126,9 +125,10 @@ def draw_resnet(net, input_size=(1, 1, 224, 224)):
     output shape of every top-level layer. Works for any net from ``resnet(...)``."""
     shapes = [tuple(row.shape) for row in trace_shapes(net, input_size)]
     rows = _rows(net)
-    has_arcs = [any(u.block is not None for _, part in row for u in _units(part)) for row in rows]
+    units_of = {index: _units(part) for index, part in enumerate(net)}  # traces each block once
+    has_arcs = [any(u.block is not None for i, _ in row for u in units_of[i]) for row in rows]
     heights = [2.05 if arcs else 1.3 for arcs in has_arcs]
-    width = LEFT + max(_row_width(row) for row in rows) + 0.3
+    width = LEFT + max(_row_width([units_of[i] for i, _ in row]) for row in rows) + 0.3
     fig, ax = plt.subplots(figsize=(width * UNIT * SCALE, (sum(heights) + 1.3) * UNIT * SCALE))
     plt.close(fig)  # pyplot lets go of it: shown once, where it is returned or displayed
     ax.set_aspect("equal")
@@ -140,7 +140,7 @@ def draw_resnet(net, input_size=(1, 1, 224, 224)):
         x = LEFT  # the left edge of the next unit
         arrow(ax, (LEFT - 0.6, center), (LEFT, center))  # from the row before
         for index, part in row:
-            units = _units(part)
+            units = units_of[index]
             if isinstance(part, nn.Sequential):
                 ax.text(0.1, center, f"b{index + 1}", ha="left", va="center", fontsize=11,
                         fontweight="bold")
@@ -173,8 +173,8 @@ def draw_resnet(net, input_size=(1, 1, 224, 224)):
                 if unit.block is not None:
                     _shortcut(ax, left, x, center, unit.block)
                 last = j == len(units) - 1
-                record(ax, " → ".join(_label(layers).replace("\n", ", ") for layers in unit.boxes),
-                       unit.modules, shapes[index] if last else None, numbers)
+                text = " → ".join(_label(layers).replace("\n", ", ") for layers in unit.boxes)
+                record(ax, text, unit.modules, shapes[index] if last else None, numbers)
                 end = x + (SHAPE_GAP if last else GAP)
                 arrow(ax, (x, center), (end, center))
                 if last:
