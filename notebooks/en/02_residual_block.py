@@ -25,8 +25,11 @@ i18n.set_notebook_language()
 # inside the dashed box on the left, a regular block, has to fit the mapping $f(\mathbf{x})$
 # directly; the part inside the dashed box on the right has to fit the **residual mapping**
 # $f(\mathbf{x}) - \mathbf{x}$, and the input is added back before the last activation. Both
-# panels are drawn from the layers of the module's `Residual(3, 3)`: conv and BatchNorm are
-# both affine maps, so together they form one "weight layer" of the notes' figure.
+# panels are drawn from the layers of the module's `Residual(3, 3)`. In evaluation mode, where
+# BatchNorm uses its running statistics, conv and BatchNorm are both affine maps, so together
+# they form one "weight layer" of the notes' figure. (In training mode BatchNorm normalises
+# with the statistics of the current batch, so what it does to one example depends on the
+# others.) The cell after the figure checks both.
 
 # %%
 import inspect
@@ -35,6 +38,7 @@ import matplotlib.pyplot as plt
 import torch
 from torch import nn
 from torch.nn import functional as F
+from torchvision.models.resnet import BasicBlock
 
 from d2lresnet import Residual
 from d2lresnet.drawing.diagrams import draw_blocks, draw_regular_vs_residual, drawn
@@ -44,6 +48,23 @@ regular_vs_residual = draw_regular_vs_residual(block)
 weight_layers = [box.modules for box in drawn(regular_vs_residual.axes[1]) if box.modules]
 assert weight_layers == [(block.conv1, block.bn1), (block.conv2, block.bn2)]
 regular_vs_residual
+
+# %%
+lower_weight_layer = nn.Sequential(*weight_layers[0])  # conv1, then bn1
+X1, X2 = torch.rand(2, 4, 3, 6, 6)
+
+
+def is_affine(layer):
+    """g(x1 + x2) - g(0) == (g(x1) - g(0)) + (g(x2) - g(0)) holds for every affine map g."""
+    with torch.no_grad():
+        g0 = layer(torch.zeros_like(X1))
+        return torch.allclose(layer(X1 + X2) - g0, layer(X1) - g0 + layer(X2) - g0, atol=1e-5)
+
+
+affine = {mode: is_affine(lower_weight_layer.train(mode == "train"))
+          for mode in ("eval", "train")}
+print(affine)
+assert affine == {"eval": True, "train": False}
 
 # %% [markdown]
 # ## The identity mapping (恒等映射)
@@ -102,7 +123,7 @@ assert list(identity.values()) == [False, False, True]
 # Zeroing the convolution alone is not enough: BatchNorm follows it and adds its own shift.
 # With the whole weight layer at zero, the block outputs its input, bit for bit, in both modes.
 #
-# In fact only the *last* affine map matters. BatchNorm computes
+# In fact only the *last* layer's weight and bias matter. BatchNorm computes
 # $\gamma \hat{\mathbf{z}} + \beta$ from the normalised $\hat{\mathbf{z}}$; PyTorch calls
 # $\gamma$ its `weight` and $\beta$ its `bias`, and with both at 0 it outputs 0 whatever the
 # convolution before it computes. That is what the module's `zero_init_()` does:
@@ -159,7 +180,9 @@ print(inspect.getsource(Residual.forward))
 # The order can be checked on the module itself, not just read: forward hooks record every
 # layer's input and output in the order `forward` calls them. Then each input must be the
 # previous output (through a ReLU where the notes put one), and the block's output must be
-# $\mathrm{ReLU}(\mathrm{bn2} + \mathbf{x})$.
+# $\mathrm{ReLU}(\mathrm{bn2} + \mathbf{x})$. Its two convolutions are held against
+# torchvision's `BasicBlock`, the standard ResNet-18 block: two $3\times 3$ convolutions with
+# the same number of output channels.
 
 # %%
 block = Residual(3, 3)
@@ -184,8 +207,14 @@ assert torch.equal(conv1_in, X) and torch.equal(bn1_in, conv1_out)  # conv -> BN
 assert torch.equal(conv2_in, F.relu(bn1_out))  # -> ReLU -> conv
 assert torch.equal(bn2_in, conv2_out)  # -> BN
 assert torch.equal(Y, F.relu(bn2_out + X))  # -> + x -> ReLU
-assert block.conv1.kernel_size == block.conv2.kernel_size == (3, 3)
-assert block.conv1.out_channels == block.conv2.out_channels
+
+
+def conv_hyperparameters(block):
+    return [(conv.in_channels, conv.out_channels, conv.kernel_size, conv.stride, conv.padding)
+            for conv in (block.conv1, block.conv2)]
+
+
+assert conv_hyperparameters(block) == conv_hyperparameters(BasicBlock(3, 3))
 
 # %% [markdown]
 # ## The notes' two shape checks
@@ -196,16 +225,20 @@ assert block.conv1.out_channels == block.conv2.out_channels
 # %%
 Y = Residual(3, 3)(X)
 print(Y.shape)
-assert Y.shape == X.shape == torch.Size([4, 3, 6, 6])
+assert Y.shape == X.shape
 
 # %% [markdown]
-# With `use_1x1conv=True, strides=2` the block doubles the channels and halves height and
-# width, what the first block of every later ResNet stage does:
+# `Residual(3, 6, use_1x1conv=True, strides=2)` halves height and width (the stride 2) and
+# outputs 6 channels, twice the 3 it takes in. The doubling comes from `num_channels=6`: the
+# 1x1 convolution only brings the input to the same shape, so with `num_channels=3` the same
+# settings keep 3 channels. This is what the first block of every later ResNet stage does
+# (`num_channels` twice `input_channels`):
 
 # %%
 Y = Residual(3, 6, use_1x1conv=True, strides=2)(X)
 print(Y.shape)
 assert Y.shape == torch.Size([4, 6, 3, 3])
+assert Residual(3, 3, use_1x1conv=True, strides=2)(X).shape == torch.Size([4, 3, 3, 3])
 
 # %% [markdown]
 # ## Why the 1x1 convolution is needed
@@ -317,12 +350,16 @@ assert predicted.shape is None and predicted.reason  # the last one cannot add
 
 # %% [markdown]
 # The same function behind sliders. Try an odd height, or switch the 1x1 convolution off.
+# Checked against real blocks: the widget shows the shape a real block outputs, and with the
+# checkbox off, where a real block refuses, it says the addition cannot work.
 
 # %%
 widget = block_shape_widget()
-assert str(widget.result) == str(block_output_shape(3, 6, strides=2, use_1x1conv=True))
+settings = {name: control.value for name, control in controls(widget).items()}
+assert widget.result.endswith(str(real_block_shape(**settings)))  # e.g. "(6, 3, 3)"
 controls(widget)["use_1x1conv"].value = False  # the checkbox drives the answer ...
-assert str(widget.result) == str(block_output_shape(3, 6, strides=2, use_1x1conv=False))
+assert real_block_shape(**{**settings, "use_1x1conv": False}) is None
+assert widget.result.startswith(i18n.tr("cannot_add", reason=""))
 controls(widget)["use_1x1conv"].value = True  # ... and back to the notes' block
 widget
 

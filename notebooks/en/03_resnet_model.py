@@ -79,7 +79,6 @@ googlenet_stem = [hyperparameters(layer) for layer in googlenet_b1]
 for row in resnet_stem:
     print(row)
 
-assert without_batchnorm(googlenet_b1) == list(googlenet_b1)  # GoogLeNet's has no BatchNorm
 assert [hyperparameters(layer) for layer in without_batchnorm(b1)] == googlenet_stem
 assert isinstance(b1[1], nn.BatchNorm2d) and b1[1].num_features == b1[0].out_channels
 assert googlenet_b1(X).shape == Y1.shape == (1, 64, 56, 56)
@@ -151,10 +150,13 @@ assert shapes_by_hand == shapes_in_module
 len(shapes_by_hand)
 
 # %% [markdown]
-# This is the notes' figure of ResNet-18, drawn from `net` itself: each box is one of its
-# layers (b1's four layers, the two residual blocks of each stage, then the head), each arrow
-# leaving a row carries that part's output shape, and the arc over each block is its shortcut,
-# dashed where it carries a 1x1 convolution.
+# This is the notes' figure of ResNet-18, drawn from `net` itself. Each box is one
+# convolution with the batch normalization (and ReLU) after it, or a layer without weights
+# (max-pooling, global average pooling, flatten), in the stem as in the blocks. A frame holds
+# the two $3\times 3$ convolutions of each residual block, and the bracket over it is the
+# block's shortcut, dashed where it carries a 1x1 convolution. The numbers mark the layers the
+# name counts: the stem's convolution, two per block, and the fully connected layer. Each arrow
+# leaving a row carries that part's output shape.
 
 # %%
 from d2lresnet.drawing.diagrams import drawn
@@ -164,6 +166,11 @@ figure = draw_resnet(net, (1, 1, 224, 224))
 layers = [layer for part in net for layer in (part if isinstance(part, nn.Sequential) else [part])]
 assert [module for box in drawn(figure) for module in box.modules] == layers
 assert [box.shape for box in drawn(figure) if box.shape][4] == tuple(Y5.shape)
+blocks = [block for stage in (b2, b3, b4, b5) for block in stage]
+block_boxes = [box for box in drawn(figure) if box.modules and box.modules[0] in blocks]
+assert len(block_boxes) == len(blocks) and all(len(box.numbers) == 2 for box in block_boxes)
+numbered = [n for box in drawn(figure) for n in box.numbers]
+assert numbered == list(range(1, 19)) and 1 + 2 * len(blocks) + 1 == 18  # stem, blocks, FC
 figure
 
 # %% [markdown]
@@ -209,8 +216,10 @@ assert 8 * flops["b2"] == 9 * flops["b3"]
 # The notes: *each module has 4 convolutional layers (not counting the 1x1 convolutional layers
 # of the identity mapping). Together with the first 7x7 convolutional layer and the final fully
 # connected layer, there are 18 layers in total. This is why the model is usually called
-# ResNet-18.* $1 + 4 \times 4 + 1 = 18$. Counted layer by layer of `net` (b1, b2..b5,
-# pooling, flatten, linear):
+# ResNet-18.* $1 + 4 \times 4 + 1 = 18$. (Where a 1x1 convolution sits on the shortcut, the
+# shortcut is not an identity mapping but a learned projection; only the blocks without one
+# pass $\mathbf{x}$ on unchanged.) Counted layer by layer of `net` (b1, b2..b5, pooling,
+# flatten, linear):
 
 # %%
 per_layer = [count_layers(layer) for layer in net]

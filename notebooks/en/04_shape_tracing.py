@@ -136,8 +136,9 @@ assert [leaf.output_shape[2] for leaf in picked] == [112, 56, 28, 28]
 # ## Other input sizes
 #
 # Fashion-MNIST images are 28x28; the notes resize them to 96x96 for training (6.4). The same
-# network at 96x96, drawn from its layers with the shape after each part: the last stage b5
-# sees only 3x3 pixels.
+# network at 96x96, drawn from its layers with the shape after each part. The last stage b5
+# receives 6x6 pixels (b4's output) and puts out 3x3; at the original 28x28 it would receive
+# 2x2 and put out a single pixel. The cell prints b5's input and output side at both sizes:
 
 # %%
 from d2lresnet.drawing.diagrams import drawn
@@ -145,24 +146,30 @@ from d2lresnet.drawing.resnet_diagram import draw_resnet
 
 rows_96 = trace_shapes(net, (1, 1, 96, 96))
 figure_96 = draw_resnet(net, (1, 1, 96, 96))
-assert rows_96[4].shape == (1, 512, 3, 3)
 assert [box.shape for box in drawn(figure_96) if box.shape] == [tuple(r.shape) for r in rows_96]
+b5_sides = {}  # input size: (the side b5 receives, the side it puts out)
+for size, trace in [(96, rows_96), (28, trace_shapes(net, (1, 1, 28, 28)))]:
+    b5_sides[size] = (trace[3].shape[-1], trace[4].shape[-1])  # b4's output is b5's input
+print(b5_sides)
+assert b5_sides == {96: (6, 3), 28: (2, 1)}
 figure_96
 
 # %% [markdown]
 # The stem and the three stages after b2 each halve the side once more, five halvings in all
-# (the 7x7 convolution, the max-pooling, b3, b4, b5), so b5 sees the input's side divided by
-# $2^5 = 32$: a single pixel at 32x32. Whatever the size, the global average pooling leaves
-# 512 numbers, so the same final `Linear(512, 10)` fits every size. Checked at every size the
-# slider below offers (the side b5 sees, by input size):
+# (the 7x7 convolution, the max-pooling, b3, b4, b5), so b5 puts out the input's side divided
+# by $2^5 = 32$ (and receives it divided by 16): a single pixel at 32x32. Whatever the size,
+# the global average pooling leaves 512 numbers, so the same final `Linear(512, 10)` fits
+# every size. Checked at every size the slider below offers (printed: the side b5 puts out,
+# by input size):
 
 # %%
 with torch.device("meta"):
     meta_net = resnet18()
 sizes = range(32, 513, 32)
 traces = {size: trace_shapes(meta_net, (1, 1, size, size)) for size in sizes}
-b5_side = {size: trace[4].shape[-1] for size, trace in traces.items()}
-assert all(b5_side[size] == size // 32 for size in sizes)
+b5_side = {size: trace[4].shape[-1] for size, trace in traces.items()}  # b5's output
+assert all(b5_side[size] == size // 32 and traces[size][3].shape[-1] == size // 16
+           for size in sizes)
 assert all(trace[5].shape == (1, 512, 1, 1) and trace[-1].shape == (1, 10)
            for trace in traces.values())
 print(b5_side)

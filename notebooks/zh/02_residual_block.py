@@ -20,7 +20,7 @@ i18n.set_notebook_language()
 # %% [markdown]
 # # 6.2 残差块
 #
-# 假设我们的原始输入为$\mathbf{x}$，而希望学出的理想映射为$f(\mathbf{x})$（作为图中上方激活函数的输入）。左图是一个正常块，虚线框中的部分需要直接拟合出该映射$f(\mathbf{x})$；而右图虚线框中的部分则需要拟合出**残差映射**$f(\mathbf{x}) - \mathbf{x}$，输入在最后的激活函数之前被加回来。两幅图都是根据模块中`Residual(3, 3)`的层画出来的：卷积层和批量规范化层都是仿射变换，合起来就是笔记图中的一个“加权层”。
+# 假设我们的原始输入为$\mathbf{x}$，而希望学出的理想映射为$f(\mathbf{x})$（作为图中上方激活函数的输入）。左图是一个正常块，虚线框中的部分需要直接拟合出该映射$f(\mathbf{x})$；而右图虚线框中的部分则需要拟合出**残差映射**$f(\mathbf{x}) - \mathbf{x}$，输入在最后的激活函数之前被加回来。两幅图都是根据模块中`Residual(3, 3)`的层画出来的。在预测模式下，批量规范化层使用移动平均统计量，这时卷积层和批量规范化层都是仿射变换，合起来就是笔记图中的一个“加权层”。（在训练模式下，批量规范化层用当前小批量的统计量做规范化，它对一个样本的输出还取决于同一小批量中的其他样本。）图后的单元格对两种模式都做了检验。
 
 # %%
 import inspect
@@ -29,6 +29,7 @@ import matplotlib.pyplot as plt
 import torch
 from torch import nn
 from torch.nn import functional as F
+from torchvision.models.resnet import BasicBlock
 
 from d2lresnet import Residual
 from d2lresnet.drawing.diagrams import draw_blocks, draw_regular_vs_residual, drawn
@@ -39,12 +40,29 @@ weight_layers = [box.modules for box in drawn(regular_vs_residual.axes[1]) if bo
 assert weight_layers == [(block.conv1, block.bn1), (block.conv2, block.bn2)]
 regular_vs_residual
 
+# %%
+lower_weight_layer = nn.Sequential(*weight_layers[0])  # conv1, then bn1
+X1, X2 = torch.rand(2, 4, 3, 6, 6)
+
+
+def is_affine(layer):
+    """g(x1 + x2) - g(0) == (g(x1) - g(0)) + (g(x2) - g(0)) holds for every affine map g."""
+    with torch.no_grad():
+        g0 = layer(torch.zeros_like(X1))
+        return torch.allclose(layer(X1 + X2) - g0, layer(X1) - g0 + layer(X2) - g0, atol=1e-5)
+
+
+affine = {mode: is_affine(lower_weight_layer.train(mode == "train"))
+          for mode in ("eval", "train")}
+print(affine)
+assert affine == {"eval": True, "train": False}
+
 # %% [markdown]
 # ## 恒等映射
 #
 # 残差映射在现实中往往更容易优化。以恒等映射作为我们希望学出的理想映射$f(\mathbf{x})$，笔记中说：我们只需将右图虚线框内上方的加权运算（如仿射）的权重和偏置参数设成0，那么$f(\mathbf{x})$即为恒等映射。
 #
-# 我们就在画图所用的这个残差块上照着做。为了让检验公平，先像训练那样把它的所有参数都从初始值移开（新建的残差块中，批量规范化层的平移$\beta$恰好为0，训练过的则不然），再让几批数据通过它，使批量规范化层的移动平均统计量也不再是默认值。右图虚线框内上方的加权层是`conv2`和随后的`bn2`，各有一个权重和一个偏置。我们分别在训练模式（使用小批量的统计量）和评估模式（使用移动平均统计量）下检验，输入取非负值，就像前一个残差块的ReLU输出那样。
+# 我们就在画图所用的这个残差块上照着做。为了让检验公平，先像训练那样把它的所有参数都从初始值移开（新建的残差块中，批量规范化层的平移$\beta$恰好为0，训练过的则不然），再让几批数据通过它，使批量规范化层的移动平均统计量也不再是默认值。右图虚线框内上方的加权层是`conv2`和随后的`bn2`，各有一个权重和一个偏置。我们分别在训练模式（使用小批量的统计量）和预测模式（使用移动平均统计量）下检验，输入取非负值，就像前一个残差块的ReLU输出那样。
 
 # %%
 torch.manual_seed(0)
@@ -85,7 +103,7 @@ assert list(identity.values()) == [False, False, True]
 # %% [markdown]
 # 只把卷积层设成0还不够：它后面的批量规范化层还会加上自己的平移。整个加权层都为0时，残差块在两种模式下都逐位精确地输出它的输入。
 #
-# 实际上，只有*最后一个*仿射变换的权重和偏置是关键。批量规范化层由规范化后的$\hat{\mathbf{z}}$计算$\gamma \hat{\mathbf{z}} + \beta$；PyTorch把$\gamma$称为它的`weight`，把$\beta$称为它的`bias`。两者都为0时，无论前面的卷积层算出什么，它都输出0。模块中的`zero_init_()`做的正是这件事：
+# 实际上，关键只在**最后一层**的权重和偏置。批量规范化层由规范化后的$\hat{\mathbf{z}}$计算$\gamma \hat{\mathbf{z}} + \beta$；PyTorch把$\gamma$称为它的`weight`，把$\beta$称为它的`bias`。两者都为0时，无论前面的卷积层算出什么，它都输出0。模块中的`zero_init_()`做的正是这件事：
 
 # %%
 print(inspect.getsource(Residual.zero_init_))
@@ -117,7 +135,7 @@ axes[0].set_ylabel("$\\mathrm{ReLU}(f(x))$")
 plt.show()
 
 # %% [markdown]
-# 实际中，当理想映射$f(\mathbf{x})$极接近于恒等映射时，残差映射也易于捕捉恒等映射的细微波动，这比从头重建$\mathbf{x}$容易。
+# 当理想映射$f(\mathbf{x})$极接近于恒等映射时，残差映射只需捕捉它与恒等映射之间的细微波动，这比从头重建出$\mathbf{x}$要容易。
 #
 # ## 残差块的层
 #
@@ -127,7 +145,7 @@ plt.show()
 print(inspect.getsource(Residual.forward))
 
 # %% [markdown]
-# 这个顺序不仅可以读出来，还可以在模块本身上检验：前向钩子（forward hook）按`forward`调用各层的顺序，记录每一层的输入和输出。于是，每一层的输入都必须是上一层的输出（笔记中有ReLU的地方要先经过ReLU），而残差块的输出必须是$\mathrm{ReLU}(\mathrm{bn2} + \mathbf{x})$。
+# 这个顺序不必只靠读代码，还可以直接在模块上检验：前向钩子（forward hook）按`forward`调用各层的顺序，记录每一层的输入和输出。于是，每一层的输入都必须是上一层的输出（笔记中有ReLU的地方要先经过ReLU），而残差块的输出必须是$\mathrm{ReLU}(\mathrm{bn2} + \mathbf{x})$。它的两个卷积层再与torchvision的`BasicBlock`（ResNet-18的标准残差块）对照：两个输出通道数相同的$3\times 3$卷积层。
 
 # %%
 block = Residual(3, 3)
@@ -152,8 +170,14 @@ assert torch.equal(conv1_in, X) and torch.equal(bn1_in, conv1_out)  # conv -> BN
 assert torch.equal(conv2_in, F.relu(bn1_out))  # -> ReLU -> conv
 assert torch.equal(bn2_in, conv2_out)  # -> BN
 assert torch.equal(Y, F.relu(bn2_out + X))  # -> + x -> ReLU
-assert block.conv1.kernel_size == block.conv2.kernel_size == (3, 3)
-assert block.conv1.out_channels == block.conv2.out_channels
+
+
+def conv_hyperparameters(block):
+    return [(conv.in_channels, conv.out_channels, conv.kernel_size, conv.stride, conv.padding)
+            for conv in (block.conv1, block.conv2)]
+
+
+assert conv_hyperparameters(block) == conv_hyperparameters(BasicBlock(3, 3))
 
 # %% [markdown]
 # ## 笔记中的两个形状检查
@@ -163,20 +187,21 @@ assert block.conv1.out_channels == block.conv2.out_channels
 # %%
 Y = Residual(3, 3)(X)
 print(Y.shape)
-assert Y.shape == X.shape == torch.Size([4, 3, 6, 6])
+assert Y.shape == X.shape
 
 # %% [markdown]
-# 设置`use_1x1conv=True, strides=2`时，残差块把通道数加倍，把高和宽减半，ResNet后面每个模块的第一个残差块都是这样做的：
+# `Residual(3, 6, use_1x1conv=True, strides=2)`把高和宽减半（步幅为2），输出6个通道，是输入的3个通道的两倍。通道数加倍来自`num_channels=6`：$1\times 1$卷积层只是把输入变换成同样的形状，所以同样的设置下取`num_channels=3`，通道数仍是3。ResNet后面每个模块的第一个残差块正是这样做的（`num_channels`是`input_channels`的两倍）：
 
 # %%
 Y = Residual(3, 6, use_1x1conv=True, strides=2)(X)
 print(Y.shape)
 assert Y.shape == torch.Size([4, 6, 3, 3])
+assert Residual(3, 3, use_1x1conv=True, strides=2)(X).shape == torch.Size([4, 3, 3, 3])
 
 # %% [markdown]
 # ## 为什么需要$1\times 1$卷积层
 #
-# 跨层数据通路把输入*加*到两个卷积层的输出上，而只有形状一致的张量才能相加。只要残差块改变通道数（3 → 6）或使用步幅（6×6 → 3×3），卷积层就会改变形状。用`Residual(3, 6, use_1x1conv=True, strides=2)`自己的层单独运行残差分支，再直接相加试试：
+# 跨层数据通路把输入**加**到两个卷积层的输出上，而只有形状一致的张量才能相加。只要残差块改变通道数（3 → 6）或使用步幅（6×6 → 3×3），卷积层就会改变形状。用`Residual(3, 6, use_1x1conv=True, strides=2)`自己的层单独运行残差分支，再直接相加试试：
 
 # %%
 block = Residual(3, 6, use_1x1conv=True, strides=2)
@@ -192,7 +217,7 @@ except RuntimeError as error:
 assert branch.shape == torch.Size([4, 6, 3, 3]) and not added
 
 # %% [markdown]
-# 更糟的是，单通道的输入*不会*报错：PyTorch会把它广播到所有通道上，悄无声息地算出别的结果。所以模块中的残差块自己拒绝形状不匹配的情况，并在错误信息中说明该怎么做：
+# 更糟的是，单通道的输入**不会**报错：PyTorch会把它广播到所有通道上，悄无声息地算出另一个结果。所以模块中的残差块会自己检查形状，不匹配时直接报错，并在错误信息中说明该怎么做：
 
 # %%
 print((torch.rand(4, 6, 6, 6) + torch.rand(4, 1, 6, 6)).shape)  # no error: broadcast
@@ -265,13 +290,15 @@ for case in [dict(input_channels=3, num_channels=6, strides=2, use_1x1conv=True,
 assert predicted.shape is None and predicted.reason  # the last one cannot add
 
 # %% [markdown]
-# 同一个函数，配上滑块。试试奇数的高，或者关掉$1\times 1$卷积层。
+# 同一个函数，配上滑块。试试奇数的高，或者关掉$1\times 1$卷积层。下面用真实的残差块核对：滑块给出的形状就是真实残差块输出的形状；取消勾选时，真实的残差块会报错，滑块也说明无法相加。
 
 # %%
 widget = block_shape_widget()
-assert str(widget.result) == str(block_output_shape(3, 6, strides=2, use_1x1conv=True))
+settings = {name: control.value for name, control in controls(widget).items()}
+assert widget.result.endswith(str(real_block_shape(**settings)))  # e.g. "(6, 3, 3)"
 controls(widget)["use_1x1conv"].value = False  # the checkbox drives the answer ...
-assert str(widget.result) == str(block_output_shape(3, 6, strides=2, use_1x1conv=False))
+assert real_block_shape(**{**settings, "use_1x1conv": False}) is None
+assert widget.result.startswith(i18n.tr("cannot_add", reason=""))
 controls(widget)["use_1x1conv"].value = True  # ... and back to the notes' block
 widget
 

@@ -54,7 +54,7 @@ googlenet_b1 = nn.Sequential(nn.Conv2d(1, 64, kernel_size=7, stride=2, padding=3
 googlenet_b1
 
 # %% [markdown]
-# 以下比较都从模块本身读出，而不是手写的：两个模块中各层的类型，以及决定卷积层和汇聚层的超参数（输入通道数、输出通道数、卷积核大小、步幅、填充）。去掉ResNet的`b1`中的批量规范化层，剩下的就与GoogLeNet的逐层相同；两者都把图像变成64个通道的56×56输出。
+# 下面比较的内容都直接从模块中读出，而不是手工写上的：两个模块中各层的类型，以及决定卷积层和汇聚层的超参数（输入通道数、输出通道数、卷积核大小、步幅、填充）。去掉ResNet的`b1`中的批量规范化层，剩下的就与GoogLeNet的逐层相同；两者都把图像变成64个通道的56×56输出。
 
 # %%
 def hyperparameters(layer):
@@ -72,7 +72,6 @@ googlenet_stem = [hyperparameters(layer) for layer in googlenet_b1]
 for row in resnet_stem:
     print(row)
 
-assert without_batchnorm(googlenet_b1) == list(googlenet_b1)  # GoogLeNet's has no BatchNorm
 assert [hyperparameters(layer) for layer in without_batchnorm(b1)] == googlenet_stem
 assert isinstance(b1[1], nn.BatchNorm2d) and b1[1].num_features == b1[0].out_channels
 assert googlenet_b1(X).shape == Y1.shape == (1, 64, 56, 56)
@@ -134,7 +133,7 @@ assert shapes_by_hand == shapes_in_module
 len(shapes_by_hand)
 
 # %% [markdown]
-# 这就是笔记中ResNet-18的架构图，直接由`net`画出：每个框是它的一层（`b1`的4层、每个模块的2个残差块，以及最后的输出部分），每行末尾的箭头上标着该部分的输出形状，每个残差块上方的折线是它的跨层数据通路，含1×1卷积层的画成虚线。
+# 这就是笔记中ResNet-18的架构图，直接由`net`画出。每个框是一个卷积层连同其后的批量规范化层（和ReLU），或者一个没有参数的层（最大汇聚层、全局平均汇聚层、展平层）；第一个模块和各残差块按同样的粒度来画。每个残差块的两个$3\times 3$卷积层框在一起，上方的折线是它的跨层数据通路，含1×1卷积层的画成虚线。带编号的框就是名称中计入的层：第一个模块的卷积层、每个残差块的2个卷积层，以及全连接层。每行末尾的箭头上标着该部分的输出形状。
 
 # %%
 from d2lresnet.drawing.diagrams import drawn
@@ -144,6 +143,11 @@ figure = draw_resnet(net, (1, 1, 224, 224))
 layers = [layer for part in net for layer in (part if isinstance(part, nn.Sequential) else [part])]
 assert [module for box in drawn(figure) for module in box.modules] == layers
 assert [box.shape for box in drawn(figure) if box.shape][4] == tuple(Y5.shape)
+blocks = [block for stage in (b2, b3, b4, b5) for block in stage]
+block_boxes = [box for box in drawn(figure) if box.modules and box.modules[0] in blocks]
+assert len(block_boxes) == len(blocks) and all(len(box.numbers) == 2 for box in block_boxes)
+numbered = [n for box in drawn(figure) for n in box.numbers]
+assert numbered == list(range(1, 19)) and 1 + 2 * len(blocks) + 1 == 18  # stem, blocks, FC
 figure
 
 # %% [markdown]
@@ -178,7 +182,7 @@ assert 8 * flops["b2"] == 9 * flops["b3"]
 # %% [markdown]
 # ## 为什么是“18”层？
 #
-# 笔记中写道：“每个模块有4个卷积层（不包括恒等映射的1×1卷积层）。加上第一个7×7卷积层和最后一个全连接层，共有18层。因此，这种模型通常被称为ResNet-18。”即$1 + 4 \times 4 + 1 = 18$。下面对`net`的每一部分（b1、b2到b5、汇聚层、展平层、全连接层）逐一计数：
+# 笔记中写道：“每个模块有4个卷积层（不包括恒等映射的1×1卷积层）。加上第一个7×7卷积层和最后一个全连接层，共有18层。因此，这种模型通常被称为ResNet-18。”即$1 + 4 \times 4 + 1 = 18$。（跨层数据通路上有1×1卷积层时，它就不再是恒等映射，而是一个可学习的投影；只有不含1×1卷积层的残差块才把$\mathbf{x}$原样传过去。）下面对`net`的每一部分（b1、b2到b5、汇聚层、展平层、全连接层）逐一计数：
 
 # %%
 per_layer = [count_layers(layer) for layer in net]

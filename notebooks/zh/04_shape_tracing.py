@@ -38,7 +38,7 @@ Flatten output shape:\t torch.Size([1, 512])
 Linear output shape:\t torch.Size([1, 10])"""
 
 # %% [markdown]
-# 下面是书中的循环，原封不动，在模块的ResNet-18上运行。我们捕获它打印的内容，与笔记逐行比较。
+# 下面把书中的循环原封不动地用在模块的ResNet-18上，捕获它打印的内容，再与笔记逐行比较。
 
 # %%
 import contextlib
@@ -125,7 +125,7 @@ assert [leaf.output_shape[2] for leaf in picked] == [112, 56, 28, 28]
 # %% [markdown]
 # ## 其他输入大小
 #
-# Fashion-MNIST的图像是28×28，笔记在训练时（6.4）把它们放大到96×96。下面是同一个网络在96×96下的架构图，由它的各层画出，并标出每部分输出的形状：最后一个模块b5只剩3×3个像素。
+# Fashion-MNIST的图像是28×28，笔记在训练时（6.4）把它们放大到96×96。下面是同一个网络在96×96下的架构图，由它的各层画出，并标出每部分输出的形状。最后一个模块b5的输入（即b4的输出）是6×6，输出是3×3；如果直接用原来的28×28图像，b5的输入只有2×2，输出只剩一个像素。下面的单元格输出两种大小下b5输入和输出的边长：
 
 # %%
 from d2lresnet.drawing.diagrams import drawn
@@ -133,20 +133,25 @@ from d2lresnet.drawing.resnet_diagram import draw_resnet
 
 rows_96 = trace_shapes(net, (1, 1, 96, 96))
 figure_96 = draw_resnet(net, (1, 1, 96, 96))
-assert rows_96[4].shape == (1, 512, 3, 3)
 assert [box.shape for box in drawn(figure_96) if box.shape] == [tuple(r.shape) for r in rows_96]
+b5_sides = {}  # input size: (the side b5 receives, the side it puts out)
+for size, trace in [(96, rows_96), (28, trace_shapes(net, (1, 1, 28, 28)))]:
+    b5_sides[size] = (trace[3].shape[-1], trace[4].shape[-1])  # b4's output is b5's input
+print(b5_sides)
+assert b5_sides == {96: (6, 3), 28: (2, 1)}
 figure_96
 
 # %% [markdown]
-# 从第一个模块到b5，边长一共减半5次（7×7卷积层、最大汇聚层、b3、b4、b5），所以b5看到的边长是输入的$1/2^5 = 1/32$：输入为32×32时只剩一个像素。无论输入多大，全局平均汇聚层都留下512个数，所以同一个最后的`Linear(512, 10)`适用于任何输入大小。下面在滑块提供的每个大小上检验（输出为“输入大小: b5的边长”）：
+# 从第一个模块到b5，边长一共减半5次（7×7卷积层、最大汇聚层、b3、b4、b5），所以b5输出的边长是输入的$1/2^5 = 1/32$（它的输入是输入边长的1/16）：输入为32×32时，b5只输出一个像素。无论输入多大，全局平均汇聚层都留下512个数，所以同一个最后的`Linear(512, 10)`适用于任何输入大小。下面在滑块提供的每个大小上检验，输出的字典给出每个输入大小下b5输出的边长：
 
 # %%
 with torch.device("meta"):
     meta_net = resnet18()
 sizes = range(32, 513, 32)
 traces = {size: trace_shapes(meta_net, (1, 1, size, size)) for size in sizes}
-b5_side = {size: trace[4].shape[-1] for size, trace in traces.items()}
-assert all(b5_side[size] == size // 32 for size in sizes)
+b5_side = {size: trace[4].shape[-1] for size, trace in traces.items()}  # b5's output
+assert all(b5_side[size] == size // 32 and traces[size][3].shape[-1] == size // 16
+           for size in sizes)
 assert all(trace[5].shape == (1, 512, 1, 1) and trace[-1].shape == (1, 10)
            for trace in traces.values())
 print(b5_side)
@@ -164,7 +169,7 @@ widget
 # %% [markdown]
 # ## 分辨率与通道数
 #
-# b2保持第一个模块输出的56×56。从b3开始，每个模块都把高和宽减半、通道数翻倍。这对b2到b5带来两个结果：每经过一个模块，激活值的数量减半（$2 \times \tfrac14$）；而从$c$个通道到$c$个通道的3×3卷积层，计算量与$c^2 \times h \times w$成正比，保持不变。
+# b2保持第一个模块输出的56×56。从b3开始，每个模块都把高和宽减半、通道数翻倍。对b2到b5来说，这带来两个结果：每经过一个模块，激活值的数量减半（$2 \times \tfrac14$）；而从$c$个通道到$c$个通道的3×3卷积层，计算量与$c^2 \times h \times w$成正比，保持不变。
 
 # %%
 stage_shapes = [row.shape for row in rows[1:5]]  # b2..b5 at 224x224
@@ -176,7 +181,7 @@ assert len(set(conv_cost)) == 1
 activations, conv_cost
 
 # %% [markdown]
-# 那么每个模块要做多少计算？卷积层对每个输出像素的每个权重做一次乘法和一次加法，共$2 k^2 c_\text{in} c_\text{out} h w$次浮点运算。取模块输出分辨率下一个从$c$到$c$个通道的3×3卷积层的计算量为单位$U$（刚才看到，它在每个模块中都相同），把每个模块的卷积层用这个单位列出来：
+# 那么每个模块要做多少计算？卷积层对每个输出像素的每个权重做一次乘法和一次加法，共$2 k^2 c_\text{in} c_\text{out} h w$次浮点运算。我们以这样一个3×3卷积层的计算量为单位$U$：它在模块输出的分辨率上把$c$个通道变换为$c$个通道。刚才已经看到，$U$在每个模块中都相同。下面用这个单位列出每个模块的卷积层：
 #
 # * b2：4个从64到64个通道的3×3卷积层，共$4U$；
 # * b3、b4、b5：第一个3×3卷积层只输入$c/2$个通道（$\tfrac12 U$），从$c/2$到$c$个通道的1×1卷积层的窗口只有它的九分之一（$\tfrac1{18} U$），后面还有3个完整的3×3卷积层：共$3 + \tfrac12 + \tfrac1{18} = \tfrac{32}{9} U$。
