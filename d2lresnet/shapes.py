@@ -77,7 +77,7 @@ def conv_output_size(size, kernel_size, stride=1, padding=0):
     """floor((size + 2 * padding - kernel_size) / stride) + 1, the formula for conv and pool."""
     size, kernel_size = whole_number("size", size), whole_number("kernel_size", kernel_size)
     stride, padding = whole_number("stride", stride), whole_number("padding", padding, 0)
-    if kernel_size > size + 2 * padding:  # PyTorch refuses it too; the formula would go to 0 or below
+    if kernel_size > size + 2 * padding:  # the formula would give 0 or less; PyTorch refuses
         raise ValueError(f"a {kernel_size}x{kernel_size} kernel does not fit in {size} pixels "
                          f"padded by {padding} on each side")
     return (size + 2 * padding - kernel_size) // stride + 1

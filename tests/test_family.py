@@ -2,7 +2,7 @@
 import pytest
 
 from d2lresnet import ARCHITECTURES, count_parameters, resnet18
-from d2lresnet.experiments.family import family_table, format_table, torchvision_meta
+from d2lresnet.experiments.family import family_table, format_family_table, torchvision_meta
 
 
 @pytest.fixture(scope="module")
@@ -46,12 +46,12 @@ def test_metadata_is_torchvisions_v1_weights():
 
 
 def test_format_table(rows):
-    lines = format_table(rows, ["model", "params", "gmacs_96", "top1"]).splitlines()
+    lines = format_family_table(rows, ["model", "params", "gmacs_96", "top1"]).splitlines()
     assert lines[0].split() == ["model", "params", "gmacs_96", "top1"]
     assert lines[1].split() == ["ResNet-18", "11,178,378", f"{rows[0]['gmacs_96']:.2f}",
                                 "69.76"]
     assert len({len(line) for line in lines}) == 1  # aligned
-    assert format_table([dict(a=None, b="x")]).splitlines()[1].split() == ["-", "x"]
+    assert format_family_table([dict(a=None, b="x")]).splitlines()[1].split() == ["-", "x"]
 
 
 def test_format_table_headers_follow_the_language(rows):
@@ -59,7 +59,7 @@ def test_format_table_headers_follow_the_language(rows):
 
     try:
         i18n.set_language("zh")
-        header = format_table([dict(rows[0], extra=1.8)],
+        header = format_family_table([dict(rows[0], extra=1.8)],
                               ["model", "params", "extra"]).splitlines()[0]
     finally:
         i18n.set_language("en")

@@ -356,10 +356,10 @@ def test_grad_norms_plot(drawn_language):
 
 
 def test_family_table_headers(language):
-    from d2lresnet.experiments.family import format_table
+    from d2lresnet.experiments.family import format_family_table
     rows = [dict(model="ResNet-18", params=11_178_378, made_up=1.5),
             dict(model="ResNet-152", params=58_164_298, made_up=None)]
-    header, *lines = format_table(rows).splitlines()
+    header, *lines = format_family_table(rows).splitlines()
     assert header.split() == [expected(language, "col_model"), expected(language, "col_params"),
                               "made_up"]  # a column without an i18n key keeps its name
     assert in_language(header, language, "参数数量", "params")

@@ -70,8 +70,8 @@ def test_present_displays_nothing_outside_a_notebook(capsys):
 
 
 def test_importing_the_package_changes_nothing_even_with_the_env_var():
-    code = ("import matplotlib.pyplot as plt, d2lresnet, d2lresnet.widgets, "
-            "d2lresnet.drawing.plots; print(plt.rcParams['figure.dpi'], plt.rcParams['font.size'])")
+    code = ("import matplotlib.pyplot as plt, d2lresnet.widgets, d2lresnet.drawing.plots; "
+            "print(plt.rcParams['figure.dpi'], plt.rcParams['font.size'])")
     env = dict(os.environ, D2LRESNET_PRESENT="1", MPLBACKEND="Agg")
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
                          check=True).stdout.split()

@@ -9,9 +9,9 @@ from d2lresnet import (ARCHITECTURES, Bottleneck, block_output_shape, count_laye
                        count_parameters, format_trace, resnet, resnet18, resnet34, resnet50,
                        trace_shapes)
 from d2lresnet.drawing.diagrams import drawn
-from d2lresnet.widgets import (apply_architecture, block_shape_widget, controls, format_trace_table,
-                               plot_resolution_and_channels, stage_widget, summarize_stages,
-                               trace_widget)
+from d2lresnet.widgets import (apply_architecture, block_shape_widget, controls,
+                               format_trace_table, plot_resolution_and_channels, stage_widget,
+                               summarize_stages, trace_widget)
 
 matplotlib.use("Agg")
 

@@ -6,6 +6,8 @@ from .. import i18n
 from ..model import ARCHITECTURES, architecture, count_layers, count_parameters, display_name
 from ..shapes import count_flops
 
+__all__ = ["torchvision_meta", "family_table", "format_family_table"]
+
 
 def torchvision_meta(name):
     """torchvision's published metadata of its ImageNet weights for e.g. "resnet50" or
@@ -53,7 +55,7 @@ def family_table(names=tuple(ARCHITECTURES)):
     return rows
 
 
-def format_table(rows, columns=None):
+def format_family_table(rows, columns=None):
     """Rows of dicts as aligned text, one line per row; columns picks and orders the keys.
     Headers follow i18n.set_language (i18n key "col_" + column; a column without one keeps its
     name), aligned by display width (a Chinese character takes two columns)."""

@@ -96,7 +96,7 @@ MESSAGES = {
         "versus_title": "a plain CNN against ResNet-18, one recipe ({preset}, {side}×{side})",
         "grad_xlabel": "conv layer (input side to output side)",
         "grad_ylabel": "weight-gradient norm", "grad_title": "gradients at initialisation",
-        # family.format_table's column headers (a column without a key keeps its name)
+        # family.format_family_table's column headers (a column without a key keeps its name)
         "col_model": "model", "col_block": "block", "col_depths": "depths",
         "col_layers": "layers", "col_params": "params",
         "col_params_tv_config": "params_tv_config",

@@ -33,7 +33,7 @@ from torch.nn import functional as F
 from d2lresnet import (ARCHITECTURES, Bottleneck, PreActResidual, ResNeXtBottleneck, Residual,
                        architecture, count_flops, count_layers, count_parameters, display_name,
                        resnet, resnet18, resnet_block)
-from d2lresnet.experiments.family import family_table, format_table
+from d2lresnet.experiments.family import family_table, format_family_table
 from d2lresnet.i18n import label
 from d2lresnet.experiments.twins import cifar_resnet, depth_to_n
 
@@ -48,7 +48,7 @@ by_name = {row["model"]: row for row in rows}
 for columns in (["model", "block", "depths", "layers", "params", "gmacs_96"],
                 ["model", "params_tv_config", "params_torchvision", "top1"],
                 ["model", "gmacs_224", "gmacs_torchvision"]):
-    print(format_table(rows, columns), end="\n\n")
+    print(format_family_table(rows, columns), end="\n\n")
 assert [row["layers"] for row in rows] == [18, 34, 50, 101, 152, 50]  # counted in the modules
 for row in rows:
     assert row["params_tv_config"] == row["params_torchvision"]  # parameter for parameter
@@ -141,7 +141,7 @@ for g in (1, 2, 4, 8, 16, 32):
     conv = nn.Conv2d(256, 256, kernel_size=3, padding=1, groups=g, bias=False)
     cost.append(dict(groups=g, params=count_parameters(conv),
                      mmacs=count_flops(nn.Sequential(conv), X.shape) / 2e6))
-print(format_table(cost))
+print(format_family_table(cost))
 for row in cost:
     assert row["params"] == row["groups"] * (256 // row["groups"]) ** 2 * 3 * 3
     assert row["params"] * row["groups"] == cost[0]["params"]  # 1/g of the full convolution
@@ -161,8 +161,8 @@ assert abs(count_parameters(resnext_block_b2) / count_parameters(resnet_block_b2
 
 # %%
 resnext = by_name["ResNeXt-50 (32x4d)"]
-print(format_table([r50, resnext], ["model", "params_tv_config", "params_torchvision",
-                                    "gmacs_224", "top1"]))
+print(format_family_table([r50, resnext], ["model", "params_tv_config",
+                                           "params_torchvision", "gmacs_224", "top1"]))
 assert resnext["params_tv_config"] == resnext["params_torchvision"] == 25_028_904
 assert resnext["params_tv_config"] < r50["params_tv_config"]
 assert abs(resnext["gmacs_224"] / r50["gmacs_224"] - 1) < 0.05
@@ -206,7 +206,7 @@ table1_gmacs = {"ResNet-18": 1.8, "ResNet-34": 3.6, "ResNet-50": 3.8, "ResNet-10
 table1 = [dict(row, table1=table1_gmacs[row["model"]],
                ours_over_table1=row["gmacs_224"] / table1_gmacs[row["model"]])
           for row in rows if row["model"] in table1_gmacs]
-print(format_table(table1, ["model", "gmacs_224", "table1", "ours_over_table1"]))
+print(format_family_table(table1, ["model", "gmacs_224", "table1", "ours_over_table1"]))
 for row in table1[:2]:  # ResNet-18 and ResNet-34
     assert abs(row["ours_over_table1"] - 1) < 0.025  # Table 1 rounds to 0.1
 assert 0.05 < table1[2]["ours_over_table1"] - 1 < 0.1  # ResNet-50
