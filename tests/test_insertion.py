@@ -132,7 +132,7 @@ def test_plot_draws_every_seed_and_labels_each_variant_once_in_the_language():
     assert np.array_equal(ax.lines[0].get_xdata(), [0, 2, 4, 6, 8])
     labels = [text.get_text() for text in ax.get_legend().get_texts()]
     assert labels == ["small net alone (control)", "4 plain layers", "2 residual blocks",
-                      "2 residual blocks, zero_init_()"]
+                      "2 residual blocks, zero_init_"]
     i18n.set_language("zh")
     try:
         ax = plot_insertion(curves, steps=8, blocks=2)

@@ -110,6 +110,12 @@ MESSAGES = {
         "gradient_intact": "share of the gradient reaching the input unchanged",
         "preact_stack": "pre-activation (nothing after the addition)",
         "postact_stack": "original (ReLU after the addition)",
+        # insertion.plot_insertion (notebook 01)
+        "insertion_control": "small net alone (control)",
+        "insertion_plain": "{layers} plain layers", "insertion_residual": "{n} residual blocks",
+        "insertion_zero_init": "{n} residual blocks, zero_init_",
+        "steps_after_insertion": "steps after insertion",
+        "training_loss_eval": "training loss (all data, eval mode)",
     },
     "zh": {
         "residual_block": "残差块", "residual_mapping": "残差映射",
@@ -199,6 +205,11 @@ MESSAGES = {
         "gradient_intact": "原样到达输入的梯度所占比例",
         "preact_stack": "预激活（相加之后什么也没有）",
         "postact_stack": "原始结构（相加之后接ReLU）",
+        "insertion_control": "只训练小网络（对照）",
+        "insertion_plain": "{layers}个普通层", "insertion_residual": "{n}个残差块",
+        "insertion_zero_init": "{n}个残差块，zero_init_",
+        "steps_after_insertion": "添加之后的步数",
+        "training_loss_eval": "训练损失（全部数据，预测模式）",
     },
 }
 
