@@ -101,7 +101,7 @@ def plot_insertion(curves, steps, blocks, ax=None):
     import matplotlib.pyplot as plt
 
     if ax is None:
-        _, ax = plt.subplots(figsize=(7, 3.5))
+        _, ax = plt.subplots(figsize=(9, 3.5), layout="constrained")
     styles = {"control": ("k", 4, 0.3), "plain": ("C3", 1, 0.8), "residual": ("C0", 1, 0.8),
               "zero_init": ("C2", 1.5, 0.9)}
     for name in VARIANTS:
@@ -114,5 +114,5 @@ def plot_insertion(curves, steps, blocks, ax=None):
                         if seed == 0 else None)
     ax.set(xlabel=i18n.label("steps_after_insertion"), ylabel=i18n.label("training_loss_eval"))
     ax.grid(alpha=0.3, which="both")
-    ax.legend()
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1))  # beside the curves, not on them
     return ax
