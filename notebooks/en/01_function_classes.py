@@ -53,10 +53,10 @@ Markdown("| 中文 | English |\n|---|---|\n" + "\n".join(f"| {zh} | {en} |" for 
 # the old best $f^*_{\mathcal{F}}$ is still available, so the new best has a training loss as
 # low or lower. (The notes say "be sure to improve"; nesting promises only "not worse".) A
 # bigger class that does not contain the old one carries no such guarantee and may land
-# further away. The
-# notes' figure: on the left, non-nested classes, where $\mathcal{F}_3$ is closer to $f^*$
-# than $\mathcal{F}_1$ but $\mathcal{F}_6$ is further away again; on the right, nested classes
-# $\mathcal{F}_1 \subseteq \dots \subseteq \mathcal{F}_6$, which avoid the problem.
+# further away. The notes' figure: on the left, non-nested classes, where $\mathcal{F}_3$ is
+# closer to $f^*$ than $\mathcal{F}_1$ but $\mathcal{F}_6$ is further away again; on the right,
+# nested classes $\mathcal{F}_1 \subseteq \dots \subseteq \mathcal{F}_6$, which avoid the
+# problem.
 
 # %%
 from d2lresnet.drawing.diagrams import draw_function_classes
@@ -160,8 +160,9 @@ assert bump_errors[3] > 1.1 * bump_errors[2]  # G_4 fits worse than G_3
 # %% [markdown]
 # The nested errors never go up, and that is a theorem, not a finding: the best member of
 # $\mathcal{F}_k$ is also a member of $\mathcal{F}_{k+1}$ (with the new coefficient 0), so the
-# best member of $\mathcal{F}_{k+1}$ is at least as good. (They can stay flat: a cubic already fits the gentle wave, so
-# the odd degrees add almost nothing; only the even ones improve the peak.) The bump classes
+# best member of $\mathcal{F}_{k+1}$ is at least as good. (They can stay flat: from degree 3 on
+# the gentle wave is fitted, so the odd degrees above 3 add almost nothing; only the even ones
+# improve the peak.) The bump classes
 # zig-zag: $\mathcal{G}_4$ is "bigger" than $\mathcal{G}_3$ (one more parameter) yet further
 # from $f^*$, because it has no bump at 0 where the peak is. This is the left panel of the
 # notes' figure, where $\mathcal{F}_6$ ends up further away than $\mathcal{F}_3$.
@@ -170,11 +171,13 @@ assert bump_errors[3] > 1.1 * bump_errors[2]  # G_4 fits worse than G_3
 #
 # For deep networks: if a newly added layer can be trained into the **identity mapping**
 # $f(\mathbf{x}) = \mathbf{x}$, the new model is as good as the old one, so the deeper class
-# contains the shallower one. That holds for plain networks too: a plain layer *can* represent
-# the identity, so plain networks are nested in principle. The difference is how easy the
-# identity is to reach. ResNet's core idea, in the notes' words: every additional layer should
-# *more easily* contain the original function as one of its elements (每个附加层都应该更容易地
-# 包含原始函数作为其元素之一). Each residual block computes
+# contains the shallower one. And since the new model may find a better solution for the
+# training data, adding layers seems to make the training error easier to lower. The
+# identity is within reach of plain networks too: a plain layer *can* represent it, so plain
+# networks are nested in principle. The difference is how easy the identity is to reach.
+# ResNet's core idea, in the notes' words: every additional layer should *more easily* contain
+# the original function as one of its elements
+# (每个附加层都应该更容易地包含原始函数作为其元素之一). Each residual block computes
 # $\mathrm{ReLU}(\mathbf{x} + g(\mathbf{x}))$, so it is the identity as soon as its residual
 # branch $g$ outputs 0, and on the non-negative outputs of a ReLU,
 # $\mathrm{ReLU}(\mathbf{x}) = \mathbf{x}$.
@@ -279,9 +282,9 @@ if default_preset_name() != "smoke":  # 30 steps are too few to come back
 #   net's loss); four plain layers throw it back to chance, about $\ln 2$: conv layers at
 #   default init scramble the features the head was trained on.
 # * **Right after insertion** the default-init residual net does *not* keep its small head
-#   start: within a few dozen steps its loss climbs more than tenfold, up to about chance (the
-#   "highest" column). A residual block is the identity only when its branch outputs 0, and at default
-#   init it does not. The plain net starts the climb back down from chance.
+#   start: within a few dozen steps its loss climbs more than tenfold, up to about chance (printed
+#   as "highest"). A residual block is the identity only when its branch outputs 0, and
+#   at default init it does not. The plain net starts the climb back down from chance.
 # * **Later** (after 100 to 200 steps) both default-init nets come back and pass the control;
 #   after 300 steps both are below it, the residual one lowest. The zero-init net follows the
 #   control all along, within a few per cent.
@@ -317,6 +320,6 @@ assert largest_gradient["bn2"] > 0
 #   last layer are 0 (`zero_init_()`), with no training.
 # * Measured on a small net: zero-initialised residual blocks keep the trained net's loss
 #   exactly and then follow the control. Layers at default init, plain or residual, first throw
-#   away what the net had learned (plain at once, residual within a few steps); on this easy
+#   away what the net had learned (plain at once, residual within a few dozen steps); on this easy
 #   task they then end below the control. Zero init protects what was learned; here it did not
 #   make the loss go down faster.
