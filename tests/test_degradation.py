@@ -1,26 +1,25 @@
-"""The degradation experiment on synthetic data: the trainer's path, run length by preset,
-the saved numbers and figure, the command line."""
+"""The degradation experiment on synthetic data (the trainer's path, run size by preset, the
+saved numbers and figure, the command line), and notebook 06's claims against the saved run."""
+from pathlib import Path
+
+import numpy as np
 import pytest
-import torch
 
 from d2lresnet.cli import main
-from d2lresnet.experiments.degradation import (RECIPE, RUNS, degradation_experiment, load_results,
-                                   plot_degradation, run_config, save_results)
+from d2lresnet.experiments.degradation import (PLATEAU, RECIPE, degradation_experiment,
+                                               load_results, plot_degradation, run_config,
+                                               save_results)
 from d2lresnet.presets import PRESETS
 
-
-def fake_data(count, seed=0):
-    g = torch.Generator().manual_seed(seed)
-    return (torch.randint(0, 256, (count, 28, 28), dtype=torch.uint8, generator=g),
-            torch.randint(0, 10, (count,), generator=g))
+SAVED = Path(__file__).parent.parent / "notebooks" / "figures" / "degradation.json"
 
 
-def test_run_length_follows_the_training_preset(monkeypatch):
-    assert RUNS.keys() == PRESETS.keys()
+def test_run_size_follows_the_training_preset(monkeypatch):
+    assert PLATEAU.keys() == PRESETS.keys()
     monkeypatch.setenv("D2LRESNET_PRESET", "smoke")
-    assert run_config() == RUNS["smoke"]
+    assert run_config() == PLATEAU["smoke"]
     assert run_config("quick")["depths"] == (20, 56)
-    assert run_config("smoke", epochs=1, depths=None) == {**RUNS["smoke"], "epochs": 1}
+    assert run_config("smoke", epochs=1, depths=None) == {**PLATEAU["smoke"], "epochs": 1}
     with pytest.raises(ValueError, match="book, quick, best, smoke"):
         run_config("full")
     with pytest.raises(ValueError, match="6n\\+2"):
@@ -29,48 +28,98 @@ def test_run_length_follows_the_training_preset(monkeypatch):
         run_config("smoke", lr=1.0)
 
 
-def test_tiny_degradation_run(tmp_path):
-    train, test = fake_data(96), fake_data(40, seed=1)
-    results = degradation_experiment(*train, *test, depths=(8, 14), epochs=2, train_size=64,
-                                     test_size=40, batch_size=32, log=None, device="cpu")
+def test_tiny_run_saved_and_drawn(tmp_path, fake_data):
+    images, labels = fake_data(96)
+    results = degradation_experiment(images, labels, depths=(8, 14), seeds=(0, 1),
+                                     train_size=64, epochs=2, batch_size=32, log=None,
+                                     device="cpu")
     for kind in ("plain", "residual"):
         assert sorted(results[kind]) == [8, 14]
-        for history in results[kind].values():
-            for key in ("train_err", "test_err"):
-                assert len(history[key]) == 2
-                assert all(0 <= e <= 1 for e in history[key])
-            # two points per epoch (two batches), the last at the end of each epoch
-            assert [x for x, _ in history["curve"]] == pytest.approx([0.5, 1.0, 1.5, 2.0])
-            # each point is the error on its batch; an epoch's two make its training error
-            errs = [e for _, e in history["curve"]]
-            assert [(errs[0] + errs[1]) / 2, (errs[2] + errs[3]) / 2] == \
-                pytest.approx(history["train_err"])
+        for runs in results[kind].values():
+            assert len(runs) == 2  # one per seed
+            for run in runs:
+                assert len(run["loss"]) == len(run["err"]) == 2
+                assert all(0 <= e <= 1 for e in run["err"]) and all(x > 0 for x in run["loss"])
+    # seeds differ: another subset, other weights
+    assert results["plain"][8][0]["loss"] != results["plain"][8][1]["loss"]
     config = results["config"]
-    assert config["train_size"] == 64 and config["seconds"] > 0
+    assert config["train_size"] == 64 and config["seeds"] == (0, 1) and config["seconds"] > 0
     assert {k: config[k] for k in RECIPE} == RECIPE
     save_results(results, tmp_path / "fig.json")
-    assert load_results(tmp_path / "fig.json")["plain"][8]["train_err"] == \
-        results["plain"][8]["train_err"]
+    assert load_results(tmp_path / "fig.json")["plain"][8][1]["loss"] == \
+        results["plain"][8][1]["loss"]
     fig = plot_degradation(results, tmp_path / "fig.png")
     assert (tmp_path / "fig.png").stat().st_size > 0
     assert [ax.get_title() for ax in fig.axes] == ["plain networks", "residual networks"]
+    assert [len(ax.lines) for ax in fig.axes] == [4, 4]  # 2 depths x 2 seeds
 
 
-def test_a_run_is_repeatable():
+def test_a_run_is_repeatable(fake_data):
     # Seeded subset, seeded init (the twins share it), seeded batch order: the same numbers.
-    train, test = fake_data(64), fake_data(16, seed=1)
-    runs = [degradation_experiment(*train, *test, depths=(8,), epochs=1, train_size=48,
-                                   test_size=16, batch_size=16, log=None, device="cpu",
-                                   precision="fp32")
+    images, labels = fake_data(64)
+    runs = [degradation_experiment(images, labels, depths=(8,), seeds=(3,), train_size=48,
+                                   epochs=1, batch_size=16, log=None, device="cpu")
             for _ in range(2)]
-    assert runs[0]["residual"][8]["curve"] == runs[1]["residual"][8]["curve"]
-    assert runs[0]["plain"][8]["curve"] != runs[0]["residual"][8]["curve"]
+    same = ("loss", "err")  # not the seconds
+    assert [{k: r[k] for k in same} for r in runs[0]["residual"][8]] == \
+        [{k: r[k] for k in same} for r in runs[1]["residual"][8]]
+    assert runs[0]["plain"][8][0]["loss"] != runs[0]["residual"][8][0]["loss"]
 
 
-def test_command_line(capsys):
+def test_command_line(capsys, tmp_path):
     with pytest.raises(SystemExit) as exit_info:
         main(["degradation", "--help"])
     assert exit_info.value.code == 0
     assert "--preset" in capsys.readouterr().out
     assert main(["degradation", "--preset", "smoke", "--depths", "21"]) == 1
     assert "6n+2" in capsys.readouterr().err
+    # output checked before any training (issue 27 item 2): a format, a folder, a file parent
+    for out in (tmp_path / "d.json", tmp_path, Path("/etc/hostname/d.png")):
+        assert main(["degradation", "--preset", "smoke", "--out", str(out)]) == 1
+        assert "Traceback" not in capsys.readouterr().err
+    assert not (tmp_path / "d.json").exists()
+
+
+# Notebook 06's prose about the saved run, checked against its numbers ----------------------
+
+def saved_losses(kind, depth):
+    return np.array([run["loss"] for run in load_results(SAVED)[kind][depth]])
+
+
+def test_saved_run_is_the_book_size_run_long_enough_to_level_off():
+    config = load_results(SAVED)["config"]
+    assert {k: config[k] for k in ("train_size", "epochs", "batch_size")} == \
+        {k: PLATEAU["book"][k] for k in ("train_size", "epochs", "batch_size")}
+    assert config["depths"] == [20, 56] and len(config["seeds"]) >= 3
+    assert {k: config.get(k, RECIPE[k]) for k in RECIPE} == RECIPE
+    # every curve has flattened: its last 5 epochs within a factor 2.5 of each other, after
+    # falling by three to four orders of magnitude (plain-56: by one, and still falling slowly)
+    for kind in ("plain", "residual"):
+        for depth in (20, 56):
+            last = saved_losses(kind, depth)[:, -5:]
+            assert (last.max(axis=1) < 2.5 * last.min(axis=1)).all()
+
+
+def test_saved_run_shows_plain_degradation_on_every_seed_and_epoch():
+    plain_20, plain_56 = saved_losses("plain", 20), saved_losses("plain", 56)
+    assert (plain_56 > plain_20).all()
+    assert (plain_56[:, -1] > 100 * plain_20[:, -1]).all()  # "hundreds of times higher"
+    errors = load_results(SAVED)["plain"]
+    assert all(run["err"][-1] == 0 for run in errors[20])  # plain-20 fits every image
+    assert all(0.04 <= run["err"][-1] <= 0.10 for run in errors[56])  # "4 to 10 %"
+    assert (plain_56[:, -1] < plain_56[:, -11]).all()  # still falling
+
+
+def test_saved_run_residual_depth_costs_time_not_loss():
+    residual_20, residual_56 = saved_losses("residual", 20), saved_losses("residual", 56)
+    for runs in load_results(SAVED)["residual"].values():
+        assert all(run["err"][-1] == 0 for run in runs)  # both depths fit every image
+    assert ((residual_20[:, -1] >= 1e-4) & (residual_20[:, -1] <= 3e-4)).all()
+    assert (residual_56[:, -1] <= 3e-4).all()
+    first_20 = (residual_20 < 1e-3).argmax(axis=1) + 1
+    first_56 = (residual_56 < 1e-3).argmax(axis=1) + 1
+    assert ((30 < first_20) & (first_20 < 40)).all()  # "a little over 30 epochs"
+    assert (first_56 >= first_20).all() and (first_56 > 2 * first_20).any()
+    # which one ends lower changes from seed to seed
+    lower = residual_56[:, -1] < residual_20[:, -1]
+    assert lower.any() and not lower.all()

@@ -326,8 +326,8 @@ def test_zh_plots_draw_every_glyph(monkeypatch):
 # degradation, gradients and family (the restructure's modules) -------------------------------
 
 def tiny_results():
-    history = dict(curve=[(0.5, 0.5), (1.0, 0.4)], test_err=[0.45])
-    return dict(plain={8: history, 14: history}, residual={8: history, 14: history})
+    run = dict(loss=[2.0, 1.0], err=[0.5, 0.4])
+    return dict(plain={8: [run, run], 14: [run]}, residual={8: [run], 14: [run]})
 
 
 def test_degradation_plot(drawn_language):
@@ -339,11 +339,10 @@ def test_degradation_plot(drawn_language):
     assert [ax.get_title() for ax in fig.axes] == [
         expected(language, "networks_title", kind=kind, extra=note) for kind in (plain, residual)]
     assert in_language(fig.axes[1].get_title(), language, "残差网络", "residual networks")
-    assert fig.axes[0].get_ylabel() == expected(language, "error_percent")
+    assert fig.axes[0].get_ylabel() == expected(language, "train_loss")
     assert fig.axes[0].get_xlabel() == expected(language, "epoch")
     legend = [text.get_text() for text in fig.axes[0].get_legend().get_texts()]
-    assert legend == [expected(language, key, kind=plain, depth=depth)
-                      for depth in (8, 14) for key in ("curve_train", "curve_test")]
+    assert legend == [f"{plain}-{depth}" for depth in (8, 14)]  # one entry per depth, not seed
 
 
 def test_grad_norms_plot(drawn_language):

@@ -35,7 +35,8 @@ class CifarBlock(Residual):
     None         no shortcut at all: the plain twin, the same layers with nothing added
     """
 
-    def __init__(self, input_channels, num_channels, strides=1, shortcut="pad"):
+    def __init__(self, input_channels, num_channels, *, strides=1, shortcut="pad"):
+        # Keywords after the channels: Residual's third argument is use_1x1conv, not strides.
         if shortcut not in ("pad", "projection", None):
             raise ValueError(f"shortcut must be 'pad', 'projection' or None, got {shortcut!r}")
         reshapes = strides != 1 or input_channels != num_channels
@@ -81,7 +82,7 @@ def cifar_resnet(n, plain=False, shortcut="pad", in_channels=1, num_classes=10,
         blocks = []
         for j in range(n):
             strides = 2 if (i > 0 and j == 0) else 1
-            blocks.append(CifarBlock(channels, width, strides, shortcut))
+            blocks.append(CifarBlock(channels, width, strides=strides, shortcut=shortcut))
             channels = width
         layers.append(nn.Sequential(*blocks))
     layers += [nn.AdaptiveAvgPool2d((1, 1)), nn.Flatten(), nn.Linear(channels, num_classes)]

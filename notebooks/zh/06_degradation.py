@@ -20,36 +20,35 @@ i18n.set_notebook_language()
 # %% [markdown]
 # # 更深的网络：退化问题
 #
-# *笔记之外。* 笔记的6.1节从函数类讲起：只有当较复杂的函数类包含较小的函数类时，我们才能确保提高它们的性能。
-# 落到深度神经网络上，笔记是这样说的：*如果我们能将新添加的层训练成恒等映射$f(\mathbf{x}) = \mathbf{x}$，新模型和原模型将同样有效。*
+# **笔记之外。** 笔记的6.1节从函数类讲起：如果较大的函数类**包含**较小的函数类，那么把网络变大，不会让我们离目标更远（笔记的说法是“确保提高”；嵌套能保证的其实是“不会变差”）。
+# 落到深度神经网络上，笔记是这样说的：**如果我们能将新添加的层训练成恒等映射$f(\mathbf{x}) = \mathbf{x}$，新模型和原模型将同样有效。**
 # 这样看来，更深的网络至少不会比较浅的网络差——**在训练数据上**。
 #
-# 可是，把层简单地堆叠起来的普通网络并不是这样。何恺明等人（2015）发现，56层的普通网络的*训练误差*比20层的还要高。
+# 可是，把层简单地堆叠起来的普通网络并不是这样。何恺明等人（2015）发现，56层的普通网络的**训练误差**比20层的还要高。
 # 这不是过拟合（过拟合只会体现在测试集上），而是更深的网络更难优化。他们把这种现象称为**退化**（degradation）问题，6.2节的残差块就是他们给出的解决办法。
 #
-# 本节在Fashion-MNIST上训练两种深度的普通网络和残差网络，在你自己的运行结果上测出退化，然后再看看两种网络在初始化时的梯度。
+# 本笔记本在Fashion-MNIST上训练两种深度的普通网络和残差网络，在你自己的运行结果上测出退化，然后再看看两种网络在初始化时的梯度。
 
 # %%
 import inspect
-import math
 
 import matplotlib.pyplot as plt
+import numpy as np
 import torch
-from IPython.display import Image, display
 from torch import nn
 
 from d2lresnet import count_layers, count_parameters, trace_shapes
 from d2lresnet.data import load_fashion_mnist
-from d2lresnet.experiments.degradation import (RECIPE, RUNS, degradation_experiment, load_results,
-                                   plot_degradation, run_config)
+from d2lresnet.experiments.degradation import (RECIPE, degradation_experiment, load_results,
+                                               plot_degradation, run_config)
 from d2lresnet.experiments.gradients import conv_grad_norms, plot_grad_norms
-from d2lresnet.presets import default_preset_name
 from d2lresnet.experiments.twins import CifarBlock, cifar_resnet, depth_to_n
+from d2lresnet.presets import default_preset_name
 
-# The run's length follows D2LRESNET_PRESET: smoke (CI) half a minute, quick (a CPU) minutes,
-# book (a GPU) the full run of the saved figure. PRESET = "book" runs the full one here.
+# The run's size follows D2LRESNET_PRESET: smoke (CI, a laptop) half a minute, quick a longer
+# run on a CPU, book the saved run below. PRESET = "book" runs the full one here.
 PRESET = default_preset_name()
-REFERENCE = "../figures/degradation"  # the full run: its figure (.png) and numbers (.json)
+SAVED = "../figures/degradation.json"  # the full run's numbers, made on a GPU
 
 # %% [markdown]
 # ## 普通网络与残差网络：一对“双胞胎”
@@ -62,15 +61,16 @@ REFERENCE = "../figures/degradation"  # the full run: its figure (.png) and numb
 # * 全局平均汇聚层和一个全连接层。
 #
 # 每个块有两个3×3卷积层，所以共有$6n + 2$个带权重的层：$n = 3$时为20层，$n = 9$时为56层。
-# 残差网络用的就是笔记中的`Residual`；普通网络用的是同一个块，只是去掉了相加：
+# 每个块都由笔记中的`Residual`类构造，但按论文中CIFAR网络的做法改了三处：卷积层不带偏置（其后的批量规范化层有自己的偏移）；用何恺明（Kaiming）初始化代替书中的Xavier初始化；在形状改变的地方使用没有参数的跨层数据通路（见下文）。
+# 普通网络用的是同一个块，只是去掉了相加：
 
 # %%
 print(inspect.getsource(CifarBlock.forward))
 
 # %% [markdown]
-# 在改变形状的地方，笔记中的残差块会在跨层连接上放一个1×1卷积层。
+# 在改变形状的地方，笔记中的残差块会在跨层数据通路上放一个1×1卷积层。
 # 这个卷积层是**可学习的投影**：它有自己的权重，和其他层的权重一样参与训练。
-# 这样双胞胎的参数就不一样了，因此论文中的CIFAR网络在这里改用一种没有参数的跨层连接（原文的“选项A”）：每隔一个像素取一个，再在后面补上全零的通道。
+# 这样双胞胎的参数就不一样了，因此论文中的CIFAR网络在这里改用一种没有参数的跨层数据通路（原文的“选项A”）：每隔一个像素取一个，再在后面补上全零的通道。
 # 这样一来，两个网络就是真正的双胞胎：
 
 # %%
@@ -116,118 +116,90 @@ for depth, millions in paper_table6.items():
 # %% [markdown]
 # ## 实验：在你自己的机器上
 #
-# 每种深度的一对双胞胎都用第5节训练ResNet-18的同一个训练函数（`d2lresnet.train.train`）来训练，保留双胞胎自己的初始化，在同样的图像上使用同样的训练方法：
-# 动量为0.9、权重衰减为$10^{-4}$的SGD，学习率按单周期（one-cycle）调度、最高为0.1，CPU支持时使用bfloat16自动混合精度。
-# 训练误差在训练时逐个小批量统计，每个迭代周期记10个点；测试误差在每个迭代周期结束后计算。
+# 退化说的是网络**能达到的训练损失**，所以过早停止的训练说明不了它：更深的网络也许只是需要更久。
+# 因此这个实验只在一个小的子集（几百到几千张图像）上训练，让损失在训练结束前趋于平稳（进入平台期）。
+# 每种深度的一对双胞胎都用笔记本05训练ResNet-18的同一个训练函数（`d2lresnet.train.train`）来训练，保留双胞胎自己的初始化，在同样的图像上使用同样的训练方法：动量为0.9的SGD，学习率固定为0.05，没有让曲线被迫变平的学习率调度。
+# 每条曲线是一个网络在每个迭代周期的平均训练损失；每对双胞胎都用三个随机种子各训练一次（种子决定所用的子集、初始权重和小批量的顺序）。
 #
-# 和训练时一样，预设决定运行的长短：
+# 预设决定运行的规模，和训练时一样：
 #
-# * `quick`（CPU上的默认值）：和论文的图一样是20层和56层，但图像和迭代周期都比完整运行少，需要若干分钟；
-# * `book`（GPU上的默认值）：下面保存的那张图背后的完整运行。要在这里运行它，可以把上面单元格中的`PRESET`改成`"book"`，或者用`D2LRESNET_PRESET=book`启动Jupyter；在终端中运行：`python -m d2lresnet degradation --preset book`；
-# * `smoke`（用于CI）：8层和32层，约半分钟。
-#
-# 下面根据完整运行的速度估计每种预设所需的时间：一个网络的计算量随图像数×迭代周期数×层数增长。完整运行是在一台不支持bf16（只有AVX2）的双核CPU上测得的，其间有一段时间这台机器还在做别的工作，所以这些估计偏慢；在支持bf16的CPU上大约快四倍。
+# * `smoke`（用于CI和笔记本电脑）：8层和20层，256张图像，6个迭代周期；太短，到不了平台期，但足以看出更深的普通网络落在后面；
+# * `quick`：20层和56层，1000张图像，30个迭代周期；
+# * `book`：下面保存的那次运行：20层和56层，2000张图像，80个迭代周期。在上面的单元格中设置`PRESET = "book"`，或者用`D2LRESNET_PRESET=book`启动Jupyter；在终端中运行`python -m d2lresnet degradation --preset book`。在CPU上要花几个小时。
 
 # %%
-saved = load_results(f"{REFERENCE}.json")
-
-
-def work(run):
-    """Images seen times layers passed, over all the nets of a run."""
-    return 2 * run["epochs"] * run["train_size"] * sum(run["depths"])
-
-
-minutes = {name: saved["config"]["seconds"] * work(run) / work(saved["config"]) / 60
-           for name, run in RUNS.items()}
-for name, run in RUNS.items():
-    print(f"{name:6s} {minutes[name]:5.1f} min  {run}")
-print(RECIPE)
-assert minutes["smoke"] < minutes["quick"] / 5 and minutes["quick"] < minutes["book"] / 5
-
-# %%
-test_images, test_labels = load_fashion_mnist(train=False)
+train_images, train_labels = load_fashion_mnist(train=True)
 config = run_config(PRESET)
-print(PRESET, config)
-results = degradation_experiment(train_images, train_labels, test_images, test_labels,
-                                 **config, log=None, progress=PRESET != "smoke")
+print(PRESET, config, RECIPE)
+results = degradation_experiment(train_images, train_labels, **config, log=None)
 plot_degradation(results)
 plt.show()
 
 # %% [markdown]
-# **看什么。** 左图是普通网络，右图是残差网络，布局与论文的图6相同。
-# 较深的普通网络的训练误差（细线）最后停在较浅的那个之上；同样深度的两个残差网络最后则靠得近得多，而且都在深的普通网络之下。
+# **看什么。** 左图是普通网络，右图是残差网络，布局与论文的图6相同，每个种子一条线。
+# 在每个种子上，从第2个迭代周期起，更深的普通网络的训练损失都高于较浅的。下面的单元格检验这一点，并检验更深的残差网络最后的损失低于它的普通网络双胞胎。
 #
-# 下面的单元格从这次运行中读出每个网络最后一个迭代周期的训练误差，并加以检验。
-# 在每种预设下，更深的普通网络都训练得更差，而且差得明显。
-# 至于跨层连接消除了深度带来的大部分代价，只在`quick`和`book`的运行上检验：`smoke`的运行太短，残差网络还没有稳定下来，深度给它们带来的代价随随机种子的不同而变化。
+# 它不检验的是：更深的残差网络最后是否低于较浅的残差网络。在这么短的运行中，结果随种子而变，所以这里不作这样的断言。
 
 # %%
-def final_train_error(results):
-    """{kind: {depth: training error in the last epoch}}."""
-    return {kind: {depth: history["train_err"][-1]
-                   for depth, history in sorted(results[kind].items())}
-            for kind in ("plain", "residual")}
+def losses(results, kind, depth):
+    """The training loss per epoch, one row per seed."""
+    return np.array([run["loss"] for run in results[kind][depth]])
 
 
-def cost_of_depth(errors):
-    """The deepest net's final training error minus the shallowest's, for each kind."""
-    return {kind: by_depth[max(by_depth)] - by_depth[min(by_depth)]
-            for kind, by_depth in errors.items()}
-
-
-def show(errors):
-    depths = sorted(errors["plain"])
-    print(" " * 10 + "".join(f"{depth:>8}" for depth in depths) + f"{'Δ':>8}")
-    for kind, by_depth in errors.items():
-        print(i18n.pad(i18n.tr(kind), 10) + "".join(f"{by_depth[d]:8.3f}" for d in depths)
-              + f"{cost_of_depth(errors)[kind]:+8.3f}")
-
-
-errors = final_train_error(results)
-show(errors)
-cost = cost_of_depth(errors)
-assert cost["plain"] > 0.05  # the deep plain net trains worse (smoke too: 3 seeds checked)
-if PRESET != "smoke":  # too short for the residual twins to settle
-    assert cost["residual"] < cost["plain"] / 2  # the shortcut takes away most of that
-    assert errors["residual"][max(errors["residual"])] < errors["plain"][max(errors["plain"])]
+shallow, deep = config["depths"]
+plain_gap = losses(results, "plain", deep) - losses(results, "plain", shallow)
+print(f"plain-{deep} minus plain-{shallow}, per seed and epoch:\n{plain_gap.round(2)}")
+print(f"last epoch, residual-{deep}: {losses(results, 'residual', deep)[:, -1].round(3)}, "
+      f"plain-{deep}: {losses(results, 'plain', deep)[:, -1].round(3)}")
+assert (plain_gap[:, 1:] > 0).all()  # the deeper plain net trains worse, every seed, epoch 2 on
+assert (losses(results, "residual", deep)[:, -1] < losses(results, "plain", deep)[:, -1]).all()
 
 # %% [markdown]
-# ## 参考运行
+# ## 保存的运行
 #
-# 完整运行（`book`）已经运行过一次，并连同数据一起保存了下来。下面是它的图和各网络最后的训练误差：
+# `book`运行（20层和56层，2000张图像，80个迭代周期，三个种子）在GPU上做过一次，并保存了数据。下面根据这些数据画图：
 
 # %%
-display(Image(f"{REFERENCE}.png"))
-saved_steps = saved["config"]["epochs"] * math.ceil(saved["config"]["train_size"]
-                                                    / saved["config"]["batch_size"])
-print(saved["config"], saved_steps)
-reference = final_train_error(saved)
-show(reference)
-reference_cost = cost_of_depth(reference)
-assert saved["config"]["depths"] == list(RUNS["book"]["depths"])
-assert saved["config"]["train_size"] == RUNS["book"]["train_size"]
+saved = load_results(SAVED)
+print(saved["config"])
+plot_degradation(saved)
+plt.show()
+
+
+def first_epoch_below(curve, level=1e-3):
+    """The first epoch whose training loss is below level (None: never)."""
+    below = np.flatnonzero(np.array(curve) < level)
+    return int(below[0]) + 1 if len(below) else None
+
+
+print(f"{'':14}{'seed':>5}{'epoch < 1e-3':>14}{'last loss':>12}{'last error':>12}")
+for kind in ("plain", "residual"):
+    for depth, runs in sorted(saved[kind].items()):
+        for seed, run in zip(saved["config"]["seeds"], runs):
+            print(f"{i18n.pad(f'{i18n.tr(kind)}-{depth}', 14)}{seed:>5}"
+                  f"{str(first_epoch_below(run['loss'])):>14}{run['loss'][-1]:12.2e}"
+                  f"{run['err'][-1]:12.3f}")
 
 # %% [markdown]
-# 从20层加深到56层，普通网络的训练误差高了许多个百分点。
-# 残差网络付出的代价小得多，但在我们的运行中并不是零：残差网络-56最后的训练误差比残差网络-20高几个百分点，与普通网络-20相当，远低于普通网络-56。
-# 论文中更深的残差网络训练得比浅的更好；论文训练了64,000步，我们的参考运行只有大约700步（见上面的输出），更深的网络需要更长时间才能追上来。
-# 我们的运行所显示的，是这个结论在短时间训练后依然成立的那一部分：跨层连接消除了深度带来的大部分代价，但不是全部。
-# 在这样短的训练中，剩下的代价有多大，每次运行都不一样：同一实验较早的一次运行（在另一台CPU上用bf16，当时训练循环尚未统一）中，残差网络-56只比残差网络-20高一个百分点。
-
-# %%
-assert reference_cost["plain"] > 0.05  # plain-56 clearly worse than plain-20
-assert 0 < reference_cost["residual"] < reference_cost["plain"] / 2  # pays, but far less
-assert reference["residual"][56] < reference["plain"][56] - 0.05
-assert abs(reference["residual"][56] - reference["plain"][20]) < 0.02  # about level
-assert 650 < saved_steps < 750
+# 这就是退化问题，以及残差网络对它的回答；运行足够长，才能把它和“训练得慢”区分开：
+#
+# * **普通网络**：在每个种子上，普通网络-56的训练损失在每个迭代周期都高于普通网络-20。到第80个迭代周期，普通网络-20已把2000张训练图像全部分对，损失稳定在$3 \times 10^{-4}$附近；普通网络-56仍有4%到10%分错，损失高出几百倍，而且下降得很慢。
+#   更多的层让训练数据**更难拟合**，而不是更容易，尽管普通网络-56把普通网络-20当作特例包含在内（把多出的层设成恒等映射即可）。
+# * **残差网络**：两种深度都拟合了全部训练图像，损失稳定在$1 \sim 3 \times 10^{-4}$。更深的网络付出的是**时间**，而不是能达到的损失：残差网络-20在每个种子上都在30多个迭代周期后降到$10^{-3}$以下；残差网络-56在一个种子上用时相当，在另一个种子上要两倍多（见表中间一列）。
+# * **这次运行没有显示的**：更深的残差网络训练得**更好**（论文在CIFAR-10上是这样）。到了平台期，两个残差网络都完全拟合了这个子集，哪一个最后更低随种子而变。
+#   2000张图像太少，深度还显不出好处；但足以说明：有了跨层数据通路，深度不再带来坏处。
+#
+# 这些结论由`tests/test_degradation.py`对照保存的数据检验。这次运行的耗时和所用机器记录在它的`config`中（`seconds`和`machine`）：在一块GPU上同时训练八个网络。在双核CPU上，一次`book`运行要花几个小时。
 
 # %% [markdown]
-# **动手试一试。** 换别的深度或长度，例如在3,000张图像上训练8层和32层的普通网络和残差网络：
-# `degradation_experiment(train_images, train_labels, test_images, test_labels, **run_config("quick", depths=(8, 32), epochs=3, train_size=3000))`。
+# **动手试一试。** 换别的深度或规模，例如8层和32层、512张图像、20个迭代周期：
+# `degradation_experiment(train_images, train_labels,
+# **run_config("smoke", depths=(8, 32), train_size=512, epochs=20))`。
 #
 # ## 初始化时的梯度
 #
-# 深的普通网络为什么难以训练？第一个猜测是*梯度消失*：梯度在反向穿过许多层时越来越小，于是前面的层几乎学不到东西。
+# 深的普通网络为什么难以训练？第一个猜测是**梯度消失**：梯度在反向穿过许多层时越来越小，于是前面的层几乎学不到东西。
 # 论文（原文第4.1节）已经对此表示怀疑：有了批量规范化，前向传播的信号保持着健康的方差，作者也检查过反向传播的梯度，其范数同样正常。
 #
 # 我们来看一看。取一个含64张图像的小批量，在初始化时做一次前向和反向传播；对主路径上的每个卷积层，记录其权重梯度的范数，从输入端排到输出端。
@@ -301,7 +273,7 @@ assert ratios["plain"][-1] > 10 * ratios["residual"][-1]
 #
 # ## 小结
 #
-# * 更深的普通网络可能比较浅的训练得*更差*：这就是退化问题。在你的运行和保存的参考运行中，深的普通网络最后的训练误差都明显高于浅的。
-# * 层相同、初始权重也相同的残差网络，为深度付出的代价要小得多。在我们较短的参考运行中，残差网络-56最后仍比残差网络-20高（论文训练得久得多，结果是更低），与普通网络-20相当，远低于普通网络-56。
-# * 笔记中跨层连接上的1×1卷积层是有自己权重的可学习投影；这里的双胞胎使用论文中没有参数的跨层连接，以保证二者完全一致。
+# * 更深的普通网络可能比较浅的训练得**更差**：这就是退化问题。训练到损失趋于平稳时，在每个种子上普通网络-56都远高于普通网络-20，而普通网络-20拟合了每一张训练图像：这不是训练停得太早，而是优化更难。
+# * 层相同、初始权重也相同的残差网络，在两种深度上都拟合了训练数据。深度让它们多花了时间，但没有让能达到的损失变高；至于更深的残差网络最后**更低**（论文的结果），这次小规模的运行没有显示出来。
+# * 这里的双胞胎使用论文中没有参数的跨层数据通路，以保证二者完全一致；笔记中跨层数据通路上的1×1卷积层是有自己权重的可学习投影。
 # * 初始化时，深的普通网络的梯度并没有消失：越靠近输入，梯度越大，相差几个数量级，网络越深越明显；残差网络各层的梯度则始终相差不到大约一个数量级。
