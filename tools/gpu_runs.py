@@ -1,0 +1,178 @@
+"""The saved runs that take hours on a 2-core CPU, made on one CUDA GPU in minutes.
+
+    python -m tools.gpu_runs --out runs/gpu [--only plateau|recipes]
+    python -m tools.gpu_runs --table notebooks/figures/recipes_gpu.json   # the README's table
+
+plateau: notebook 06's twins (plain and residual, 20 and 56 layers) on a small subset of
+Fashion-MNIST, three seeds, trained until the training loss levels off (the "book" row of
+degradation.PLATEAU). recipes: ResNet-18 recipes for issue 28, each with its test accuracy and
+the training compute spent after every epoch (forward + backward FLOPs, counted by
+d2lresnet.shapes.count_flops, times the examples seen), as a fraction of the book recipe's 10
+epochs at 96x96. Compute does not depend on the machine, so these numbers hold on a CPU too.
+Each job runs in a process of its own (several share the GPU); results are JSON in --out.
+"""
+import argparse
+import dataclasses
+import json
+import multiprocessing as mp
+import platform
+import time
+from pathlib import Path
+
+# name: Preset overrides (on top of the named preset), for the recipe sweep
+RECIPES = {
+    "book": ("book", {}),
+    "quick": ("quick", {}),
+    "best": ("best", {}),
+    "q28x4": ("quick", dict(resize=None, num_epochs=4)),
+    "q32x4": ("quick", dict(resize=32, num_epochs=4)),
+    "q32x4-b128": ("quick", dict(resize=32, num_epochs=4, batch_size=128)),
+    "q40x2": ("quick", dict(resize=40, num_epochs=2)),
+    "q28x4-b128": ("quick", dict(resize=None, num_epochs=4, batch_size=128)),
+    "q32x3-b128": ("quick", dict(resize=32, num_epochs=3, batch_size=128)),
+    "q48x10": ("quick", dict(num_epochs=10)),
+    "b64x7": ("best", dict(num_epochs=7, progressive=())),
+    "b48x6-64x4": ("best", dict(num_epochs=10, progressive=(48,) * 6)),
+}
+
+
+def machine():
+    import torch
+    gpu = torch.cuda.get_device_name() if torch.cuda.is_available() else "no GPU"
+    return (f"{gpu}; torch {torch.__version__}; {platform.machine()} "
+            f"{torch.backends.cpu.get_cpu_capability()}")
+
+
+def plateau_job(args):
+    kind, depth, seed, config, device = args
+    import torch
+    torch.set_num_threads(2)
+    from d2lresnet.data import load_fashion_mnist
+    from d2lresnet.experiments.degradation import train_twin
+    images, labels = load_fashion_mnist(True)
+    run = train_twin(images, labels, kind, depth, seed, device=device, **config)
+    return kind, depth, seed, run
+
+
+def recipe_job(args):
+    name, seed, device = args
+    import torch
+    torch.set_num_threads(2)
+    from d2lresnet.data import load_data_fashion_mnist
+    from d2lresnet.model import resnet18
+    from d2lresnet.presets import get_preset
+    from d2lresnet.shapes import count_flops
+    from d2lresnet.train import train
+    base, overrides = RECIPES[name]
+    preset = get_preset(base, **overrides)
+    torch.manual_seed(seed)
+    train_iter, test_iter = load_data_fashion_mnist(preset.batch_size, seed=seed,
+                                                    **preset.data_options())
+    net = resnet18()
+    flops_at = {}  # side -> training FLOPs of one example (forward + backward)
+    book = count_flops(resnet18(), (1, 1, 96, 96), backward=True) * 60_000 * 10
+    compute, sides = [], []
+    started = time.perf_counter()
+    history = train(net, train_iter, test_iter, preset.num_epochs, preset.lr, device,
+                    recipe=preset, progress=False)
+    for epoch, examples in enumerate(history.examples):
+        side = (preset.progressive[epoch] if epoch < len(preset.progressive)
+                else preset.resize or 28)
+        if side not in flops_at:
+            flops_at[side] = count_flops(resnet18(), (1, 1, side, side), backward=True)
+        compute.append((compute[-1] if compute else 0) + flops_at[side] * examples / book)
+        sides.append(side)
+    return name, seed, dict(preset=dataclasses.asdict(preset), seed=seed, sides=sides,
+                            test_acc=history.test_acc, train_loss=history.train_loss,
+                            test_acc_flips=history.test_acc_flips,
+                            book_compute_fraction=compute,
+                            seconds=time.perf_counter() - started)
+
+
+def compute_to(run, target):
+    """The training compute (fraction of the book's) after the first epoch whose test
+    accuracy reaches target, or None."""
+    return next((c for a, c in zip(run["test_acc"], run["book_compute_fraction"])
+                 if a >= target), None)
+
+
+def format_table(saved, targets=(0.90, 0.92, 0.94)):
+    """The recipe runs as a Markdown table: one row per recipe, the seeds' range of final test
+    accuracy, and the compute each target took on every seed (-: not reached on every seed)."""
+    by_name = {}
+    for key, run in saved["runs"].items():
+        by_name.setdefault(key.split("/")[0], []).append(run)
+    rows = ["| recipe | seeds | test acc | with flips | compute | "
+            + " | ".join(f"to {t:.2f}" for t in targets) + " |",
+            "|---" * (5 + len(targets)) + "|"]
+    for name in RECIPES:
+        runs = by_name.get(name)
+        if not runs:
+            continue
+        accs = sorted(run["test_acc"][-1] for run in runs)
+        flips = sorted(run["test_acc_flips"][-1] for run in runs if run["test_acc_flips"])
+        reached = [[compute_to(run, t) for run in runs] for t in targets]
+        cells = [f"{max(r):.3f}" if None not in r else "–" for r in reached]
+        rows.append(f"| `{name}` | {len(runs)} | {accs[0]:.3f}–{accs[-1]:.3f} | "
+                    + (f"{flips[0]:.3f}–{flips[-1]:.3f}" if flips else "–")
+                    + f" | {runs[0]['book_compute_fraction'][-1]:.3f} | " + " | ".join(cells)
+                    + " |")
+    return "\n".join(rows)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", default="runs/gpu")
+    parser.add_argument("--only", choices=("plateau", "recipes"))
+    parser.add_argument("--processes", type=int, default=6)
+    parser.add_argument("--seeds", type=int, default=2, help="seeds per recipe")
+    parser.add_argument("--device", default="cuda")
+    parser.add_argument("--recipes", nargs="+", choices=RECIPES, default=list(RECIPES))
+    parser.add_argument("--table", metavar="JSON", help="print a saved recipes JSON as the "
+                        "README's Markdown table, and train nothing")
+    args = parser.parse_args()
+    if args.table:
+        print(format_table(json.loads(Path(args.table).read_text())))
+        return
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    from d2lresnet.data import find_fashion_mnist
+    from d2lresnet.experiments.degradation import PLATEAU
+    find_fashion_mnist()  # unpack the data into the cache once, before the workers read it
+    ctx = mp.get_context("spawn")
+    for name, size in [("plateau", {}), ("plateau-5000", dict(train_size=5000, epochs=40))]:
+        if args.only not in (None, "plateau"):
+            break
+        plateau = dict(PLATEAU["book"], **size)
+        config = {k: v for k, v in plateau.items() if k not in ("depths", "seeds")}
+        jobs = [(kind, depth, seed, config, args.device) for depth in plateau["depths"]
+                for kind in ("plain", "residual") for seed in plateau["seeds"]]
+        started = time.perf_counter()
+        results = dict(plain={}, residual={})
+        with ctx.Pool(args.processes) as pool:
+            for kind, depth, seed, run in pool.imap_unordered(plateau_job, jobs):
+                results[kind].setdefault(depth, {})[seed] = run
+                print(f"{kind}-{depth} seed {seed}: loss {run['loss'][-1]:.4f} "
+                      f"({run['seconds']:.0f} s)", flush=True)
+        for kind in ("plain", "residual"):
+            results[kind] = {d: [runs[s] for s in sorted(runs)]
+                             for d, runs in sorted(results[kind].items())}
+        results["config"] = dict(plateau, seconds=time.perf_counter() - started,
+                                 machine=machine(), processes=args.processes)
+        (out / f"{name}.json").write_text(json.dumps(results, indent=1))
+    if args.only in (None, "recipes"):
+        jobs = [(name, seed, args.device) for name in args.recipes for seed in range(args.seeds)
+                if not (name == "book" and seed)]  # the book's 10 epochs at 96: one seed
+        runs = {}
+        with ctx.Pool(args.processes) as pool:
+            for name, seed, run in pool.imap_unordered(recipe_job, jobs):
+                runs[f"{name}/{seed}"] = run
+                acc = " ".join(f"{a:.3f}" for a in run["test_acc"])
+                print(f"{name} seed {seed}: {acc} at {run['book_compute_fraction'][-1]:.3f} "
+                      f"of the book's compute ({run['seconds']:.0f} s)", flush=True)
+                (out / "recipes.json").write_text(json.dumps(
+                    dict(machine=machine(), runs=runs), indent=1))
+
+
+if __name__ == "__main__":
+    main()
