@@ -17,7 +17,7 @@ from torch import nn
 from ..data import load_data_fashion_mnist, load_data_fashion_mnist_book
 from ..model import resnet18
 from ..shapes import count_flops
-from ..train import choose_precision, train_step
+from ..train import choose_precision, cpu_has_bf16, train_step
 
 
 def examples_per_sec(loader, steps, warmup, precision, memory_format):
@@ -42,15 +42,22 @@ def examples_per_sec(loader, steps, warmup, precision, memory_format):
     return seen / (time.perf_counter() - started)
 
 
-def matmul_peak_gflops(size=2048, repeats=5):
-    """The best of a few square matmuls, fp32 and bf16: what the cores can do at best."""
+def matmul_peak_gflops(size=2048, repeats=5, dtypes=(torch.float32, torch.bfloat16)):
+    """The best of a few square matmuls of each dtype: what the cores can do at best."""
     peaks = {}
-    for dtype in (torch.float32, torch.bfloat16):
+    for dtype in dtypes:
         a, b = torch.randn(size, size, dtype=dtype), torch.randn(size, size, dtype=dtype)
         a @ b  # warm-up
         best = min(_seconds(lambda: a @ b) for _ in range(repeats))
         peaks[str(dtype).removeprefix("torch.")] = 2 * size ** 3 / best / 1e9
     return peaks
+
+
+def peak_dtypes(precision):
+    """fp32, and bf16 only where it is the run's precision or the CPU has bf16 instructions:
+    emulated, one bf16 matmul of 2048 takes about a minute and its peak says nothing."""
+    return (torch.float32,) + ((torch.bfloat16,) if precision == "bf16" or cpu_has_bf16()
+                               else ())
 
 
 def _seconds(fn):
@@ -76,7 +83,7 @@ def run_bench(resize=96, batch_size=256, steps=10, warmup=2, precision="auto"):
     book_iter, _ = load_data_fashion_mnist_book(batch_size, resize=resize, num_workers=4)
     book = examples_per_sec(book_iter, steps, warmup, "fp32", torch.contiguous_format)
     flops = count_flops(resnet18(), (1, 1, resize, resize), backward=True)
-    peaks = matmul_peak_gflops()
+    peaks = matmul_peak_gflops(dtypes=peak_dtypes(precision))
     ours_gflops = ours * flops / 1e9
     peak = peaks["bfloat16" if precision == "bf16" else "float32"]
     return {"resize": resize, "batch_size": batch_size, "steps": steps, "warmup": warmup,
