@@ -116,6 +116,48 @@ MESSAGES = {
         "insertion_zero_init": "{n} residual blocks, zero_init_",
         "steps_after_insertion": "steps after insertion",
         "training_loss_eval": "training loss (all data, eval mode)",
+        # exercises.check: the verdict, the form an answer takes, one hint per exercise
+        "exercise_right": "✓ Right.", "exercise_wrong": "✗ Not yet. Hint: {hint}",
+        "exercise_unanswered": "Not answered yet: replace the ... in the answer cell above "
+                               "with your answer, run that cell, then this one.",
+        "exercise_wrong_form": "✗ The answer should be {form}; got {value}.",
+        "form_whole_number": "a whole number", "form_side": "a whole number of at least 2",
+        "form_numbers": "a list of whole numbers, "
+                                                              "like [2, 4]",
+        "form_shape": "a shape of three whole numbers, (channels, height, width)",
+        "form_letters": "a list of letters, like [\"a\", \"b\"]",
+        "hint_01_1": "count the parameters of one Residual(8, 8) and double it. A 3×3 conv from "
+                     "c to c channels has 9c² weights and c biases; a batch norm layer has γ "
+                     "and β, c of each. count_parameters() counts a block you built.",
+        "hint_01_2": "G_k contains G_1 only if one of G_k's bumps sits where G_1's does, at 0 "
+                     "(they all have the same width). G_k's centres are -1 + (2i + 1)/k for "
+                     "i = 0, ..., k - 1; contains(bumps(k), bumps(1)) checks one k.",
+        "hint_02_1_channels": "the channels are wrong: a block outputs num_channels channels, "
+                              "whatever its input has.",
+        "hint_02_1_side": "the channels are right; height and width are not. A 3×3 conv with "
+                          "padding 1 and stride s turns a side of n into ⌊(n + 2 - 3)/s⌋ + 1, "
+                          "rounding down.",
+        "hint_02_2": "{missing} block(s) that can add are missing from your list, and it has "
+                     "{extra} that cannot. Without use_1x1conv=True the input is added as it "
+                     "is, so its channels and its height and width must already match; "
+                     "block_output_shape(...) tells you for one block.",
+        "hint_02_3": "a 1×1 conv from a to b channels has a·b weights and b biases (bias=True, "
+                     "PyTorch's default); print(block.shortcut) shows a and b.",
+        "hint_03_1": "ResNet-34's b3 is resnet_block(64, 128, 4). Only its first block starts "
+                     "from 64 channels and has the 1×1 conv; a 3×3 conv from a to b channels "
+                     "has 9ab + b parameters, a batch norm layer 2b. count_parameters() counts "
+                     "a stage you built.",
+        "hint_03_2": "count as the notes do: the 7×7 conv, two 3×3 convs per residual block and "
+                     "the fully connected layer; the 1×1 convs on the shortcuts do not count.",
+        "hint_04_1_smaller": "at {size}×{size}, b5 puts out {side}×{side}: try a smaller "
+                             "input.",
+        "hint_04_1_larger": "at {size}×{size}, b5 still puts out {side}×{side}: try a larger "
+                            "input.",
+        "hint_04_1_smallest": "at {size}×{size}, b5 puts out 2×2, but a smaller input does "
+                              "too: look for the smallest.",
+        "hint_04_2": "apply ⌊(n + 2p - k)/s⌋ + 1 five times: the 7×7 conv (stride 2, padding "
+                     "3), the 3×3 max-pooling (stride 2, padding 1), then the first 3×3 conv "
+                     "of b3, b4 and b5 (stride 2, padding 1). b2 keeps the side.",
     },
     "zh": {
         "residual_block": "残差块", "residual_mapping": "残差映射",
@@ -210,6 +252,40 @@ MESSAGES = {
         "insertion_zero_init": "{n}个残差块，zero_init_",
         "steps_after_insertion": "添加之后的步数",
         "training_loss_eval": "训练损失（全部数据，预测模式）",
+        "exercise_right": "✓ 正确。", "exercise_wrong": "✗ 还不对。提示：{hint}",
+        "exercise_unanswered": "还没有作答：把上面答案单元中的...换成你的答案，运行那个单元，"
+                               "再运行这个单元。",
+        "exercise_wrong_form": "✗ 答案应是{form}，而这里是{value}。",
+        "form_whole_number": "一个整数", "form_side": "一个不小于2的整数",
+        "form_numbers": "一个整数列表，例如[2, 4]",
+        "form_shape": "由三个整数组成的形状（通道数, 高, 宽）",
+        "form_letters": "一个字母列表，例如[\"a\", \"b\"]",
+        "hint_01_1": "先数出一个Residual(8, 8)的参数，再乘以2。从c个通道到c个通道的3×3卷积层"
+                     "有9c²个权重和c个偏置；批量规范化层有γ和β，各c个。count_parameters()"
+                     "可以数出一个已构建的残差块的参数。",
+        "hint_01_2": "只有当G_k的某个鼓包恰好位于G_1的鼓包所在之处（0处）时，G_k才包含G_1"
+                     "（所有鼓包的宽度相同）。G_k的中心是-1 + (2i + 1)/k，i = 0, ..., k - 1；"
+                     "contains(bumps(k), bumps(1))检查一个k。",
+        "hint_02_1_channels": "通道数不对：无论输入有多少个通道，残差块都输出num_channels个通道。",
+        "hint_02_1_side": "通道数对了，高和宽不对。填充为1、步幅为s的3×3卷积层把边长n变为"
+                          "⌊(n + 2 - 3)/s⌋ + 1（向下取整）。",
+        "hint_02_2": "你的列表漏掉了{missing}个可以相加的残差块，并包含了{extra}个不能相加的。"
+                     "不设置use_1x1conv=True时，输入原样相加，所以它的通道数以及高和宽必须已经"
+                     "相同；block_output_shape(...)可以检查一个残差块。",
+        "hint_02_3": "从a个通道到b个通道的1×1卷积层有a·b个权重和b个偏置（bias=True，PyTorch的"
+                     "默认值）；print(block.shortcut)会显示a和b。",
+        "hint_03_1": "ResNet-34的b3是resnet_block(64, 128, 4)。只有其中第一个残差块从64个通道"
+                     "开始，并含有1×1卷积层；从a个通道到b个通道的3×3卷积层有9ab + b个参数，"
+                     "批量规范化层有2b个。count_parameters()可以数出一个已构建的模块的参数。",
+        "hint_03_2": "像笔记那样数：7×7卷积层、每个残差块的两个3×3卷积层和全连接层；"
+                     "跨层数据通路上的1×1卷积层不计在内。",
+        "hint_04_1_smaller": "输入为{size}×{size}时，b5输出{side}×{side}：试试更小的输入。",
+        "hint_04_1_larger": "输入为{size}×{size}时，b5仍然输出{side}×{side}：试试更大的输入。",
+        "hint_04_1_smallest": "输入为{size}×{size}时，b5输出2×2，但更小的输入也是如此："
+                              "要找最小的。",
+        "hint_04_2": "把⌊(n + 2p - k)/s⌋ + 1用五次：7×7卷积层（步幅2，填充3），3×3最大汇聚层"
+                     "（步幅2，填充1），然后是b3、b4和b5的第一个3×3卷积层（步幅2，填充1）。"
+                     "b2不改变边长。",
     },
 }
 

@@ -1,0 +1,204 @@
+"""Exercises a student can check: right or wrong, in the notebook's language, with a hint when
+wrong and never the answer.
+
+    answer_2_1 = ...  # your answer
+    exercises.check("02.1", answer_2_1)       # shows "✓ Right." or "✗ Not yet: <hint>"
+
+Each check computes its expected value from the module (a block's output shape, a built stage's
+parameters, a traced shape) instead of storing it, so a notebook holds no answer in clear text.
+The worked solution sits in a cell tagged "solution" below the check (collapsed; `make student`,
+tools/student.py, removes it); it runs ``assert exercises.check(...)``, so nbval checks every
+solution. ``check`` returns a Verdict: true when right, shown as its message.
+"""
+from fractions import Fraction
+from numbers import Integral
+
+import torch
+
+from . import i18n
+from .blocks import Residual
+from .model import count_layers, count_parameters, resnet, resnet18, resnet_block
+from .shapes import block_output_shape, trace_shapes
+
+__all__ = ["check", "Verdict", "EXERCISES", "BLOCK_CHOICES"]
+
+EXERCISES = {}  # "02.1": the function that returns None when the answer is right, else a hint
+
+
+class Verdict:
+    """The outcome of one check: ``bool(verdict)`` says right or wrong; Jupyter shows the
+    message (its repr)."""
+
+    def __init__(self, correct, message):
+        self.correct, self.message = correct, message
+
+    def __bool__(self):
+        return self.correct
+
+    def __repr__(self):
+        return self.message
+
+    __str__ = __repr__
+
+
+class _WrongForm(Exception):
+    """The answer is not of the form the exercise asks for (the message says which)."""
+
+
+def exercise(number):
+    def register(function):
+        EXERCISES[number] = function
+        return function
+    return register
+
+
+def check(number, answer):
+    """Is ``answer`` right for exercise ``number`` ("02.1")? A Verdict, never an exception for
+    a wrong or malformed answer; an unknown exercise number is refused in one line."""
+    if number not in EXERCISES:
+        raise ValueError(f"no exercise {number!r}; there are {', '.join(EXERCISES)}")
+    if answer is Ellipsis or answer is None:
+        return Verdict(False, i18n.tr("exercise_unanswered"))
+    try:
+        hint = EXERCISES[number](answer)
+    except _WrongForm as wrong:
+        return Verdict(False, i18n.tr("exercise_wrong_form", form=str(wrong), value=repr(answer)))
+    if hint is None:
+        return Verdict(True, i18n.tr("exercise_right"))
+    return Verdict(False, i18n.tr("exercise_wrong", hint=hint))
+
+
+# The forms an answer can take ------------------------------------------------------------
+
+def _whole_number(answer):
+    if isinstance(answer, bool) or not isinstance(answer, Integral):
+        raise _WrongForm(i18n.tr("form_whole_number"))
+    return int(answer)
+
+
+def _whole_numbers(answer, form="form_numbers"):
+    if isinstance(answer, (str, bytes)) or not hasattr(answer, "__iter__"):
+        raise _WrongForm(i18n.tr(form))
+    try:
+        return [_whole_number(item) for item in answer]
+    except _WrongForm:
+        raise _WrongForm(i18n.tr(form)) from None
+
+
+def _shape(answer):
+    if isinstance(answer, torch.Size):
+        answer = tuple(answer)
+    numbers = _whole_numbers(answer, "form_shape")
+    if len(numbers) != 3:
+        raise _WrongForm(i18n.tr("form_shape"))
+    return tuple(numbers)
+
+
+def _letters(answer):
+    if isinstance(answer, str):
+        answer = [answer]
+    if not hasattr(answer, "__iter__") or not all(isinstance(item, str) for item in answer):
+        raise _WrongForm(i18n.tr("form_letters"))
+    return {item.strip().lower() for item in answer}
+
+
+# 01: function classes and the insertion experiment -----------------------------------------
+
+@exercise("01.1")
+def _inserted_parameters(answer):
+    """How many parameters do the two inserted residual blocks (8 channels) add?"""
+    expected = 2 * count_parameters(Residual(8, 8))
+    return None if _whole_number(answer) == expected else i18n.tr("hint_01_1")
+
+
+@exercise("01.2")
+def _bump_classes(answer):
+    """Which of G_1..G_8 contain G_1 (one bump at 0)? Those with a bump centred at 0."""
+    expected = {k for k in range(1, 9)
+                if 0 in (Fraction(2 * i + 1, k) - 1 for i in range(k))}
+    return None if set(_whole_numbers(answer)) == expected else i18n.tr("hint_01_2")
+
+
+# 02: the residual block --------------------------------------------------------------------
+
+@exercise("02.1")
+def _block_shape(answer):
+    """(channels, height, width) of Residual(64, 128, use_1x1conv=True, strides=2) on 64x15x15."""
+    expected = block_output_shape(64, 128, strides=2, use_1x1conv=True, height=15, width=15).shape
+    answer = _shape(answer)
+    if answer == expected:
+        return None
+    return i18n.tr("hint_02_1_channels" if answer[0] != expected[0] else "hint_02_1_side")
+
+
+# Exercise 02.2's blocks, as the notebook lists them: which can add their shortcut on 3x6x6?
+BLOCK_CHOICES = {"a": dict(input_channels=3, num_channels=3),
+                 "b": dict(input_channels=3, num_channels=6),
+                 "c": dict(input_channels=3, num_channels=3, strides=2),
+                 "d": dict(input_channels=3, num_channels=6, use_1x1conv=True, strides=2),
+                 "e": dict(input_channels=3, num_channels=3, use_1x1conv=True)}
+
+
+@exercise("02.2")
+def _blocks_that_add(answer):
+    chosen = _letters(answer)
+    can_add = {letter for letter, block in BLOCK_CHOICES.items()
+               if block_output_shape(**block, height=6, width=6).shape is not None}
+    if chosen == can_add:
+        return None
+    return i18n.tr("hint_02_2", missing=len(can_add - chosen), extra=len(chosen - can_add))
+
+
+@exercise("02.3")
+def _shortcut_parameters(answer):
+    """Parameters of the 1x1 shortcut conv of Residual(64, 128, use_1x1conv=True, strides=2)."""
+    expected = count_parameters(Residual(64, 128, use_1x1conv=True, strides=2).shortcut)
+    return None if _whole_number(answer) == expected else i18n.tr("hint_02_3")
+
+
+# 03: the ResNet model ----------------------------------------------------------------------
+
+@exercise("03.1")
+def _stage_parameters(answer):
+    """Parameters of ResNet-34's b3: resnet_block(64, 128, 4)."""
+    with torch.device("meta"):  # shapes only: nothing to initialise
+        expected = count_parameters(torch.nn.Sequential(*resnet_block(64, 128, 4)))
+    return None if _whole_number(answer) == expected else i18n.tr("hint_03_1")
+
+
+@exercise("03.2")
+def _layers_of_three_blocks(answer):
+    """Layers the notes count in a ResNet with three residual blocks per stage."""
+    with torch.device("meta"):
+        expected = count_layers(resnet((3, 3, 3, 3)))
+    return None if _whole_number(answer) == expected else i18n.tr("hint_03_2")
+
+
+# 04: shape tracing -------------------------------------------------------------------------
+
+def _b5_side(size):
+    """The side of b5's output (trace row 4) for a size x size input, on the meta device."""
+    with torch.device("meta"):
+        net = resnet18()
+    return trace_shapes(net, (1, 1, size, size))[4].shape[-1]
+
+
+@exercise("04.1")
+def _smallest_two_pixels(answer):
+    """The smallest square input for which b5 puts out 2x2 instead of 1x1."""
+    size = _whole_number(answer)
+    if size < 2:
+        raise _WrongForm(i18n.tr("form_side"))
+    side = _b5_side(size)
+    if side != 2:
+        return i18n.tr("hint_04_1_smaller" if side > 2 else "hint_04_1_larger",
+                       size=size, side=side)
+    if _b5_side(size - 1) == 2:
+        return i18n.tr("hint_04_1_smallest", size=size)
+    return None
+
+
+@exercise("04.2")
+def _b5_side_at_100(answer):
+    """The side of b5's output for a 100x100 input."""
+    return None if _whole_number(answer) == _b5_side(100) else i18n.tr("hint_04_2")

@@ -1,0 +1,177 @@
+"""exercises.check: the right answer passes, a wrong one is reported wrong with a hint that does
+not give the answer away, in the notebook's language; and every exercise in notebooks 01-04
+has an answer cell, a check and a collapsed solution cell (tagged "solution") in both languages.
+
+The right answers here are worked by hand (REFERENCE.md's architecture), not taken from the
+checker, which computes its own from the module."""
+import re
+from pathlib import Path
+
+import jupytext
+import numpy as np
+import pytest
+import torch
+
+from d2lresnet import Residual, exercises, i18n
+
+NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+
+# number: (the right answer worked by hand, wrong answers a student might give)
+ANSWERS = {
+    "01.1": (2 * (2 * (9 * 8 * 8 + 8) + 2 * 2 * 8), [1200, 2 * 2 * 9 * 8 * 8, 2416]),
+    "01.2": ([1, 3, 5, 7], [[1], [1, 2, 3, 4, 5, 6, 7, 8], [1, 3, 5], [2, 4, 6, 8]]),
+    "02.1": ((128, 8, 8), [(128, 7, 7), (64, 8, 8), (128, 15, 15), (6, 3, 3)]),
+    "02.2": (["a", "d", "e"], [["a"], ["a", "d"], ["a", "b", "c", "d", "e"], ["d", "e"]]),
+    "02.3": (64 * 128 + 128, [64 * 128, 9 * 64 * 128 + 128]),
+    # b3 of ResNet-34: first block 73,856 + 147,584 + 2 x 256 + 8,320; three more of 295,680
+    "03.1": (1_117_312, [230_272, 4 * 230_272, 1_117_312 - 8_320]),
+    "03.2": (26, [34, 18, 29]),
+    "04.1": (33, [32, 34, 64, 65]),  # b5 puts out ceil(n / 32)
+    "04.2": (4, [3, 5, 7]),
+}
+
+
+@pytest.fixture(autouse=True)
+def english_afterwards():
+    yield
+    i18n.set_language("en")
+
+
+def test_every_exercise_is_worked_here():
+    assert sorted(ANSWERS) == sorted(exercises.EXERCISES)
+
+
+@pytest.mark.parametrize("number", sorted(ANSWERS))
+def test_the_right_answer_passes(number, language):
+    verdict = exercises.check(number, ANSWERS[number][0])
+    assert verdict and str(verdict) == i18n.tr("exercise_right")
+
+
+def _gives_away(message, right):
+    """Does the message state the right answer (a number, or a list's items in a row)?"""
+    items = right if isinstance(right, (list, tuple)) else [right]
+    as_text = r"\W+".join(re.escape(str(item)) for item in items)
+    return re.search(rf"(?<![\w.]){as_text}(?!\w|\.\d)", message) is not None
+
+
+@pytest.mark.parametrize("number", sorted(ANSWERS))
+def test_a_wrong_answer_is_wrong_with_a_hint_not_the_answer(number, language):
+    right, wrong_answers = ANSWERS[number]
+    for wrong in wrong_answers:
+        verdict = exercises.check(number, wrong)
+        assert not verdict, (number, wrong)
+        hint = str(verdict)
+        prefix = i18n.tr("exercise_wrong", hint="")
+        assert hint.startswith(prefix) and len(hint) > len(prefix) + 20, hint
+        assert not _gives_away(hint, right), (number, wrong, hint)
+        if language == "zh":
+            assert re.search(r"[\u4e00-\u9fff]", hint) and "Hint" not in hint
+
+
+def test_the_give_away_detector_can_fail():
+    assert _gives_away("the answer is 33.", 33) and _gives_away("(128, 8, 8)", (128, 8, 8))
+    assert not _gives_away("at 32×32, b5 puts out 1×1", 33) and not _gives_away("b4", 4)
+
+
+@pytest.mark.parametrize("number, malformed", [
+    ("01.1", "2400"), ("01.1", 2400.0), ("01.1", True), ("02.1", (128, 8)),
+    ("02.1", "128, 8, 8"), ("01.2", 1), ("02.2", [1, 2]), ("04.1", 1), ("04.1", -5)])
+def test_an_answer_of_the_wrong_form_says_which_form(number, malformed):
+    verdict = exercises.check(number, malformed)
+    assert not verdict
+    assert str(verdict).startswith(i18n.tr("exercise_wrong_form", form="", value="")[:12])
+    assert repr(malformed) in str(verdict)
+
+
+def test_shapes_and_letters_are_read_generously():
+    assert exercises.check("02.1", torch.Size([128, 8, 8]))
+    assert exercises.check("02.1", [128, np.int64(8), 8])
+    assert exercises.check("02.2", {"A", " d", "e"})
+
+
+def test_no_answer_yet_is_not_an_error(language):
+    for value in (..., None):
+        verdict = exercises.check("02.1", value)
+        assert not verdict and str(verdict) == i18n.tr("exercise_unanswered")
+
+
+def test_an_unknown_exercise_is_refused_in_one_line():
+    with pytest.raises(ValueError, match="no exercise '9.9'; there are 01.1, 01.2"):
+        exercises.check("9.9", 1)
+
+
+def test_block_choices_agree_with_real_blocks():
+    # 02.2's checker asks block_output_shape; a real Residual must add exactly where it says.
+    can_add = set()
+    for letter, arguments in exercises.BLOCK_CHOICES.items():
+        arguments = {"use_1x1conv": False, "strides": 1, **arguments}
+        try:
+            Residual(**arguments)(torch.rand(2, 3, 6, 6))
+            can_add.add(letter)
+        except ValueError:
+            pass
+    assert sorted(can_add) == ANSWERS["02.2"][0]
+
+
+def test_bump_classes_rule_agrees_with_least_squares():
+    # 01.2's checker reasons about the centres; notebook 01 fits the bumps by least squares.
+    x = np.linspace(-1, 1, 201)
+
+    def bumps(k, width=0.2):
+        centres = -1 + (2 * np.arange(k) + 1) / k
+        return np.exp(-((x[:, None] - centres) / width) ** 2)
+
+    def fits_exactly(k):
+        target = bumps(1)[:, 0]
+        weights = np.linalg.lstsq(bumps(k), target, rcond=None)[0]
+        return np.sqrt(np.mean((bumps(k) @ weights - target) ** 2)) < 1e-9
+
+    assert [k for k in range(1, 9) if fits_exactly(k)] == ANSWERS["01.2"][0]
+
+
+# The notebooks: answer cell, check, collapsed solution that asserts the check ---------------
+
+def _exercise_cells(notebook):
+    return [cell for cell in notebook.cells if cell.cell_type == "code"
+            and "exercises.check(" in cell.source]
+
+
+@pytest.mark.parametrize("language_folder", ["en", "zh"])
+@pytest.mark.parametrize("prefix", ["01", "02", "03", "04"])
+def test_each_notebook_checks_and_solves_its_exercises(prefix, language_folder):
+    [path] = (NOTEBOOKS / language_folder).glob(f"{prefix}_*.py")
+    notebook = jupytext.read(path)
+    numbers = sorted(n for n in exercises.EXERCISES if n.startswith(prefix + "."))
+    assert 2 <= len(numbers) <= 4
+    cells = _exercise_cells(notebook)
+    checks = [c for c in cells if "solution" not in c.metadata.get("tags", [])]
+    solutions = [c for c in cells if "solution" in c.metadata.get("tags", [])]
+    for number in numbers:
+        name = "answer_{}_{}".format(*(int(part) for part in number.split(".")))
+        [check] = [c for c in checks if f'"{number}"' in c.source]
+        assert check.source.strip() == f'exercises.check("{number}", {name})'
+        [answer] = [c for c in notebook.cells if f"{name} = ...  # your answer" in c.source]
+        [solution] = [c for c in solutions if f'"{number}"' in c.source]
+        assert f'assert exercises.check("{number}", {name})' in solution.source
+        assert solution.metadata["jupyter"] == {"source_hidden": True}  # JupyterLab: collapsed
+        assert solution.metadata["cellView"] == "form"  # Colab: the #@title line only
+        assert solution.source.startswith("#@title ")
+        order = [next(i for i, c in enumerate(notebook.cells) if c is cell)
+                 for cell in (answer, check, solution)]
+        assert order == sorted(order), f"{path.name} {number}: answer, check, solution"
+
+
+def test_notebook_02_lists_the_blocks_the_checker_knows():
+    def call(arguments):
+        arguments = dict(arguments)
+        positional = [str(arguments.pop("input_channels")), str(arguments.pop("num_channels"))]
+        return "Residual({})".format(", ".join(positional + [f"{k}={v}" for k, v in
+                                                             arguments.items()]))
+
+    for language_folder in ("en", "zh"):
+        prose = "\n".join(cell.source for cell in
+                          jupytext.read(NOTEBOOKS / language_folder / "02_residual_block.py").cells
+                          if cell.cell_type == "markdown")
+        listed = re.findall(r"^\* \((\w)\) `(Residual\([^`]*\))`$", prose, flags=re.M)
+        assert listed == [(letter, call(arguments))
+                          for letter, arguments in exercises.BLOCK_CHOICES.items()]
