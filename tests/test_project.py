@@ -145,3 +145,53 @@ def test_every_module_imports_without_posix_only_modules():
     result = subprocess.run([sys.executable, "-c", code], env=dict(os.environ, MPLBACKEND="Agg"),
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
+
+
+def test_readme_layout_names_every_module_and_tool():
+    readme = (ROOT / "README.md").read_text()
+    layout = readme[readme.index("## Layout"):]
+    layout = layout[:layout.index("```", layout.index("```") + 3)]
+    files = [p for p in (ROOT / "d2lresnet").rglob("*.py") if p.name != "__init__.py"]
+    files += [p for p in (ROOT / "tools").glob("*.py") if p.name != "__init__.py"]
+    missing = [str(p.relative_to(ROOT)) for p in files if p.name not in layout]
+    assert not missing, f"README's Layout does not name {missing}"
+    subpackages = [p.name for p in (ROOT / "d2lresnet").iterdir()
+                   if p.is_dir() and (p / "__init__.py").exists()]
+    assert all(f"{name}/" in layout for name in subpackages)
+
+
+def test_no_import_cycle_between_the_package_modules():
+    """Every module's imports of its siblings, as a graph, has no cycle (checkpoint <-> train
+    had one: a module that needs the other at import time cannot be read on its own)."""
+    import ast
+    graph = {}
+    for path in (ROOT / "d2lresnet").rglob("*.py"):
+        parts = path.relative_to(ROOT).with_suffix("").parts
+        name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        package = name if parts[-1] == "__init__" else name.rpartition(".")[0]
+        imported = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.level:
+                base = package.split(".")
+                base = base[:len(base) - node.level + 1]
+                target = ".".join(base + ([node.module] if node.module else []))
+                imported.add(target)
+                imported.update(f"{target}.{alias.name}" for alias in node.names)
+        graph[name] = imported
+    graph = {name: {t for t in targets if t in graph and t != name and
+                    not name.startswith(t + ".") and not t.startswith(name + ".")}
+             for name, targets in graph.items()}
+
+    def cycle_from(start, node, seen):
+        for nxt in graph[node]:
+            if nxt == start:
+                return [node, nxt]
+            if nxt not in seen:
+                seen.add(nxt)
+                path = cycle_from(start, nxt, seen)
+                if path:
+                    return [node] + path
+        return None
+
+    cycles = [cycle_from(name, name, {name}) for name in graph]
+    assert not any(cycles), [c for c in cycles if c]
