@@ -323,3 +323,53 @@ assert largest_gradient["bn2"] > 0
 #   away what the net had learned (plain at once, residual within a few dozen steps); on this easy
 #   task they then end below the control. Zero init protects what was learned; here it did not
 #   make the loss go down faster.
+
+# %% [markdown]
+# ## Exercises
+#
+# Each exercise has an answer cell: replace its `...` with your answer (a number, or code that
+# computes it) and run it, then run the check below it. The check says whether you are right
+# and, when you are not, gives a hint; it computes the right answer from the module, so the
+# answer is written nowhere in this notebook. Under each check a worked solution is folded
+# away: click the three dots (JupyterLab) or *Show code* (Colab) to open it. The copies an
+# instructor hands out (`make student`) leave the solutions out.
+
+# %%
+from d2lresnet import exercises
+
+# %% [markdown]
+# **Exercise 1.** The insertion experiment put two residual blocks of 8 channels
+# (`Residual(8, 8)`) between the trained `body` and `head`. How many parameters do those two
+# blocks add? Count by hand: each block has two 3x3 convolutions and two batch normalization
+# layers.
+
+# %%
+answer_1_1 = ...  # your answer
+
+# %%
+exercises.check("01.1", answer_1_1)
+
+# %% tags=["solution"] jupyter={"source_hidden": true} cellView="form"
+#@title Solution · 解答
+conv = 9 * 8 * 8 + 8  # a 3x3 conv from 8 to 8 channels: 9 * 8 * 8 weights, 8 biases
+batch_norm = 2 * 8  # gamma and beta, one of each per channel
+answer_1_1 = 2 * (2 * conv + 2 * batch_norm)  # two blocks of two convs and two batch norms
+assert exercises.check("01.1", answer_1_1)
+
+# %% [markdown]
+# **Exercise 2.** Which of the bump classes $\mathcal{G}_1, \dots, \mathcal{G}_8$
+# contain $\mathcal{G}_1$, the single bump at 0? Answer with the list of their $k$. Reason from
+# where the bumps sit, then try `contains(bumps(k), bumps(1))`.
+
+# %%
+answer_1_2 = ...  # your answer
+
+# %%
+exercises.check("01.2", answer_1_2)
+
+# %% tags=["solution"] jupyter={"source_hidden": true} cellView="form"
+#@title Solution · 解答
+# G_k's centres are -1 + (2i + 1)/k; one of them is 0 when 2i + 1 = k, so when k is odd.
+# No sum of bumps elsewhere makes the bump at 0 exactly, so only those classes contain G_1:
+answer_1_2 = [k for k in range(1, 9) if contains(bumps(k), bumps(1))]
+assert exercises.check("01.2", answer_1_2)

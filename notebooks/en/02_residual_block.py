@@ -375,3 +375,75 @@ widget
 # * The input can only be added when the shapes agree. When the block changes the number of
 #   channels or uses a stride, a $1\times 1$ convolution on the shortcut brings the input to
 #   the output's shape.
+
+# %% [markdown]
+# ## Exercises
+#
+# Each exercise has an answer cell: replace its `...` with your answer (a number, or code that
+# computes it) and run it, then run the check below it. The check says whether you are right
+# and, when you are not, gives a hint; it computes the right answer from the module, so the
+# answer is written nowhere in this notebook. Under each check a worked solution is folded
+# away: click the three dots (JupyterLab) or *Show code* (Colab) to open it. The copies an
+# instructor hands out (`make student`) leave the solutions out.
+
+# %%
+from d2lresnet import exercises
+
+# %% [markdown]
+# **Exercise 1.** What shape (channels, height, width) does
+# `Residual(64, 128, use_1x1conv=True, strides=2)` put out for an input of 64 channels of 15x15
+# pixels? Work it out by hand; `block_output_shape` or the widget above can then confirm it.
+
+# %%
+answer_2_1 = ...  # your answer
+
+# %%
+exercises.check("02.1", answer_2_1)
+
+# %% tags=["solution"] jupyter={"source_hidden": true} cellView="form"
+#@title Solution · 解答
+side = (15 + 2 - 3) // 2 + 1  # a 3x3 conv, padding 1, stride 2 (the 1x1 shortcut agrees)
+answer_2_1 = (128, side, side)  # the channels come from num_channels
+block = Residual(64, 128, use_1x1conv=True, strides=2)
+assert block(torch.rand(1, 64, 15, 15)).shape[1:] == answer_2_1  # a real block agrees
+assert exercises.check("02.1", answer_2_1)
+
+# %% [markdown]
+# **Exercise 2.** On an input of 3 channels of 6x6 pixels, which of these blocks
+# can add the input to the output of their two convolutions? Answer with a list of letters, like
+# `["a", "b"]`.
+#
+# * (a) `Residual(3, 3)`
+# * (b) `Residual(3, 6)`
+# * (c) `Residual(3, 3, strides=2)`
+# * (d) `Residual(3, 6, use_1x1conv=True, strides=2)`
+# * (e) `Residual(3, 3, use_1x1conv=True)`
+
+# %%
+answer_2_2 = ...  # your answer
+
+# %%
+exercises.check("02.2", answer_2_2)
+
+# %% tags=["solution"] jupyter={"source_hidden": true} cellView="form"
+#@title Solution · 解答
+# Without use_1x1conv=True the input is added as it is: (b) changes the channels and (c)
+# the height and width, so neither can add. (a) changes neither; (d) and (e) bring the input
+# to the output's shape with the 1x1 conv (which (e) does not even need).
+answer_2_2 = ["a", "d", "e"]
+assert exercises.check("02.2", answer_2_2)
+
+# %% [markdown]
+# **Exercise 3.** How many parameters does the 1x1 convolution on the shortcut of
+# `Residual(64, 128, use_1x1conv=True, strides=2)` have?
+
+# %%
+answer_2_3 = ...  # your answer
+
+# %%
+exercises.check("02.3", answer_2_3)
+
+# %% tags=["solution"] jupyter={"source_hidden": true} cellView="form"
+#@title Solution · 解答
+answer_2_3 = 64 * 128 + 128  # a weight per (input, output) channel pair, a bias per output
+assert exercises.check("02.3", answer_2_3)

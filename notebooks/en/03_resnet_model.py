@@ -296,3 +296,58 @@ widget
 # * Three quarters of the parameters sit in b5, but b3, b4 and b5 cost the same arithmetic,
 #   and b2 one eighth more.
 # * Depth and width are a table entry: ResNet-34, -50, -101 and -152 come from the same builder.
+
+# %% [markdown]
+# ## Exercises
+#
+# Each exercise has an answer cell: replace its `...` with your answer (a number, or code that
+# computes it) and run it, then run the check below it. The check says whether you are right
+# and, when you are not, gives a hint; it computes the right answer from the module, so the
+# answer is written nowhere in this notebook. Under each check a worked solution is folded
+# away: click the three dots (JupyterLab) or *Show code* (Colab) to open it. The copies an
+# instructor hands out (`make student`) leave the solutions out.
+
+# %%
+from d2lresnet import exercises
+
+# %% [markdown]
+# **Exercise 1.** ResNet-34 has the same four stages, with 3, 4, 6 and 3 residual
+# blocks. How many parameters does its b3, `resnet_block(64, 128, 4)`, have? Count by hand,
+# then with `count_parameters`.
+
+# %%
+answer_3_1 = ...  # your answer
+
+# %%
+exercises.check("03.1", answer_3_1)
+
+# %% tags=["solution"] jupyter={"source_hidden": true} cellView="form"
+#@title Solution · 解答
+def conv(a, b, k=3):  # k x k weights per channel pair, one bias per output channel
+    return k * k * a * b + b
+
+
+batch_norm = 2 * 128  # gamma and beta per channel
+first_block = conv(64, 128) + conv(128, 128) + 2 * batch_norm + conv(64, 128, k=1)
+other_block = 2 * conv(128, 128) + 2 * batch_norm
+answer_3_1 = first_block + 3 * other_block
+assert answer_3_1 == count_parameters(nn.Sequential(*resnet_block(64, 128, 4)))
+assert exercises.check("03.1", answer_3_1)
+
+# %% [markdown]
+# **Exercise 2.** With three residual blocks in every stage, `resnet((3, 3, 3, 3))`,
+# how many layers does the network have, counted as the notes count them?
+
+# %%
+answer_3_2 = ...  # your answer
+
+# %%
+exercises.check("03.2", answer_3_2)
+
+# %% tags=["solution"] jupyter={"source_hidden": true} cellView="form"
+#@title Solution · 解答
+from d2lresnet import resnet
+
+answer_3_2 = 1 + 2 * (4 * 3) + 1  # the 7x7 conv, two 3x3 convs in each of 12 blocks, the FC
+assert count_layers(resnet((3, 3, 3, 3))) == answer_3_2
+assert exercises.check("03.2", answer_3_2)

@@ -276,3 +276,53 @@ plt.show()
 #   channels, so the activations halve while each 3x3 convolution costs the same.
 # * b3, b4 and b5 cost exactly the same FLOPs, b2 one eighth more, though b5 holds three
 #   quarters of the parameters.
+
+# %% [markdown]
+# ## Exercises
+#
+# Each exercise has an answer cell: replace its `...` with your answer (a number, or code that
+# computes it) and run it, then run the check below it. The check says whether you are right
+# and, when you are not, gives a hint; it computes the right answer from the module, so the
+# answer is written nowhere in this notebook. Under each check a worked solution is folded
+# away: click the three dots (JupyterLab) or *Show code* (Colab) to open it. The copies an
+# instructor hands out (`make student`) leave the solutions out.
+
+# %%
+from d2lresnet import exercises
+
+# %% [markdown]
+# **Exercise 1.** The cell that checked b5's output tried multiples of 32 only. What
+# is the smallest square input for which b5 puts out 2x2 instead of a single pixel? Try sizes
+# with `trace_shapes(meta_net, (1, 1, size, size))[4]`, b5's output.
+
+# %%
+answer_4_1 = ...  # your answer
+
+# %%
+exercises.check("04.1", answer_4_1)
+
+# %% tags=["solution"] jupyter={"source_hidden": true} cellView="form"
+#@title Solution · 解答
+# With these kernels and paddings each of the five stride-2 layers turns a side n into
+# ceil(n / 2), so b5 puts out ceil(n / 32): 1 up to 32, then 2.
+answer_4_1 = 32 + 1
+assert [trace_shapes(meta_net, (1, 1, size, size))[4].shape[-1] for size in (32, 33)] == [1, 2]
+assert exercises.check("04.1", answer_4_1)
+
+# %% [markdown]
+# **Exercise 2.** What side does b5 put out for a 100x100 input? Apply the
+# output-size formula layer by layer, by hand or with `conv_output_size`.
+
+# %%
+answer_4_2 = ...  # your answer
+
+# %%
+exercises.check("04.2", answer_4_2)
+
+# %% tags=["solution"] jupyter={"source_hidden": true} cellView="form"
+#@title Solution · 解答
+side = 100
+for kernel, stride, padding in [(7, 2, 3), (3, 2, 1), (3, 2, 1), (3, 2, 1), (3, 2, 1)]:
+    side = conv_output_size(side, kernel, stride, padding)  # stem conv, max-pool, b3, b4, b5
+answer_4_2 = side
+assert exercises.check("04.2", answer_4_2)

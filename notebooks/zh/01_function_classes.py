@@ -238,3 +238,43 @@ assert largest_gradient["bn2"] > 0
 # * 网络架构定义了一个函数类；训练从中选出训练损失最小的成员。只有当较大的函数类包含较小的函数类（嵌套函数类）时，才能确保它不会变差；不包含时，较大的函数类可能离得更远。
 # * 如果新添加的层能成为恒等映射，更深的网络就包含较浅的网络。残差块只要残差分支最后一层的权重和偏置为0（`zero_init_()`），无需训练就是恒等映射。
 # * 在一个小网络上的测量：零初始化的残差块完全保持训练好的网络的损失，之后跟随对照。默认初始化的层，无论是普通层还是残差块，都会先丢掉网络已学到的东西（普通层立即丢掉，残差块在几十步之内丢掉）；在这个简单的任务上，它们最终的损失低于对照。零初始化保护了已学到的东西，但在这里并没有让损失下降得更快。
+
+# %% [markdown]
+# ## 练习
+#
+# 每道练习都有一个答案单元：把其中的`...`换成你的答案（一个数，或者计算它的代码）并运行，然后运行它下面的检查单元。检查单元告诉你答得对不对，不对时给出提示；正确答案由模块计算得出，所以本笔记本中任何地方都没有写出答案。每个检查单元下面折叠着一份解答：点击那三个点（JupyterLab）或**显示代码**（Colab）即可展开。教师分发的副本（`make student`）不含解答。
+
+# %%
+from d2lresnet import exercises
+
+# %% [markdown]
+# **练习1**：添加层的实验在训练好的`body`和`head`之间放入了两个8通道的残差块（`Residual(8, 8)`）。这两个残差块增加了多少个参数？请手算：每个残差块有两个3×3卷积层和两个批量规范化层。
+
+# %%
+answer_1_1 = ...  # your answer
+
+# %%
+exercises.check("01.1", answer_1_1)
+
+# %% tags=["solution"] jupyter={"source_hidden": true} cellView="form"
+#@title Solution · 解答
+conv = 9 * 8 * 8 + 8  # a 3x3 conv from 8 to 8 channels: 9 * 8 * 8 weights, 8 biases
+batch_norm = 2 * 8  # gamma and beta, one of each per channel
+answer_1_1 = 2 * (2 * conv + 2 * batch_norm)  # two blocks of two convs and two batch norms
+assert exercises.check("01.1", answer_1_1)
+
+# %% [markdown]
+# **练习2**：在鼓包函数类$\mathcal{G}_1, \dots, \mathcal{G}_8$中，哪些包含$\mathcal{G}_1$（位于0处的单个鼓包）？用这些类的$k$组成的列表作答。先根据鼓包的位置推理，再用`contains(bumps(k), bumps(1))`验证。
+
+# %%
+answer_1_2 = ...  # your answer
+
+# %%
+exercises.check("01.2", answer_1_2)
+
+# %% tags=["solution"] jupyter={"source_hidden": true} cellView="form"
+#@title Solution · 解答
+# G_k's centres are -1 + (2i + 1)/k; one of them is 0 when 2i + 1 = k, so when k is odd.
+# No sum of bumps elsewhere makes the bump at 0 exactly, so only those classes contain G_1:
+answer_1_2 = [k for k in range(1, 9) if contains(bumps(k), bumps(1))]
+assert exercises.check("01.2", answer_1_2)

@@ -308,3 +308,65 @@ widget
 # * 残差块拟合的是残差映射$f(\mathbf{x}) - \mathbf{x}$，而不是$f(\mathbf{x})$。上方加权层的权重和偏置为0时，它恰好是恒等映射（对ReLU输出的非负值而言）；`zero_init_()`把最后一个批量规范化层的$\gamma$和$\beta$设成0来做到这一点，对训练过的残差块同样成立。
 # * 笔记中的残差块：$3\times 3$卷积层 → 批量规范化层 → ReLU → $3\times 3$卷积层 → 批量规范化层 → 加上输入 → ReLU。我们用前向钩子在模块上检验了这个顺序。
 # * 只有形状一致时才能把输入加上去。当残差块改变通道数或使用步幅时，跨层数据通路上的$1\times 1$卷积层把输入变换成输出的形状。
+
+# %% [markdown]
+# ## 练习
+#
+# 每道练习都有一个答案单元：把其中的`...`换成你的答案（一个数，或者计算它的代码）并运行，然后运行它下面的检查单元。检查单元告诉你答得对不对，不对时给出提示；正确答案由模块计算得出，所以本笔记本中任何地方都没有写出答案。每个检查单元下面折叠着一份解答：点击那三个点（JupyterLab）或**显示代码**（Colab）即可展开。教师分发的副本（`make student`）不含解答。
+
+# %%
+from d2lresnet import exercises
+
+# %% [markdown]
+# **练习1**：`Residual(64, 128, use_1x1conv=True, strides=2)`作用于64个通道、15×15像素的输入时，输出的形状（通道数, 高, 宽）是什么？请先手算，再用`block_output_shape`或上面的滑块验证。
+
+# %%
+answer_2_1 = ...  # your answer
+
+# %%
+exercises.check("02.1", answer_2_1)
+
+# %% tags=["solution"] jupyter={"source_hidden": true} cellView="form"
+#@title Solution · 解答
+side = (15 + 2 - 3) // 2 + 1  # a 3x3 conv, padding 1, stride 2 (the 1x1 shortcut agrees)
+answer_2_1 = (128, side, side)  # the channels come from num_channels
+block = Residual(64, 128, use_1x1conv=True, strides=2)
+assert block(torch.rand(1, 64, 15, 15)).shape[1:] == answer_2_1  # a real block agrees
+assert exercises.check("02.1", answer_2_1)
+
+# %% [markdown]
+# **练习2**：对于3个通道、6×6像素的输入，下面哪些残差块能把输入加到两个卷积层的输出上？用字母列表作答，例如`["a", "b"]`。
+#
+# * (a) `Residual(3, 3)`
+# * (b) `Residual(3, 6)`
+# * (c) `Residual(3, 3, strides=2)`
+# * (d) `Residual(3, 6, use_1x1conv=True, strides=2)`
+# * (e) `Residual(3, 3, use_1x1conv=True)`
+
+# %%
+answer_2_2 = ...  # your answer
+
+# %%
+exercises.check("02.2", answer_2_2)
+
+# %% tags=["solution"] jupyter={"source_hidden": true} cellView="form"
+#@title Solution · 解答
+# Without use_1x1conv=True the input is added as it is: (b) changes the channels and (c)
+# the height and width, so neither can add. (a) changes neither; (d) and (e) bring the input
+# to the output's shape with the 1x1 conv (which (e) does not even need).
+answer_2_2 = ["a", "d", "e"]
+assert exercises.check("02.2", answer_2_2)
+
+# %% [markdown]
+# **练习3**：`Residual(64, 128, use_1x1conv=True, strides=2)`的跨层数据通路上的1×1卷积层有多少个参数？
+
+# %%
+answer_2_3 = ...  # your answer
+
+# %%
+exercises.check("02.3", answer_2_3)
+
+# %% tags=["solution"] jupyter={"source_hidden": true} cellView="form"
+#@title Solution · 解答
+answer_2_3 = 64 * 128 + 128  # a weight per (input, output) channel pair, a bias per output
+assert exercises.check("02.3", answer_2_3)

@@ -243,3 +243,50 @@ widget
 # * 全局平均汇聚层和一个全连接层构成网络的最后部分：主路径上共18层（1×1卷积层不在主路径上），共11,178,378个参数。
 # * 四分之三的参数在b5中，但b3、b4和b5的计算量相同，b2多八分之一。
 # * 深度和宽度只是表格中的一项：ResNet-34、ResNet-50、ResNet-101和ResNet-152都由同一个构建函数得到。
+
+# %% [markdown]
+# ## 练习
+#
+# 每道练习都有一个答案单元：把其中的`...`换成你的答案（一个数，或者计算它的代码）并运行，然后运行它下面的检查单元。检查单元告诉你答得对不对，不对时给出提示；正确答案由模块计算得出，所以本笔记本中任何地方都没有写出答案。每个检查单元下面折叠着一份解答：点击那三个点（JupyterLab）或**显示代码**（Colab）即可展开。教师分发的副本（`make student`）不含解答。
+
+# %%
+from d2lresnet import exercises
+
+# %% [markdown]
+# **练习1**：ResNet-34有同样的四个模块，分别含3、4、6和3个残差块。它的b3（`resnet_block(64, 128, 4)`）有多少个参数？先手算，再用`count_parameters`验证。
+
+# %%
+answer_3_1 = ...  # your answer
+
+# %%
+exercises.check("03.1", answer_3_1)
+
+# %% tags=["solution"] jupyter={"source_hidden": true} cellView="form"
+#@title Solution · 解答
+def conv(a, b, k=3):  # k x k weights per channel pair, one bias per output channel
+    return k * k * a * b + b
+
+
+batch_norm = 2 * 128  # gamma and beta per channel
+first_block = conv(64, 128) + conv(128, 128) + 2 * batch_norm + conv(64, 128, k=1)
+other_block = 2 * conv(128, 128) + 2 * batch_norm
+answer_3_1 = first_block + 3 * other_block
+assert answer_3_1 == count_parameters(nn.Sequential(*resnet_block(64, 128, 4)))
+assert exercises.check("03.1", answer_3_1)
+
+# %% [markdown]
+# **练习2**：如果每个模块都有三个残差块（`resnet((3, 3, 3, 3))`），按照笔记的数法，这个网络有多少层？
+
+# %%
+answer_3_2 = ...  # your answer
+
+# %%
+exercises.check("03.2", answer_3_2)
+
+# %% tags=["solution"] jupyter={"source_hidden": true} cellView="form"
+#@title Solution · 解答
+from d2lresnet import resnet
+
+answer_3_2 = 1 + 2 * (4 * 3) + 1  # the 7x7 conv, two 3x3 convs in each of 12 blocks, the FC
+assert count_layers(resnet((3, 3, 3, 3))) == answer_3_2
+assert exercises.check("03.2", answer_3_2)

@@ -238,3 +238,45 @@ plt.show()
 # * 每个卷积层和最大汇聚层都遵循$\lfloor (n + 2p - k)/s \rfloor + 1$；5次减半把边长除以32，而全局平均汇聚层使同一个全连接层适用于任何输入大小。
 # * b2保持分辨率不变；从b3开始，每个模块将高和宽减半、通道数翻倍，所以激活值减半，而每个3×3卷积层的计算量不变。
 # * b3、b4和b5的浮点运算次数完全相同，b2多八分之一，尽管b5拥有四分之三的参数。
+
+# %% [markdown]
+# ## 练习
+#
+# 每道练习都有一个答案单元：把其中的`...`换成你的答案（一个数，或者计算它的代码）并运行，然后运行它下面的检查单元。检查单元告诉你答得对不对，不对时给出提示；正确答案由模块计算得出，所以本笔记本中任何地方都没有写出答案。每个检查单元下面折叠着一份解答：点击那三个点（JupyterLab）或**显示代码**（Colab）即可展开。教师分发的副本（`make student`）不含解答。
+
+# %%
+from d2lresnet import exercises
+
+# %% [markdown]
+# **练习1**：前面检查b5输出的单元只试了32的倍数。对于正方形输入，使b5输出2×2而不是单个像素的最小输入大小是多少？可以用`trace_shapes(meta_net, (1, 1, size, size))[4]`（b5的输出）试几个大小。
+
+# %%
+answer_4_1 = ...  # your answer
+
+# %%
+exercises.check("04.1", answer_4_1)
+
+# %% tags=["solution"] jupyter={"source_hidden": true} cellView="form"
+#@title Solution · 解答
+# With these kernels and paddings each of the five stride-2 layers turns a side n into
+# ceil(n / 2), so b5 puts out ceil(n / 32): 1 up to 32, then 2.
+answer_4_1 = 32 + 1
+assert [trace_shapes(meta_net, (1, 1, size, size))[4].shape[-1] for size in (32, 33)] == [1, 2]
+assert exercises.check("04.1", answer_4_1)
+
+# %% [markdown]
+# **练习2**：输入为100×100时，b5输出的边长是多少？逐层使用输出大小的公式，手算或者用`conv_output_size`。
+
+# %%
+answer_4_2 = ...  # your answer
+
+# %%
+exercises.check("04.2", answer_4_2)
+
+# %% tags=["solution"] jupyter={"source_hidden": true} cellView="form"
+#@title Solution · 解答
+side = 100
+for kernel, stride, padding in [(7, 2, 3), (3, 2, 1), (3, 2, 1), (3, 2, 1), (3, 2, 1)]:
+    side = conv_output_size(side, kernel, stride, padding)  # stem conv, max-pool, b3, b4, b5
+answer_4_2 = side
+assert exercises.check("04.2", answer_4_2)
