@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 # The same numbered notebooks in two languages (code identical: tests/test_languages.py).
 NOTEBOOKS := $(wildcard notebooks/en/*.py notebooks/zh/*.py)
 
-.PHONY: setup setup-dev data lab present train test sync clean html slides slides-offline
+.PHONY: setup setup-dev data lab present train test sync clean html slides slides-offline student
 
 # .venv in three steps, each redone only when its inputs change: PyTorch (tools/torch_wheels.py
 # takes the CPU-only wheels on Linux without an NVIDIA GPU; D2LRESNET_TORCH=cpu|default|cuda
@@ -48,9 +48,19 @@ data: setup
 # JupyterLab refuses to run as root (a container, a cloud VM) unless told; nobody else needs it.
 JUPYTER_LAB = $(BIN)/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root)
 
+# JupyterLab's own menus in Chinese: `make lab LAB_LANG=zh_CN` (the language pack comes with the
+# lab extra). It sets the default of JupyterLab's language setting in this .venv's app settings;
+# `make lab` without it puts English back. A language chosen in Settings > Language wins over both.
+LAB_OVERRIDES := $(VENV)/share/jupyter/lab/settings/overrides.d/d2lresnet-language.json
+
 # Opens even without the data: only notebook 05 needs it. The first page leads to 中文 or English.
 lab: setup
+	@case '$(LAB_LANG)' in ''|en|zh_CN) ;; \
+	  *) echo "LAB_LANG must be zh_CN or en, got '$(LAB_LANG)'" >&2; exit 2;; esac
 	@$(FIND_DATA) || echo '$(NO_DATA)' >&2
+	@$(if $(LAB_LANG),mkdir -p $(dir $(LAB_OVERRIDES)) && printf '%s\n' \
+	  '{"@jupyterlab/translation-extension:plugin": {"locale": "$(LAB_LANG)"}}' \
+	  > $(LAB_OVERRIDES),rm -f $(LAB_OVERRIDES))
 	$(JUPYTER_LAB) notebooks/index.ipynb
 
 # Live slides with a running kernel (jupyterlab-slideshow): slide-marked copies in build/present/
@@ -110,6 +120,12 @@ slides-offline: $(EXECUTED)
 	  --reveal-prefix $(VENDOR)/reveal.js --require-js $(VENDOR)/requirejs/require.js \
 	  --jquery $(VENDOR)/jquery/dist/jquery.min.js \
 	  $(filter $(EXECUTED_DIR)/$(lang)/%,$(EXECUTED)) &&) true
+
+# Copies to hand out: the worked solutions (cells tagged "solution") left out (README,
+# "For instructors"), in build/student/en/ and build/student/zh/.
+student: setup
+	$(foreach lang,en zh,$(BIN)/python -m tools.student --output-dir build/student/$(lang) \
+	  $(filter notebooks/$(lang)/%,$(NOTEBOOKS:.py=.ipynb)) &&) true
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis notebooks/.ipynb_checkpoints
