@@ -575,3 +575,45 @@ def test_a_widget_moves_on_a_live_slide(lab, page, language):
     assert errors.count() == 0, "\n".join(errors.all_inner_texts())
     assert not [m for m in page.console_messages if m.startswith("pageerror")], \
         page.console_messages
+
+
+def test_make_lab_lab_lang_shows_jupyterlab_in_chinese(browser, tmp_path):
+    """`make lab LAB_LANG=zh_CN` writes the default of JupyterLab's language setting into the
+    app settings (here a temporary folder, LAB_OVERRIDES); with the zh-CN language pack the
+    menus read 文件, 编辑, ... A server of its own: the others' menus stay English."""
+    from playwright.sync_api import expect
+    _require_browser()
+    app_settings = tmp_path / "app-settings"
+    make = subprocess.run(["make", "-s", "-o", "setup", "lab", "LAB_LANG=zh_CN", "FIND_DATA=true",
+                           "JUPYTER_LAB=true", f"LAB_OVERRIDES={app_settings}/overrides.d/x.json"],
+                          cwd=ROOT, capture_output=True, text=True)  # -o setup: no .venv work
+    assert make.returncode == 0, make.stderr
+    for name in ("settings", "workspaces", "runtime", "config"):
+        (tmp_path / name).mkdir()
+    _write_settings(tmp_path / "settings")
+    env = dict(os.environ, **{f"JUPYTER{part}_DIR": str(tmp_path / name) for part, name in [
+        ("LAB_SETTINGS", "settings"), ("LAB_WORKSPACES", "workspaces"), ("_RUNTIME", "runtime"),
+        ("_CONFIG", "config")]})
+    port, token = _free_port(), secrets.token_hex(16)
+    server = {"url": f"http://127.0.0.1:{port}", "token": token}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip", "127.0.0.1", f"--port={port}",
+         f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={ROOT / 'notebooks'}",
+         f"--LabApp.app_settings_dir={app_settings}", "--allow-root"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 90
+        while proc.poll() is None and time.monotonic() < deadline:
+            try:
+                _api(server, "/api/status")
+                break
+            except OSError:
+                time.sleep(0.5)
+        page = browser.new_page()
+        page.goto(f"{server['url']}/lab?token={token}")
+        menu = page.locator(".lm-MenuBar-item", has_text=re.compile(r"^\s*文件\s*$"))
+        expect(menu).to_be_visible(timeout=60_000)
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=SCREENSHOTS / "jupyterlab-zh_CN.png")
+    finally:
+        _stop(proc, server)
