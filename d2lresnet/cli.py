@@ -2,9 +2,12 @@
 notebooks' work from a terminal."""
 import argparse
 import json
+import math
 import sys
 
 from . import presets
+
+MAX_INPUT_VALUES = 2**30  # the largest input `shapes` traces: 4 GB of 32-bit floats
 
 
 def _input_shape(text):
@@ -16,7 +19,17 @@ def _input_shape(text):
     if len(shape) != 4 or min(shape) < 1:
         raise argparse.ArgumentTypeError(f"expected 4 positive sizes (batch, channels, height, "
                                          f"width), got {text!r}")
+    if math.prod(shape) > MAX_INPUT_VALUES:
+        raise argparse.ArgumentTypeError(f"{text} is {math.prod(shape):,} values, more than the "
+                                         f"{MAX_INPUT_VALUES:,} (4 GB of floats) a trace may take")
     return shape
+
+
+def _checkpoint_path(text):
+    if not text.strip():
+        raise argparse.ArgumentTypeError("expected a file name, e.g. runs/resnet18.pt; got an "
+                                         "empty one")
+    return text
 
 
 def _whole_number(text, minimum, maximum=None, why=""):
@@ -108,7 +121,9 @@ def build_parser():
                        help="cuda, mps or cpu (default: the best available)")
     train.add_argument("--precision", choices=["auto", "bf16", "fp32"], default="auto",
                        help="bf16 autocast or plain fp32 (auto: bf16 where the hardware has it)")
-    train.add_argument("--checkpoint", help="save a checkpoint here after every epoch")
+    train.add_argument("--checkpoint", type=_checkpoint_path,
+                       help="save a checkpoint here after every epoch (an existing file is "
+                            "continued with --resume, never overwritten)")
     train.add_argument("--resume", action="store_true",
                        help="continue from --checkpoint where the last run stopped")
     train.add_argument("--seed", type=_seed, default=0,
@@ -176,8 +191,9 @@ def build_parser():
         description="Train fastbook's simple CNN and ResNet-18 with the same preset, seed and "
                     "data order; save the test-accuracy figure and its numbers (.json beside "
                     "it).")
-    versus.add_argument("--preset", choices=list(presets.PRESETS), default="quick",
-                        help="the recipe both nets train with (default quick)")
+    versus.add_argument("--preset", choices=list(presets.PRESETS),
+                        help="the recipe both nets train with (default: $D2LRESNET_PRESET, "
+                             "else book on a GPU and quick on a CPU)")
     versus.add_argument("--resize", type=_positive_int, help="image side in pixels (28: none)")
     versus.add_argument("--epochs", type=_positive_int, help="epochs per network")
     versus.add_argument("--out", default="runs/versus.png",
@@ -192,55 +208,37 @@ def build_parser():
 
 
 def run_train(args):
-    import time
-
-    import torch
-
-    from .checkpoint import check_writable
-    from .data import load_data_fashion_mnist
-    from .model import resnet18
-    from .train import TrainingDiverged, train
+    from .checkpoint import check_new_or_resumed
+    from .experiments.runs import measure
+    from .train import History, TrainingDiverged
 
     overrides = {key: value for key, value in [
         ("num_epochs", args.epochs), ("resize", args.resize), ("batch_size", args.batch_size),
         ("lr", args.lr), ("limit", args.limit)] if value is not None}
     preset = presets.get_preset(args.preset, **overrides)
-    if args.checkpoint:
-        check_writable(args.checkpoint)  # before the data is read and any epoch is trained
-    torch.manual_seed(args.seed)
-    started = time.perf_counter()
-    train_iter, test_iter = load_data_fashion_mnist(preset.batch_size, root=args.data,
-                                                    seed=args.seed, **preset.data_options())
+    check_new_or_resumed(args.checkpoint, args.resume)  # before the data is read
     if not args.json:
         print(f"preset {preset.name}: {preset.about}")
     try:
-        history = train(resnet18(), train_iter, test_iter, preset.num_epochs, preset.lr,
-                        args.device, precision=args.precision, checkpoint=args.checkpoint,
-                        resume=args.resume, live_plot=False, progress=not args.json,
-                        **preset.train_options())
+        run = measure(preset.name, args.data, args.seed, args.device, not args.json,
+                      checkpoint=args.checkpoint, resume=args.resume,
+                      precision=args.precision, **overrides)
     except TrainingDiverged as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
-    if not history.test_acc:
+    history = History(**{f: run[f] for f in History.__dataclass_fields__})
+    if not run["test_acc"]:
         return 130
-    if args.json:
-        print(json.dumps({
-            "preset": preset.name, "epochs": len(history.test_acc),
-            "resize": preset.resize or 28, "batch_size": preset.batch_size, "lr": preset.lr,
-            "train_loss": history.train_loss[-1], "train_acc": history.train_acc[-1],
-            "test_acc": history.test_acc[-1], "test_acc_per_epoch": history.test_acc,
-            "test_acc_flips": (history.test_acc_flips or [None])[-1],
-            "examples_per_sec": history.examples_per_sec,
-            "compute_examples_per_sec": history.compute_examples_per_sec,
-            "device": history.device, "precision": history.precision,
-            "wall_seconds": time.perf_counter() - started, "interrupted": history.interrupted}))
+    if args.json:  # the run's record, as frontier saves it, and the speed figures
+        print(json.dumps({**run, "examples_per_sec": history.examples_per_sec,
+                          "compute_examples_per_sec": history.compute_examples_per_sec}))
     else:
         print(history.summary())
-        if history.test_acc_flips:
-            print(f"test acc with test-time flips {history.test_acc_flips[-1]:.3f}")
-        print(f"wall time {time.perf_counter() - started:.0f} s (data loading and evaluation "
+        if run["test_acc_flips"]:
+            print(f"test acc with test-time flips {run['test_acc_flips'][-1]:.3f}")
+        print(f"wall time {run['wall_seconds'][-1]:.0f} s (data loading and evaluation "
               f"included)")
-    return 130 if history.interrupted else 0
+    return 130 if run["interrupted"] else 0
 
 
 def main(argv=None):
@@ -275,7 +273,9 @@ def main(argv=None):
             from .data import find_fashion_mnist
             print(f"Fashion-MNIST is ready in {find_fashion_mnist()}")
     except (ValueError, RuntimeError, OSError) as err:
-        print(f"error: {err}", file=sys.stderr)
+        # One line: torch's errors may go on with C++ frames a user cannot act on.
+        lines = str(err).strip().splitlines() or [type(err).__name__]
+        print(f"error: {lines[0]}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:  # outside training (which handles its own): loading, tracing
         print("interrupted", file=sys.stderr)

@@ -1,10 +1,10 @@
-import concurrent.futures
 import json
 import os
 import subprocess
 import sys
 
 import pytest
+import torch
 
 from d2lresnet.cli import main
 from d2lresnet.data import FILES
@@ -35,17 +35,26 @@ def test_train_json_and_resume(tmp_path, capsys):
     args = ["train", "--preset", "smoke", "--limit", "128", "--json",
             "--checkpoint", str(tmp_path / "smoke.pt")]
     assert main(args + ["--epochs", "1"]) == 0
-    first = json.loads(capsys.readouterr().out)
-    assert first["preset"] == "smoke" and first["epochs"] == 1 and first["resize"] == 28
-    assert 0 <= first["test_acc"] <= 1 and first["examples_per_sec"] > 0
-    assert first["wall_seconds"] > 0 and first["device"] == "cpu"
+    first = json.loads(capsys.readouterr().out)  # the run's record, as frontier saves it
+    assert first["preset"] == "smoke" and first["epochs"] == 1
+    assert first["recipe"]["resize"] is None and first["recipe"]["limit"] == 128
+    assert 0 <= first["test_acc"][0] <= 1 and first["examples_per_sec"] > 0
+    assert first["wall_seconds"][0] > 0 and first["device"] == "cpu"
+    assert first["machine"].endswith(f"({torch.backends.cpu.get_cpu_capability()})")
 
     assert main(args + ["--epochs", "2", "--resume"]) == 0
     captured = capsys.readouterr()
     resumed = json.loads(captured.out)  # stdout is the JSON object and nothing else
     assert "resuming from" in captured.err
     assert resumed["epochs"] == 2
-    assert resumed["test_acc_per_epoch"][0] == first["test_acc"]  # epoch 1 came from the file
+    assert resumed["test_acc"][0] == first["test_acc"][0]  # epoch 1 came from the file
+
+    assert main(args + ["--epochs", "3", "--resume", "--lr", "1e30"]) == 1  # another recipe
+    assert "lr 0.05 then, 1e+30 now" in capsys.readouterr().err
+    before = (tmp_path / "smoke.pt").read_bytes()
+    assert main(args + ["--epochs", "3"]) == 1  # no --resume: refused, the file kept
+    assert "already exists" in capsys.readouterr().err
+    assert (tmp_path / "smoke.pt").read_bytes() == before
 
 
 def test_train_reports_divergence_without_a_traceback(capsys):
@@ -68,8 +77,9 @@ def _bad_inputs(tmp):
     Exit code 2 is argparse's usage error: refused before any data is read."""
     (tmp / "a-file").write_text("")
     (tmp / "notes.pt").write_text("epoch = 3\n")
+    (tmp / "not-runs.json").write_text("[]")
     garbage = tmp / "garbage"  # the four names, wrong bytes
-    garbage.mkdir()
+    garbage.mkdir(exist_ok=True)
     for name in FILES:
         (garbage / name).write_bytes(b"not Fashion-MNIST")
     quick = ["--preset", "smoke", "--limit", "128", "--epochs", "1"]
@@ -92,9 +102,12 @@ def _bad_inputs(tmp):
         (["train", "--device", "cuda:99"], 2, "--device"),
         (["train", "--data", str(tmp / "nowhere")], 2, "--data"),
         (["train", "--resume"], 2, "--resume needs --checkpoint"),
+        (["train", "--checkpoint", ""], 2, "--checkpoint: expected a file name"),
         (["train", *quick, "--checkpoint", str(tmp)], 1, "is a folder"),
         (["train", *quick, "--checkpoint", str(tmp / "a-file" / "ck.pt")], 1,
          "is a file, not a folder"),
+        (["train", *quick, "--checkpoint", str(tmp / "notes.pt")], 1,
+         f"{tmp / 'notes.pt'} already exists; resume=True (--resume) continues it"),
         (["train", *quick, "--checkpoint", str(tmp / "notes.pt"), "--resume"], 1,
          "not a d2lresnet checkpoint: it is not a file torch.save writes"),
         (["train", *quick, "--data", str(garbage)], 1,
@@ -102,44 +115,55 @@ def _bad_inputs(tmp):
         (["shapes", "--input", "1,1,224"], 2, "--input"),
         (["shapes", "--input", "a,b,c,d"], 2, "--input"),
         (["shapes", "--input", "1,1,0,5"], 2, "--input"),
+        (["shapes", "--input", "1,1,99999999999999999999,2"], 2, "--input"),
         (["bench", "--warmup", "-1"], 2, "--warmup"),
         (["bench", "--steps", "0"], 2, "--steps"),
         (["bench", "--batch-size", "1"], 2, "--batch-size"),
+        (["frontier", "--presets", "smoke", "--out", str(tmp / "f.json")], 1, "name a .png"),
+        (["frontier", "--presets", "smoke", "--out", str(tmp / "not-runs.png")], 1,
+         f"{tmp / 'not-runs.json'} does not hold saved runs"),
+        (["versus", "--preset", "smoke", "--out", str(tmp / "a-file" / "v.png")], 1,
+         "is a file, not a folder"),
     ]
 
 
-@pytest.fixture(scope="module")
-def bad_input_results(tmp_path_factory):
-    """Every bad input run as a user would, `python -m d2lresnet ...`, two at a time."""
-    tmp = tmp_path_factory.mktemp("bad-inputs")
-    env = {**os.environ, "D2LRESNET_CACHE": str(tmp / "empty-cache"), "TQDM_DISABLE": "1"}
-    rows = _bad_inputs(tmp)
+def _problem(args, code, words, returncode, stdout, stderr):
+    """What is wrong with one bad input's outcome, or None."""
+    error_lines = [line for line in stderr.splitlines() if "error:" in line]
+    if "Traceback (most recent call last)" in stdout + stderr:
+        return f"{args}: a traceback\n{stdout + stderr}"
+    if returncode != code:
+        return f"{args}: exit {returncode}, expected {code}\n{stdout + stderr}"
+    if len(error_lines) != 1 or error_lines[0] != stderr.splitlines()[-1]:
+        return f"{args}: not one error line at the end\n{stderr}"
+    if words not in error_lines[0]:
+        return f"{args}: {words!r} not in {error_lines[0]!r}"
+    if stdout.strip() and code == 2:
+        return f"{args}: printed to stdout\n{stdout}"
+    return None
 
-    def run(args):
-        env_here = env if "--data" in args else os.environ  # data rows: a cache of their own
-        return subprocess.run([sys.executable, "-m", "d2lresnet", *args], capture_output=True,
-                              text=True, env=env_here, timeout=600)
 
-    with concurrent.futures.ThreadPoolExecutor(2) as pool:
-        return list(zip(rows, pool.map(run, [args for args, _, _ in rows])))
-
-
-def test_bad_inputs_exit_with_one_line_and_no_traceback(bad_input_results):
+def test_bad_inputs_exit_with_one_line(tmp_path, monkeypatch, capsys):
+    """Every bad input through main() in this process, as the command line would pass it."""
+    monkeypatch.setenv("D2LRESNET_CACHE", str(tmp_path / "empty-cache"))
     problems = []
-    for (args, code, words), result in bad_input_results:
-        output = result.stdout + result.stderr
-        error_lines = [line for line in result.stderr.splitlines() if "error:" in line]
-        if "Traceback (most recent call last)" in output:
-            problems.append(f"{args}: a traceback\n{output}")
-        elif result.returncode != code:
-            problems.append(f"{args}: exit {result.returncode}, expected {code}\n{output}")
-        elif len(error_lines) != 1 or error_lines[0] != result.stderr.splitlines()[-1]:
-            problems.append(f"{args}: not one error line at the end\n{result.stderr}")
-        elif words not in error_lines[0]:
-            problems.append(f"{args}: {words!r} not in {error_lines[0]!r}")
-        elif result.stdout.strip() and code == 2:
-            problems.append(f"{args}: printed to stdout\n{result.stdout}")
-    assert not problems, "\n\n".join(problems)
+    for args, code, words in _bad_inputs(tmp_path):
+        try:
+            returncode = main(args)
+        except SystemExit as exit_:
+            returncode = exit_.code
+        captured = capsys.readouterr()
+        problems.append(_problem(args, code, words, returncode, captured.out, captured.err))
+    assert not [p for p in problems if p], "\n\n".join(p for p in problems if p)
+
+
+@pytest.mark.parametrize("row", [0, 2, 21, 27])  # a usage error, a refused file, a huge shape
+def test_bad_inputs_as_a_user_runs_them_exit_without_a_traceback(tmp_path, row):
+    args, code, words = _bad_inputs(tmp_path)[row]
+    result = subprocess.run([sys.executable, "-m", "d2lresnet", *args], capture_output=True,
+                            text=True, timeout=600,
+                            env={**os.environ, "D2LRESNET_CACHE": str(tmp_path / "cache")})
+    assert not _problem(args, code, words, result.returncode, result.stdout, result.stderr)
 
 
 def test_help_explains_each_option():

@@ -1,14 +1,21 @@
 """d2lresnet.experiments.frontier: time-to-accuracy per preset, measured and drawn (smoke preset here)."""
 import json
+import re
 import warnings
+from pathlib import Path
 
 import pytest
+import torch
 
 from d2lresnet import i18n
 
 from d2lresnet.experiments import frontier
 from d2lresnet.cli import main
+from d2lresnet.model import resnet18
 from d2lresnet.presets import Preset, get_preset
+from d2lresnet.shapes import count_flops
+
+SAVED = Path(__file__).parent.parent / "notebooks" / "figures" / "frontier.json"
 
 
 def fake_run(name, acc, flips=None):
@@ -29,8 +36,12 @@ def test_a_measured_run_is_saved_beside_the_runs_already_there(tmp_path, capsys)
     assert smoke["epochs"] == len(smoke["test_acc"]) == len(smoke["wall_seconds"]) == 2
     assert 0 < smoke["wall_seconds"][0] < smoke["wall_seconds"][1]
     assert smoke["examples"] == [get_preset("smoke").limit] * 2  # every epoch, all of them
+    # Unrounded: the compute step is part of each epoch's wall time on any CPU.
     epoch_walls = [b - a for a, b in zip([0] + smoke["wall_seconds"], smoke["wall_seconds"])]
     assert all(0 < c < w for c, w in zip(smoke["compute_seconds"], epoch_walls, strict=True))
+    per_example = count_flops(resnet18(), (1, 1, 28, 28), backward=True)
+    assert smoke["train_flops"] == [512 * per_example, 2 * 512 * per_example]
+    assert "(" + torch.backends.cpu.get_cpu_capability() + ")" in smoke["machine"]
     assert out.stat().st_size > 10_000
     table = capsys.readouterr().out
     assert "| `quick` | 2 | 1.0 min | 0.920 | 0.930 |" in table
@@ -65,11 +76,48 @@ def test_the_figure_has_a_point_per_epoch_and_draws_in_both_languages(language):
         assert ax.get_xlabel() == i18n.MESSAGES[language]["wall_minutes"]
 
 
-def test_an_unknown_preset_is_refused_before_anything_trains(tmp_path, capsys):
-    with pytest.raises(SystemExit):
-        main(["frontier", "--presets", "smoke", "fastest", "--out", str(tmp_path / "f.png")])
-    assert "invalid choice: 'fastest'" in capsys.readouterr().err
-    assert not (tmp_path / "f.json").exists()
+@pytest.fixture
+def nothing_trains(monkeypatch):
+    def measure(*args, **kwargs):
+        raise AssertionError("trained before the check")
+    monkeypatch.setattr(frontier, "measure", measure)
+
+
+def test_an_unknown_preset_is_refused_before_anything_trains(tmp_path, nothing_trains):
+    # frontier.run itself, past argparse's choices: the check the Python API relies on.
+    with pytest.raises(ValueError, match="unknown preset 'fastest'"):
+        frontier.run(["smoke", "fastest"], tmp_path / "f.png")
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("content, why", [
+    ("[]", "it holds a JSON list, not an object of runs"),
+    ("not json", "it is not JSON"),
+    ('{"quick": 3}', "its entry 'quick' is not a run"),
+    ('{"quick": {"preset": "quick"}}', "its run 'quick' lacks epochs"),
+])
+def test_a_json_beside_out_that_is_not_runs_is_refused_before_training(
+        tmp_path, nothing_trains, content, why):
+    (tmp_path / "f.json").write_text(content)
+    with pytest.raises(ValueError, match=re.escape(f"{tmp_path / 'f.json'} does not hold saved runs: "
+                                         f"{why}")) as err:
+        frontier.run(["smoke"], tmp_path / "f.png")
+    assert "\n" not in str(err.value) and (tmp_path / "f.json").read_text() == content
+
+
+def test_an_output_that_cannot_be_written_is_refused_before_training(tmp_path, nothing_trains):
+    (tmp_path / "a-file").write_text("")
+    for out, why in [(tmp_path / "f.json", "name a .png, .pdf, .svg file"),
+                     (tmp_path / "a-file" / "f.png", "is a file, not a folder"),
+                     (tmp_path, "it is a folder")]:
+        with pytest.raises(ValueError, match=why):
+            frontier.run(["smoke"], out)
+
+
+def test_the_saved_runs_read_back(tmp_path):
+    runs = frontier.load_runs(SAVED)
+    assert runs["book"]["epochs"] == 10 and runs["book"]["machine"]
+    assert frontier.load_runs(tmp_path / "none.json") == {}
 
 
 def test_a_run_with_checkpoints_resumes_where_it_stopped(tmp_path, capsys):

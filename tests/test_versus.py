@@ -87,7 +87,47 @@ def test_the_saved_comparison_is_of_todays_nets_under_one_recipe():
     assert runs[0]["about"] == runs[1]["about"] and runs[0]["machine"] == runs[1]["machine"]
 
 
-def test_an_unknown_preset_is_refused(tmp_path, capsys):
-    with pytest.raises(SystemExit):
-        main(["versus", "--preset", "fastest", "--out", str(tmp_path / "v.png")])
-    assert "invalid choice: 'fastest'" in capsys.readouterr().err
+@pytest.fixture
+def compared(monkeypatch):
+    """versus.compare replaced: the preset it was asked for, nothing trained."""
+    asked = []
+    monkeypatch.setattr(versus, "compare", lambda preset, *a, **k: asked.append(preset) or 1 / 0)
+    return asked
+
+
+def test_an_unknown_preset_is_refused_before_anything_trains(tmp_path, compared):
+    with pytest.raises(ValueError, match="unknown preset 'fastest'"):
+        versus.run("fastest", tmp_path / "v.png")
+    assert compared == [] and list(tmp_path.iterdir()) == []
+
+
+def test_the_preset_comes_from_d2lresnet_preset_and_a_bogus_one_is_refused(
+        tmp_path, compared, monkeypatch, capsys):
+    monkeypatch.setenv("D2LRESNET_PRESET", "smoke")
+    with pytest.raises(ZeroDivisionError):  # compare was reached, with the environment's preset
+        main(["versus", "--out", str(tmp_path / "v.png")])
+    assert compared == ["smoke"]
+    monkeypatch.setenv("D2LRESNET_PRESET", "bogus")
+    assert main(["versus", "--out", str(tmp_path / "v.png")]) == 1
+    assert capsys.readouterr().err.strip() == ("error: unknown preset 'bogus'; choose one of "
+                                              "book, quick, best, smoke")
+    assert compared == ["smoke"]
+
+
+@pytest.mark.parametrize("out, why", [("v.json", "name a .png, .pdf, .svg file"),
+                                      ("a-file/v.png", "is a file, not a folder")])
+def test_an_output_that_cannot_be_written_is_refused_before_training(tmp_path, compared, out,
+                                                                     why):
+    (tmp_path / "a-file").write_text("")
+    with pytest.raises(ValueError, match=why):
+        versus.run("smoke", tmp_path / out)
+    assert compared == []
+
+
+def test_the_numbers_are_saved_before_the_figure_is_drawn(tmp_path, monkeypatch):
+    result = json.loads(SAVED.read_text())
+    monkeypatch.setattr(versus, "compare", lambda *a, **k: result)
+    monkeypatch.setattr(versus, "plot_versus", lambda *a: 1 / 0)  # drawing fails
+    with pytest.raises(ZeroDivisionError):
+        versus.run("smoke", tmp_path / "v.png")
+    assert json.loads((tmp_path / "v.json").read_text()) == result

@@ -10,69 +10,15 @@ With ``--checkpoints DIR`` each preset saves ``DIR/<preset>.pt`` after every epo
 resumes from it: ``book`` takes hours on a CPU, longer than a laptop may stay up.
 It prints figures; nothing here asserts a time.
 """
-import dataclasses
-import datetime
-import json
-import os
-import platform
-import time
 from pathlib import Path
 
-import torch
-
 from .. import i18n
-from ..data import load_data_fashion_mnist
-from ..model import resnet18
 from ..drawing.plots import save_figure
 from ..presets import get_preset
-from ..train import train
+from .runs import check_output, describe_machine, load_runs, measure, save_json  # noqa: F401
 
 L = i18n.label
 NOTES_TEST_ACC = 0.919  # the notes' result for the book recipe (10 epochs, 96x96)
-
-
-def describe_machine():
-    """One line: cores, CPU model, the SIMD PyTorch uses (bf16 needs AVX-512 BF16 or AMX)."""
-    model = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return (f"{cores} cores, {model}, torch {torch.__version__.split('+')[0]} "
-            f"({torch.backends.cpu.get_cpu_capability()})")
-
-
-def measure(name, data=None, seed=0, device=None, progress=True, build=resnet18, checkpoint=None,
-            **overrides):
-    """Train `build()` (default ResNet-18) once with preset `name`, its fields overridden by
-    `overrides`; its per-epoch test accuracy and wall time as a dict. With `checkpoint` (a
-    path) the run is saved after every epoch and resumed from there if the file exists."""
-    preset = get_preset(name, **overrides)
-    torch.manual_seed(seed)
-    started = time.perf_counter()
-    train_iter, test_iter = load_data_fashion_mnist(preset.batch_size, root=data, seed=seed,
-                                                    **preset.data_options())
-    loading = time.perf_counter() - started
-    history = train(build(), train_iter, test_iter, preset.num_epochs, preset.lr, device,
-                    live_plot=False, progress=progress, checkpoint=checkpoint,
-                    resume=checkpoint is not None, **preset.train_options())
-    if history.interrupted:
-        raise KeyboardInterrupt
-    recipe = {**dataclasses.asdict(preset), "progressive": list(preset.progressive)}  # as JSON
-    return {"preset": name, "about": preset.about, "recipe": recipe,
-            "epochs": len(history.test_acc),
-            "wall_seconds": [round(loading + s, 1) for s in history.wall_seconds],
-            "test_acc": history.test_acc, "test_acc_flips": history.test_acc_flips,
-            "train_loss": history.train_loss, "train_acc": history.train_acc,
-            # per epoch, so examples/sec can be compared with the book's (compute step only)
-            "examples": history.examples,
-            "compute_seconds": [round(s, 1) for s in history.compute_seconds],
-            "device": history.device, "precision": history.precision,
-            "machine": describe_machine(), "date": datetime.date.today().isoformat()}
 
 
 def plot_frontier(runs, path=None):
@@ -124,17 +70,13 @@ def format_table(runs):
     return "\n".join(rows)
 
 
-def load_runs(path):
-    path = Path(path)
-    return json.loads(path.read_text()) if path.exists() else {}
-
-
 def run(preset_names, out="runs/frontier.png", data=None, device=None, checkpoints=None):
-    """Measure each preset in turn, saving the JSON and the figure after each; with
-    `checkpoints` (a folder) each preset resumes from, and saves to, <folder>/<preset>.pt."""
+    """Measure each preset in turn, saving the JSON and then the figure after each; with
+    `checkpoints` (a folder) each preset resumes from, and saves to, <folder>/<preset>.pt.
+    The names, the figure's path and the JSON beside it are checked before anything trains."""
     for name in preset_names:
         get_preset(name)  # an unknown name fails now, not after the others have trained
-    out = Path(out)
+    out = check_output(out)
     json_path = out.with_suffix(".json")
     runs = load_runs(json_path)
     if checkpoints:
@@ -142,8 +84,9 @@ def run(preset_names, out="runs/frontier.png", data=None, device=None, checkpoin
     for name in preset_names:
         checkpoint = Path(checkpoints) / f"{name}.pt" if checkpoints else None
         runs[name] = measure(name, data, device=device, checkpoint=checkpoint)
-        json_path.parent.mkdir(parents=True, exist_ok=True)
-        json_path.write_text(json.dumps(runs, indent=1) + "\n")
+        if runs[name].pop("interrupted"):
+            raise KeyboardInterrupt
+        save_json(json_path, runs)  # the numbers first: a figure that fails loses nothing
         plot_frontier(runs, out)
         print(f"{name}: test acc {runs[name]['test_acc'][-1]:.3f} after "
               f"{runs[name]['wall_seconds'][-1]:.0f} s; saved {out} and {json_path}")

@@ -7,15 +7,13 @@ trains `model.plain_cnn` and then `model.resnet18` with the same preset, seed an
 recording test accuracy and wall time after every epoch (as `frontier` does), and saves the
 figure and its numbers (.json beside it).
 """
-import json
 import statistics
-from pathlib import Path
 
 from .. import i18n
-from .frontier import describe_machine, measure
-from ..model import count_parameters, plain_cnn, resnet18
 from ..drawing.plots import save_figure
-from ..presets import get_preset
+from ..model import count_parameters, plain_cnn, resnet18
+from ..presets import default_preset_name, get_preset
+from .runs import check_output, describe_machine, load_runs, measure, save_json
 
 L = i18n.label
 NETS = {"plain_cnn": plain_cnn, "resnet18": resnet18}
@@ -27,6 +25,8 @@ def compare(preset="quick", data=None, seed=0, device=None, progress=True, **ove
     runs = {}
     for name, build in NETS.items():
         runs[name] = measure(preset, data, seed, device, progress, build=build, **overrides)
+        if runs[name].pop("interrupted"):
+            raise KeyboardInterrupt
         runs[name]["params"] = count_parameters(build())
     return {"recipe": {"preset": recipe.name, "resize": recipe.resize or 28,
                        "epochs": recipe.num_epochs, "lr": recipe.lr,
@@ -68,11 +68,17 @@ def plot_versus(result, path=None):
 
 
 def run(preset=None, out="runs/versus.png", data=None, device=None, **overrides):
-    """Compare, then save the figure and the JSON beside it; print one line per net."""
-    result = compare(preset or "quick", data, device=device, **overrides)
-    out, json_path = Path(out), Path(out).with_suffix(".json")
-    plot_versus(result, out)  # makes the folder
-    json_path.write_text(json.dumps(result, indent=1) + "\n")
+    """Compare, then save the JSON and the figure beside it; print one line per net.
+    preset None: $D2LRESNET_PRESET, else as presets.default_preset_name() says. The preset,
+    the figure's path and any JSON already beside it are checked before anything trains."""
+    preset = preset or default_preset_name()
+    get_preset(preset, **overrides)
+    out = check_output(out)
+    json_path = out.with_suffix(".json")
+    load_runs(json_path)  # a file that is not a saved run is refused, not overwritten
+    result = compare(preset, data, device=device, **overrides)
+    save_json(json_path, result)  # the numbers first: a figure that fails loses nothing
+    plot_versus(result, out)
     for name, net_run in result["nets"].items():
         print(f"{name}: {net_run['params']:,} parameters, test acc {net_run['test_acc'][-1]:.3f} "
               f"after {net_run['wall_seconds'][-1]:.0f} s")

@@ -1,0 +1,150 @@
+"""One record of a measured run, shared by `frontier`, `versus` and `train --json`.
+
+A run is a dict of plain values (the JSON schema, one entry per epoch where a list):
+
+    preset, about, recipe (the Preset's fields), epochs, wall_seconds (since the start, data
+    loading and evaluation included), test_acc, test_acc_flips, train_loss, train_acc,
+    examples, train_seconds (the training loop, data included), compute_seconds (forward,
+    backward, step only), train_flops (spent so far),
+    device, precision, machine (describe_machine()), date
+
+`measure` makes one; `save_json` writes a file of them whole or not at all; `load_runs` reads a
+file of runs back, refusing anything else with one line that names the file.
+"""
+import dataclasses
+import datetime
+import json
+import os
+import platform
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+from ..data import load_data_fashion_mnist
+from ..model import resnet18
+from ..presets import get_preset
+from ..shapes import count_flops
+from ..train import train
+
+FIGURE_FORMATS = (".png", ".pdf", ".svg")
+RUN_FIELDS = ("preset", "epochs", "wall_seconds", "test_acc", "test_acc_flips", "train_loss",
+              "train_acc", "device", "precision", "machine")
+
+
+def describe_machine():
+    """One line: cores, CPU model, torch and the SIMD it uses (bf16 needs AVX-512 BF16 or AMX)."""
+    model = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return (f"{cores} cores, {model}, torch {torch.__version__.split('+')[0]} "
+            f"({torch.backends.cpu.get_cpu_capability()})")
+
+
+def measure(name, data=None, seed=0, device=None, progress=True, build=resnet18, checkpoint=None,
+            resume=None, precision="auto", **overrides):
+    """Train `build()` (default ResNet-18) once with preset `name`, its fields overridden by
+    `overrides`; the run's record (see the module docstring). With `checkpoint` (a path) the
+    run is saved after every epoch and, unless resume=False, resumed if the file exists."""
+    preset = get_preset(name, **overrides)
+    torch.manual_seed(seed)
+    started = time.perf_counter()
+    train_iter, test_iter = load_data_fashion_mnist(preset.batch_size, root=data, seed=seed,
+                                                    **preset.data_options())
+    loading = time.perf_counter() - started
+    history = train(build(), train_iter, test_iter, preset.num_epochs, preset.lr, device,
+                    recipe=preset, precision=precision, live_plot=False, progress=progress,
+                    checkpoint=checkpoint,
+                    resume=checkpoint is not None if resume is None else resume)
+    # What each epoch cost in arithmetic: one example's forward and backward at that epoch's
+    # side (progressive resizing changes it), times the examples seen; counted, not timed.
+    sides = list(preset.progressive) + [preset.resize or 28] * preset.num_epochs
+    flops, spent = {}, []
+    for side, examples in zip(sides, history.examples):
+        if side not in flops:
+            flops[side] = count_flops(build(), (1, 1, side, side), backward=True)
+        spent.append((spent[-1] if spent else 0) + flops[side] * examples)
+    return {"preset": name, "about": preset.about,
+            "recipe": json.loads(json.dumps(dataclasses.asdict(preset))),
+            "epochs": len(history.test_acc),
+            "wall_seconds": [loading + s for s in history.wall_seconds],
+            "test_acc": history.test_acc, "test_acc_flips": history.test_acc_flips,
+            "train_loss": history.train_loss, "train_acc": history.train_acc,
+            "examples": history.examples, "train_seconds": history.train_seconds,
+            "compute_seconds": history.compute_seconds,
+            "train_flops": spent, "device": history.device, "precision": history.precision,
+            "machine": describe_machine(), "date": datetime.date.today().isoformat(),
+            "interrupted": history.interrupted}
+
+
+def check_output(out, formats=FIGURE_FORMATS):
+    """Refuse, before any training, a figure path that cannot be written: another format, a
+    folder, a parent that is a file, a read-only folder. Returns it as a Path."""
+    out = Path(out)
+    if out.is_dir():
+        raise ValueError(f"cannot save the figure as {out}: it is a folder")
+    if out.suffix.lower() not in formats:
+        raise ValueError(f"cannot save the figure as {out}: name a {', '.join(formats)} file "
+                         f"(its numbers go beside it as .json)")
+    parent = next(p for p in out.parents if p.exists())
+    if not parent.is_dir():
+        raise ValueError(f"cannot save the figure as {out}: {parent} is a file, not a folder")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out.parent):
+            pass
+    except OSError as err:
+        raise ValueError(f"cannot save the figure as {out}: {err.strerror or err}") from None
+    return out
+
+
+def save_json(path, value):
+    """Write value as JSON to path through a temporary file of its own: whole or not at all."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(json.dumps(value, indent=1) + "\n")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def load_runs(path, missing_ok=True):
+    """The runs saved in path, {name: run}: a frontier file ({preset: run}), or a versus file
+    ({"recipe", "machine", "nets": {net: run}}, read as its nets). No file: {} if missing_ok.
+    Anything else is refused with one line naming the file."""
+    path = Path(path)
+    if not path.exists() and missing_ok:
+        return {}
+
+    def refuse(why):
+        return ValueError(f"{path} does not hold saved runs: {why}; move it away or name "
+                          f"another --out")
+
+    try:
+        saved = json.loads(path.read_text())
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise refuse(f"it is not JSON ({err})") from None
+    if isinstance(saved, dict) and isinstance(saved.get("nets"), dict):
+        saved = saved["nets"]
+    if not isinstance(saved, dict):
+        raise refuse(f"it holds a JSON {type(saved).__name__}, not an object of runs")
+    for name, run in saved.items():
+        if not isinstance(run, dict):
+            raise refuse(f"its entry {name!r} is not a run")
+        missing = [field for field in RUN_FIELDS if field not in run]
+        if missing:
+            raise refuse(f"its run {name!r} lacks {', '.join(missing)}")
+        if not run["test_acc"] or len(run["test_acc"]) != len(run["wall_seconds"]):
+            raise refuse(f"its run {name!r} has not one wall time per epoch")
+    return saved
