@@ -175,3 +175,16 @@ def test_notebook_02_lists_the_blocks_the_checker_knows():
         listed = re.findall(r"^\* \((\w)\) `(Residual\([^`]*\))`$", prose, flags=re.M)
         assert listed == [(letter, call(arguments))
                           for letter, arguments in exercises.BLOCK_CHOICES.items()]
+
+
+@pytest.mark.parametrize("language_folder, label", [("en", "Solution"), ("zh", "解答")])
+def test_static_pages_fold_each_solution(language_folder, label, tmp_path):
+    # `make html`: a solution is a <details> element, closed, labelled in the page's language.
+    pytest.importorskip("latex2mathml")
+    from tools.pages import build_html
+    [page] = build_html([NOTEBOOKS / language_folder / "02_residual_block.ipynb"], tmp_path)
+    folded = re.findall(r"<details class=\"solution\"><summary>(.*?)</summary>(.*?)</details>",
+                        page.read_text(encoding="utf-8"), flags=re.S)
+    assert [summary for summary, _ in folded] == [label] * 3
+    for number, (_, body) in zip(["02.1", "02.2", "02.3"], folded):
+        assert "exercises" in body and number in body and "answer_2_" in body

@@ -140,7 +140,24 @@ class MathMLRenderer(IPythonRenderer):
         return mathml(f"\\begin{{{name}}}{body}\\end{{{name}}}", display="block")
 
 
+# A worked solution (a code cell tagged "solution", notebooks/*: exercises) is folded on the page
+# as in JupyterLab: a <details> element, opened with one click.
+_SOLUTION_TEMPLATE = """{%- extends 'lab/index.html.j2' -%}
+{% block codecell %}
+{%- if 'solution' in cell.metadata.get('tags', []) -%}
+<details class="solution"><summary>{{ resources.solution_label }}</summary>
+{{ super() }}
+</details>
+{%- else -%}{{ super() }}{%- endif -%}
+{%- endblock codecell %}"""
+SOLUTION_LABEL = {"en": "Solution", "zh": "解答"}
+
+
 class MathMLExporter(HTMLExporter):
+    def __init__(self, **kwargs):
+        super().__init__(extra_loaders=[jinja2.DictLoader({"solution.html.j2": _SOLUTION_TEMPLATE})],
+                         template_file="solution.html.j2", **kwargs)
+
     @jinja2.pass_context
     def markdown2html(self, context, source):
         # HTMLExporter.markdown2html (nbconvert 7), with MathMLRenderer.
@@ -174,7 +191,9 @@ def _export(exporter, paths, output_dir, suffix, transform=lambda nb: nb):
     for path in map(Path, paths):
         nb = transform(nbformat.read(path, as_version=4))
         exporter.language_code = notebook_language(path)
-        body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": path.stem}})
+        language = notebook_language(path)
+        body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": path.stem},
+                                                             "solution_label": SOLUTION_LABEL[language]})
         target = output_dir / f"{path.stem}{suffix}"
         target.write_text(body, encoding="utf-8")
         written[target] = nb
