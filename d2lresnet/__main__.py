@@ -1,5 +1,8 @@
 import sys
 
-from .cli import main
-
-sys.exit(main())
+try:  # torch takes seconds to import: Ctrl-C then is a stop, not a traceback
+    from .cli import main
+    sys.exit(main())
+except KeyboardInterrupt:
+    print("interrupted", file=sys.stderr)
+    sys.exit(130)

@@ -185,3 +185,17 @@ def test_bench_reports_both_pipelines(capsys):
     slack = ours / book * (0.05 / ours + 0.05 / book) + 0.005
     assert abs(result["speedup"] - ours / book) <= slack
     assert result["gflop_per_example"] > 0 and result["matmul_peak_gflops"]["float32"] > 0
+
+
+@pytest.mark.parametrize("delay", [0.05, 0.5, 1.5])
+def test_ctrl_c_at_any_moment_stops_without_a_traceback(delay):
+    # Early (torch still importing) or later (tracing): one line, exit 130 or done (0).
+    import signal
+    import time
+    process = subprocess.Popen([sys.executable, "-m", "d2lresnet", "shapes"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(delay)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=120)
+    assert "Traceback" not in err, err
+    assert process.returncode in (0, 130)
