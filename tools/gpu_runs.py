@@ -31,7 +31,7 @@ RECIPES = {
     "q28x4-b128": ("quick", dict(resize=None, num_epochs=4, batch_size=128)),
     "q32x3-b128": ("quick", dict(resize=32, num_epochs=3, batch_size=128)),
     "q48x10": ("quick", dict(num_epochs=10)),
-    "b64x7": ("best", dict(num_epochs=7, progressive=())),
+    "b48x6-64x3": ("best", dict(num_epochs=9, progressive=(48,) * 6)),  # best until this run
     "b48x6-64x4": ("best", dict(num_epochs=10, progressive=(48,) * 6)),
 }
 
