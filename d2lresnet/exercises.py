@@ -52,15 +52,16 @@ def exercise(number):
     return register
 
 
-def check(number, answer):
+def check(number, answer, **run):
     """Is ``answer`` right for exercise ``number`` ("02.1")? A Verdict, never an exception for
-    a wrong or malformed answer; an unknown exercise number is refused in one line."""
+    a wrong or malformed answer; an unknown exercise number is refused in one line. ``run``:
+    what an exercise about the student's own run needs to see (e.g. ``results=``)."""
     if number not in EXERCISES:
         raise ValueError(f"no exercise {number!r}; there are {', '.join(EXERCISES)}")
     if answer is Ellipsis or answer is None:
         return Verdict(False, i18n.tr("exercise_unanswered"))
     try:
-        hint = EXERCISES[number](answer)
+        hint = EXERCISES[number](answer, **run)
     except _WrongForm as wrong:
         return Verdict(False, i18n.tr("exercise_wrong_form", form=str(wrong), value=repr(answer)))
     if hint is None:
@@ -202,3 +203,26 @@ def _smallest_two_pixels(answer):
 def _b5_side_at_100(answer):
     """The side of b5's output for a 100x100 input."""
     return None if _whole_number(answer) == _b5_side(100) else i18n.tr("hint_04_2")
+
+
+# 06: degradation ---------------------------------------------------------------------------
+
+@exercise("06.1")
+def _worse_twin(answer, results):
+    """In the student's own run, which twin of the deeper depth ends with the higher training
+    loss on most seeds: "plain" or "residual"?"""
+    if answer not in ("plain", "residual"):
+        raise _WrongForm(i18n.tr("form_plain_or_residual"))
+    deep = max(results["plain"])
+    plain_worse = sum(p["loss"][-1] > r["loss"][-1]
+                      for p, r in zip(results["plain"][deep], results["residual"][deep]))
+    expected = "plain" if 2 * plain_worse > len(results["plain"][deep]) else "residual"
+    return None if answer == expected else i18n.tr("hint_06_1", depth=deep)
+
+
+@exercise("06.2")
+def _twin_parameters(answer):
+    """How many parameters has the 32-layer residual twin (n = 5)?"""
+    from .experiments.twins import cifar_resnet
+    expected = count_parameters(cifar_resnet(5))
+    return None if _whole_number(answer) == expected else i18n.tr("hint_06_2")

@@ -28,7 +28,15 @@ ANSWERS = {
     "03.2": (26, [34, 18, 29]),
     "04.1": (33, [32, 34, 64, 65]),  # b5 puts out ceil(n / 32)
     "04.2": (4, [3, 5, 7]),
+    # 144 + 32 (stem) + 5 x 4,672 + 13,952 + 4 x 18,560 + 55,552 + 4 x 73,984 + 650 (linear)
+    "06.1": ("plain", ["residual"]),
+    "06.2": (463_866, [463_866 - 650, 460_000, 470_000]),
 }
+# What an exercise about the student's own run is given: here a run where plain-20 ends above
+# residual-20 on two seeds of three (plain-8 the other way round, which must not count).
+_run = lambda *losses: [dict(loss=[2.0, loss]) for loss in losses]
+RUNS = {"06.1": dict(results=dict(plain={8: _run(0.1, 0.1, 0.1), 20: _run(0.9, 0.8, 0.1)},
+                                  residual={8: _run(0.5, 0.5, 0.5), 20: _run(0.5, 0.5, 0.5)}))}
 
 
 @pytest.fixture(autouse=True)
@@ -43,7 +51,7 @@ def test_every_exercise_is_worked_here():
 
 @pytest.mark.parametrize("number", sorted(ANSWERS))
 def test_the_right_answer_passes(number, language):
-    verdict = exercises.check(number, ANSWERS[number][0])
+    verdict = exercises.check(number, ANSWERS[number][0], **RUNS.get(number, {}))
     assert verdict and str(verdict) == i18n.tr("exercise_right")
 
 
@@ -58,7 +66,7 @@ def _gives_away(message, right):
 def test_a_wrong_answer_is_wrong_with_a_hint_not_the_answer(number, language):
     right, wrong_answers = ANSWERS[number]
     for wrong in wrong_answers:
-        verdict = exercises.check(number, wrong)
+        verdict = exercises.check(number, wrong, **RUNS.get(number, {}))
         assert not verdict, (number, wrong)
         hint = str(verdict)
         prefix = i18n.tr("exercise_wrong", hint="")
@@ -137,7 +145,7 @@ def _exercise_cells(notebook):
 
 
 @pytest.mark.parametrize("language_folder", ["en", "zh"])
-@pytest.mark.parametrize("prefix", ["01", "02", "03", "04"])
+@pytest.mark.parametrize("prefix", ["01", "02", "03", "04", "06"])
 def test_each_notebook_checks_and_solves_its_exercises(prefix, language_folder):
     [path] = (NOTEBOOKS / language_folder).glob(f"{prefix}_*.py")
     notebook = jupytext.read(path)
@@ -149,10 +157,13 @@ def test_each_notebook_checks_and_solves_its_exercises(prefix, language_folder):
     for number in numbers:
         name = "answer_{}_{}".format(*(int(part) for part in number.split(".")))
         [check] = [c for c in checks if f'"{number}"' in c.source]
-        assert check.source.strip() == f'exercises.check("{number}", {name})'
+        # the run an exercise reads comes in as keywords: exercises.check("06.1", a, results=r)
+        assert check.source.strip() in (f'exercises.check("{number}", {name})',
+                                         *(f'exercises.check("{number}", {name}, {k}={k})'
+                                           for k in RUNS.get(number, {})))
         [answer] = [c for c in notebook.cells if f"{name} = ...  # your answer" in c.source]
         [solution] = [c for c in solutions if f'"{number}"' in c.source]
-        assert f'assert exercises.check("{number}", {name})' in solution.source
+        assert f'assert exercises.check("{number}", {name}' in solution.source
         assert solution.metadata["jupyter"] == {"source_hidden": True}  # JupyterLab: collapsed
         assert solution.metadata["cellView"] == "form"  # Colab: the #@title line only
         assert solution.source.startswith("#@title ")

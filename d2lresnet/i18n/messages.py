@@ -117,6 +117,12 @@ MESSAGES = {
         "steps_after_insertion": "steps after insertion",
         "training_loss_eval": "training loss (all data, eval mode)",
         # exercises.check: the verdict, the form an answer takes, one hint per exercise
+        "form_plain_or_residual": "\"plain\" or \"residual\"",
+        "hint_06_1": "look at the last epoch of the {depth}-layer curves in your run's figure, "
+                     "seed by seed",
+        "hint_06_2": "a block has two 3x3 convolutions without bias and two BatchNorms (2 "
+                     "parameters per channel); add the first conv, its BatchNorm and the "
+                     "linear layer; the shortcut has no parameters",
         "exercise_right": "✓ Right.", "exercise_wrong": "✗ Not yet. Hint: {hint}",
         "exercise_unanswered": "Not answered yet: replace the ... in the answer cell above "
                                "with your answer, run that cell, then this one.",
@@ -252,6 +258,10 @@ MESSAGES = {
         "insertion_zero_init": "{n}个残差块，zero_init_",
         "steps_after_insertion": "添加之后的步数",
         "training_loss_eval": "训练损失（全部数据，预测模式）",
+        "form_plain_or_residual": "\"plain\"或\"residual\"",
+        "hint_06_1": "在你的运行结果图中，逐个种子看{depth}层曲线最后一个迭代周期的值",
+        "hint_06_2": "一个块有两个不带偏置的3×3卷积层和两个批量规范化层（每个通道2个参数）；"
+                     "再加上第一个卷积层、它的批量规范化层和全连接层；跨层数据通路没有参数",
         "exercise_right": "✓ 正确。", "exercise_wrong": "✗ 还不对。提示：{hint}",
         "exercise_unanswered": "还没有作答：把上面答案单元中的...换成你的答案，运行那个单元，"
                                "再运行这个单元。",

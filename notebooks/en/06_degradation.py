@@ -339,3 +339,58 @@ assert ratios["plain"][-1] > 10 * ratios["residual"][-1]
 # * At initialisation the deep plain network's gradients do not vanish: they grow towards the
 #   input by orders of magnitude, more so the deeper the net. The residual twin's stay within
 #   about one order of magnitude across all its layers.
+
+# %% [markdown]
+# ## Exercises
+#
+# Each exercise has an answer cell: replace its `...` with your answer and run it, then run the
+# check below it. The check says whether you are right and, when you are not, gives a hint; it
+# computes the right answer from your run or the module, so the answer is written nowhere in
+# this notebook. Under each check a worked solution is folded away: click the three dots
+# (JupyterLab) or *Show code* (Colab) to open it. The copies an instructor hands out
+# (`make student`) leave the solutions out.
+
+# %%
+from d2lresnet import exercises
+
+# %% [markdown]
+# **Exercise 1.** Predict, then check: at the deeper depth of your own run above, which twin
+# ends with the higher training loss on most seeds, `"plain"` or `"residual"`? Answer before
+# you look at the figure again.
+
+# %%
+answer_6_1 = ...  # your answer
+
+# %%
+exercises.check("06.1", answer_6_1, results=results)
+
+# %% tags=["solution"] jupyter={"source_hidden": true} cellView="form"
+#@title Solution · 解答
+# The last epoch's loss of each twin at the deeper depth, one pair per seed.
+last = {kind: [run["loss"][-1] for run in results[kind][deep]] for kind in ("plain", "residual")}
+print(last)
+plain_worse = sum(p > r for p, r in zip(last["plain"], last["residual"]))
+answer_6_1 = "plain" if 2 * plain_worse > len(last["plain"]) else "residual"
+assert exercises.check("06.1", answer_6_1, results=results)
+
+# %% [markdown]
+# **Exercise 2.** How many parameters has the 32-layer residual twin (`cifar_resnet(5)`)?
+# Count them by hand from the architecture (the paper's Table 6 says 0.46M), then check.
+
+# %%
+answer_6_2 = ...  # your answer
+
+# %%
+exercises.check("06.2", answer_6_2)
+
+# %% tags=["solution"] jupyter={"source_hidden": true} cellView="form"
+#@title Solution · 解答
+# n = 5 blocks per stage; each block: two 3x3 convs without bias and two BatchNorms.
+widths, n = (16, 32, 64), 5
+convs = 1 * 16 * 3 * 3 + sum(c_in * c_out * 3 * 3 + c_out * c_out * 3 * 3
+                             for c_in, c_out in zip((16,) + widths[:-1], widths)) \
+    + sum((n - 1) * 2 * c * c * 3 * 3 for c in widths)
+batch_norms = 2 * 16 + sum(n * 2 * 2 * c for c in widths)
+answer_6_2 = convs + batch_norms + 64 * 10 + 10
+assert answer_6_2 == count_parameters(cifar_resnet(depth_to_n(32)))
+assert exercises.check("06.2", answer_6_2)

@@ -277,3 +277,50 @@ assert ratios["plain"][-1] > 10 * ratios["residual"][-1]
 # * 层相同、初始权重也相同的残差网络，在两种深度上都拟合了训练数据。深度让它们多花了时间，但没有让能达到的损失变高；至于更深的残差网络最后**更低**（论文的结果），这次小规模的运行没有显示出来。
 # * 这里的双胞胎使用论文中没有参数的跨层数据通路，以保证二者完全一致；笔记中跨层数据通路上的1×1卷积层是有自己权重的可学习投影。
 # * 初始化时，深的普通网络的梯度并没有消失：越靠近输入，梯度越大，相差几个数量级，网络越深越明显；残差网络各层的梯度则始终相差不到大约一个数量级。
+
+# %% [markdown]
+# ## 练习
+#
+# 每道练习都有一个答案单元：把其中的`...`换成你的答案并运行，然后运行它下面的检查单元。检查单元告诉你答得对不对，不对时给出提示；正确答案由你的运行结果或模块计算得出，所以本笔记本中任何地方都没有写出答案。每个检查单元下面折叠着一份解答：点击那三个点（JupyterLab）或**显示代码**（Colab）即可展开。教师分发的副本（`make student`）不含解答。
+
+# %%
+from d2lresnet import exercises
+
+# %% [markdown]
+# **练习1**：先预测，再检验：在你上面自己的运行中，较深的那一对双胞胎里，哪一个在多数种子上最后的训练损失更高，`"plain"`（普通网络）还是`"residual"`（残差网络）？请在重新看图之前回答。
+
+# %%
+answer_6_1 = ...  # your answer
+
+# %%
+exercises.check("06.1", answer_6_1, results=results)
+
+# %% tags=["solution"] jupyter={"source_hidden": true} cellView="form"
+#@title Solution · 解答
+# The last epoch's loss of each twin at the deeper depth, one pair per seed.
+last = {kind: [run["loss"][-1] for run in results[kind][deep]] for kind in ("plain", "residual")}
+print(last)
+plain_worse = sum(p > r for p, r in zip(last["plain"], last["residual"]))
+answer_6_1 = "plain" if 2 * plain_worse > len(last["plain"]) else "residual"
+assert exercises.check("06.1", answer_6_1, results=results)
+
+# %% [markdown]
+# **练习2**：32层的残差网络双胞胎（`cifar_resnet(5)`）有多少个参数？先根据网络结构手算（论文的表6给出0.46M），再检验。
+
+# %%
+answer_6_2 = ...  # your answer
+
+# %%
+exercises.check("06.2", answer_6_2)
+
+# %% tags=["solution"] jupyter={"source_hidden": true} cellView="form"
+#@title Solution · 解答
+# n = 5 blocks per stage; each block: two 3x3 convs without bias and two BatchNorms.
+widths, n = (16, 32, 64), 5
+convs = 1 * 16 * 3 * 3 + sum(c_in * c_out * 3 * 3 + c_out * c_out * 3 * 3
+                             for c_in, c_out in zip((16,) + widths[:-1], widths)) \
+    + sum((n - 1) * 2 * c * c * 3 * 3 for c in widths)
+batch_norms = 2 * 16 + sum(n * 2 * 2 * c for c in widths)
+answer_6_2 = convs + batch_norms + 64 * 10 + 10
+assert answer_6_2 == count_parameters(cifar_resnet(depth_to_n(32)))
+assert exercises.check("06.2", answer_6_2)
