@@ -76,6 +76,17 @@ MESSAGES = {
         # train.History.summary(): what the speed after the book's two lines means
         "speed_note": "(end to end, data loading included; compute alone, as the book times "
                       "it: {rate} examples/sec; {precision})",
+        # notebook 05: the student's result line under the notes'
+        "result_notes": "<- the notes (book recipe, 10 epochs, CPU)",
+        "result_ours": "<- this run ({preset})",
+        "compare_book": "The same recipe: test accuracy after ten epochs is one draw from a "
+                        "swing (the saved run: {low} to {high} after epoch 4).",
+        "compare_smoothed": "Another recipe ({preset}): label smoothing {smoothing} puts a "
+                            "floor under its loss, which cannot be compared with the notes'; "
+                            "compare test accuracy only.",
+        "compare_smoke": "A check that the code runs ({preset}: {steps} steps on {images} "
+                         "images): its numbers compare with nothing; the saved book run is "
+                         "the one to read.",
         # degradation.plot_degradation, gradients.plot_grad_norms
         "plain": "plain", "residual": "residual",
         "networks_title": "{kind} networks{extra}",
@@ -224,6 +235,14 @@ MESSAGES = {
         "class_ankle_boot": "短靴",
         "speed_note": "（以上是端到端的速度，含读取数据的时间；像书中那样只计计算时间，"
                       "则是每秒{rate}个样本；{precision}）",
+        "result_notes": "<- 笔记（book训练方案，10个迭代周期，CPU）",
+        "result_ours": "<- 本次运行（{preset}）",
+        "compare_book": "同一个训练方案：10个迭代周期后的测试精度只是一次摆动中的抽样"
+                        "（保存的那次运行在第4个迭代周期之后介于{low}和{high}之间）。",
+        "compare_smoothed": "另一个训练方案（{preset}）：标签平滑（{smoothing}）给损失设了下限，"
+                            "损失无法与笔记的比较，只能比较测试精度。",
+        "compare_smoke": "只检验代码能否运行（{preset}：在{images}张图像上训练{steps}步）：这些数字"
+                         "不能与任何结果比较，要看的是保存的book运行。",
         "plain": "普通", "residual": "残差",
         "networks_title": "{kind}网络{extra}", "smoke_run_note": "（冒烟运行：只检验流程）",
         "curve_train": "{kind}-{depth}训练误差", "curve_test": "{kind}-{depth}测试误差",
