@@ -268,7 +268,9 @@ def _run_all(page, lab, path):
             const panel = document.querySelector(panelSelector);
             if ([...panel.querySelectorAll(stderrSelector)]
                     .some(o => o.textContent.includes('Traceback'))) return true;
-            const prompts = [...panel.querySelectorAll('.jp-CodeCell .jp-InputPrompt')];
+            // a folded solution (hidden input) shows a placeholder, not its prompt's count
+            const prompts = [...panel.querySelectorAll(
+                '.jp-CodeCell:not(:has(.jp-InputPlaceholder)) .jp-InputPrompt')];
             return prompts.length > 0 && prompts.every(p => /\\[\\d+\\]/.test(p.textContent));
         }""", arg=[PANEL, STDERR], timeout=RUN_ALL_TIMEOUT_S * 1000)
     _wait_kernel_idle(lab, path, RUN_ALL_TIMEOUT_S)
