@@ -1,0 +1,241 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %%
+from d2lresnet import i18n
+from d2lresnet.drawing.plots import present_from_environment
+i18n.set_notebook_language()
+present_from_environment()  # D2LRESNET_PRESENT=1: large type for a room
+
+# %% [markdown]
+# # 8 附录：多快、在什么机器上、为什么
+#
+# 笔记6.4的最后一行是`52.9 examples/sec on cpu`。本笔记本收集了这一行背后、但不属于本课正文的内容：每个训练预设包含什么，保存的运行花了多长时间、在哪台机器上，为什么放大图像要多花计算却不增加信息，bf16和`channels_last`做了什么，ResNet-18与普通卷积神经网络的比较，以及ResNet家族的乘加次数。这里不训练任何网络：这些运行都测过一次，保存在`notebooks/figures/`中，这里只是读回来（测试会核对正文中的数字与这些文件是否一致）。
+
+# %%
+import dataclasses
+import json
+import statistics
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import torch
+from IPython.display import Markdown
+
+from d2lresnet import architecture, count_parameters, resnet18
+from d2lresnet.data import FashionMNISTBatches, load_fashion_mnist
+from d2lresnet.experiments.family import family_table, format_family_table
+from d2lresnet.experiments.frontier import format_table, plot_frontier
+from d2lresnet.experiments.runs import describe_machine, load_runs
+from d2lresnet.experiments.twins import cifar_resnet, depth_to_n
+from d2lresnet.experiments.versus import median_epoch_seconds, plot_versus
+from d2lresnet.model import Bottleneck, plain_cnn
+from d2lresnet.presets import PRESETS
+from d2lresnet.shapes import count_flops, format_trace, trace_shapes
+from d2lresnet.i18n import label
+from d2lresnet.train import Recipe, choose_precision, cpu_has_bf16
+
+# %% [markdown]
+# ## 每个训练方案的全部要素
+#
+# 下表直接从预设对象中读出，所以不会与实际运行的方案不一致。`resize`是图像缩放后的边长（`None`表示保持Fashion-MNIST原来的28）；`lr`是学习率（使用`one_cycle`时是它的峰值：学习率逐个小批量先升后降）；`momentum`、`nesterov`和`weight_decay`是随机梯度下降的选项（动量、Nesterov动量和权重衰减）；`label_smoothing`（标签平滑）见笔记本05；`augment`对每张训练图像做随机翻转和平移；`progressive`让最初几个迭代周期用较小的图像训练；`test_flips`另外报告每张测试图像与其镜像取平均后的测试精度；`limit`和`test_limit`只保留每个数据集的前若干张图像。检查的是：每个预设都设置了`train`的每一个优化器选项。
+
+# %%
+ingredients = ["resize", "num_epochs", "batch_size", "lr", "one_cycle", "momentum",
+               "nesterov", "weight_decay", "label_smoothing", "augment", "progressive",
+               "test_flips", "limit", "test_limit"]
+table = "| | " + " | ".join(f"`{name}`" for name in PRESETS) + " |\n"
+table += "|---" * (len(PRESETS) + 1) + "|\n"
+table += "\n".join(f"| `{field}` | " + " | ".join(str(getattr(p, field)) for p in PRESETS.values())
+                   + " |" for field in ingredients)
+recipe_fields = {f.name for f in dataclasses.fields(Recipe)}
+assert all(set(p.train_options()) == recipe_fields for p in PRESETS.values())
+Markdown(table)
+
+# %% [markdown]
+# ## 多长时间、在什么机器上
+#
+# `python -m d2lresnet frontier`完全按`train --preset`的方式训练各个预设，并在每个迭代周期之后保存测试精度和从开始算起的实际耗时（含读取数据和每次评估）。本笔记本发布时，保存的文件中只有一次运行：笔记的`book`训练方案，在一台不支持bf16的双核CPU（AVX2）上以fp32训练10个迭代周期。图中横轴是耗时（对数坐标），纵轴是测试精度，虚线是笔记的0.919；单元格输出迭代周期耗时的中位数，以及像书中那样只计计算步骤的速度。要测量你自己的机器，运行`python -m d2lresnet frontier --presets quick --out notebooks/figures/frontier.png`（文件中已有的运行会保留）。
+
+# %%
+runs = load_runs("../figures/frontier.json")
+for name, run in runs.items():
+    rate = statistics.median(n / s for n, s in zip(run["examples"], run["compute_seconds"]))
+    print(f"{name}: {median_epoch_seconds(run) / 60:.0f} min an epoch (median), "
+          f"{rate:.0f} examples/sec (compute step), {run['precision']}, {run['machine']}")
+plot_frontier(runs)
+Markdown(format_table(runs))
+
+# %% [markdown]
+# 在这台机器上，书中的10个迭代周期每个约需28分钟，共5小时，计算步骤每秒38个样本，笔记为52.9：这台机器比笔记所用的CPU慢。第一个迭代周期有别的任务同时使用CPU（JSON中的`seconds_note`写明了这一点），所以取中位数才公平。在GPU上，每个预设都只要几分钟。
+#
+# ## 放大并不增加信息
+#
+# 笔记本05把28×28的图像放大到96×96。双线性缩放是对这28×28个数的一个固定的线性映射，分别作用于行和列（$A X B^\top$，其中$A$和$B$的形状都是96×28），所以放大后的图像看作96×96的矩阵时，秩至多为28：它的9,216个像素承载的仍然只是原来的784个数。它的96个奇异值中，除了前28个，其余都为零（只差舍入误差）。单元格输出一张测试图像在28×28和96×96下的秩（两者相同：放大既没有增加什么，也没有丢掉什么），以及其余68个奇异值中最大的一个与第一个之比。
+
+# %%
+images, labels = load_fashion_mnist(train=False)
+X96, _ = next(iter(FashionMNISTBatches(images[:1], labels[:1], 1, resize=96)))
+singular_values = torch.linalg.svdvals(X96[0, 0].double())
+rank_28, rank_96 = (torch.linalg.matrix_rank(x.double(), rtol=1e-6).item()
+                    for x in (images[0], X96[0, 0]))  # rtol: float32 rounding is not rank
+assert X96.shape[-2:] == (96, 96) and singular_values[28:].max() < 1e-6 * singular_values[0]
+assert rank_96 == rank_28 <= 28  # nothing added, nothing lost
+rank_28, rank_96, (singular_values[28:].max() / singular_values[0]).item()
+
+# %% [markdown]
+# ## bf16和`channels_last`
+#
+# 在CPU上，训练的一步主要是卷积运算。`train`把图像和中间结果按`channels_last`存放（同一个像素的各个通道在内存中相邻），这是CPU的卷积实现更喜欢的布局。在支持bf16指令（AVX-512 BF16或AMX）的CPU上，它还在`torch.autocast`下用bfloat16计算：每个数只占一半的字节，一条指令能处理两倍的数。没有这些指令时，bf16只能模拟，比fp32还慢，所以`train`保持fp32（`precision="fp32"`或`"bf16"`可以强制选择）。这台机器的选择是：
+
+# %%
+cpu_choice = choose_precision(torch.device("cpu"))
+assert cpu_choice == ("bf16" if cpu_has_bf16() else "fp32")
+print(describe_machine(), "->", cpu_choice)
+
+# %% [markdown]
+# `python -m d2lresnet bench`在你的机器上，用同一个网络和同样的批量，分别测量书中的输入流水线（每张图像用PIL缩放，多个工作进程）和我们的流水线的训练步骤耗时。
+#
+# ## ResNet-18与普通卷积神经网络的比较
+#
+# fastbook（第14章）先训练一个简单的卷积神经网络：若干步幅为2的卷积层，每层把图像的高和宽减半，然后是全局平均汇聚层；再用同样的训练方法训练一个ResNet，ResNet的结果更好。`plain_cnn`就是fastbook的`get_model`，改为单通道输入：五个步幅为2的3×3卷积层（各接批量规范化层和ReLU），通道数从16到256，最后是与ResNet-18相同的输出部分。单元格在28×28的输入上逐层查看它的形状，输出ResNet-18的参数数量和计算量各是它的多少倍，以及ResNet-18的第一个模块在28×28输入下输出的边长。
+
+# %%
+cnn = plain_cnn()
+print(format_trace(trace_shapes(cnn, (1, 1, 28, 28))))
+param_ratio = count_parameters(resnet18()) / count_parameters(cnn)
+flop_ratio = count_flops(resnet18(), (1, 1, 28, 28)) / count_flops(cnn, (1, 1, 28, 28))
+stem_side = trace_shapes(resnet18(), (1, 1, 28, 28))[0].shape[-1]
+assert [row.shape[-1] for row in trace_shapes(cnn, (1, 1, 28, 28))[:5]] == [14, 7, 4, 2, 1]
+assert stem_side == 7  # 28 -> 14 (7x7 conv, stride 2) -> 7 (max-pool, stride 2)
+round(param_ratio), round(flop_ratio), stem_side
+
+# %% [markdown]
+# 两个网络都用`quick`训练方案在28×28的图像上训练，随机种子相同，小批量的顺序也相同，命令是`python -m d2lresnet versus --preset quick --resize 28 --out notebooks/figures/versus.png`。图中是每个迭代周期之后的测试精度；单元格输出两个网络最后的测试精度，以及ResNet-18一个迭代周期的耗时（中位数）是普通卷积神经网络的多少倍。
+
+# %%
+compared = json.loads(Path("../figures/versus.json").read_text())
+nets = compared["nets"]
+slower = median_epoch_seconds(nets["resnet18"]) / median_epoch_seconds(nets["plain_cnn"])
+print({name: round(run["test_acc"][-1], 3) for name, run in nets.items()}, round(slower))
+plot_versus(compared);
+
+# %% [markdown]
+# 五个迭代周期之后，两个网络不相上下（0.909对0.907），而ResNet-18每个迭代周期的耗时是普通卷积神经网络的33倍。这与fastbook的结果不同，而这次运行说明不了原因，因为比较中混杂了好几个因素：两个网络不只差在跨层数据通路上，深度（18层对5层）和规模（参数数量是28倍）也不同；ResNet-18的第一个模块是为224像素的照片设计的，输入28×28时，到第一个残差块之前只剩7×7（笔记本04逐层查看了形状）；而只训练五个迭代周期的短方案，也可能对较小的网络有利。fastbook比较用的是Imagenette，即128像素的彩色照片。跨层数据通路本身起什么作用，要看笔记本06：那里的普通网络和残差网络是一对“双胞胎”，层完全相同。
+#
+# ## ResNet家族的乘加次数
+#
+# 笔记本07用一张表构建出论文表1中的整个家族。这里看它们的计算量：一次前向传播的乘加次数（GMACs），分别在笔记的96×96输入下，以及按torchvision的配置（3个输入通道，1000个类别）在ImageNet的224×224输入下计算，旁边是torchvision在其元数据中公布的数字（无须下载任何东西）。检查的是：每个成员与它相差都不到1%。
+
+# %%
+rows = family_table()
+print(format_family_table(rows, ["model", "layers", "gmacs_96", "gmacs_224", "gmacs_torchvision"]))
+for row in rows:
+    assert abs(row["gmacs_224"] / row["gmacs_torchvision"] - 1) < 0.01, row["model"]
+
+# %% [markdown]
+# 论文表1有自己的“FLOPs”一行（指的是乘加次数）。两个由基本残差块组成的网络与它一致，但ResNet-50明显高于论文中的3.8，原因在于步幅放在哪一层。论文中步幅为2的瓶颈残差块在第一个1×1卷积层上把分辨率减半；torchvision（以及我们的`Bottleneck`）把步幅移到了3×3卷积层上（即“ResNet v1.5”，精度略高），于是这个1×1卷积层要在4倍的面积上计算。把步幅移回去，就得到论文中的数字：
+
+# %%
+table1_gmacs = {"ResNet-18": 1.8, "ResNet-34": 3.6, "ResNet-50": 3.8, "ResNet-101": 7.6,
+                "ResNet-152": 11.3}  # He et al. 2015, Table 1, "FLOPs" (x 10^9)
+for row in rows:
+    if row["model"] not in table1_gmacs:
+        continue
+    with torch.device("meta"):  # shapes only
+        v1 = architecture(row["model"].replace("ResNet-", "resnet"), in_channels=3,
+                          num_classes=1000, torchvision_compat=True)
+    for blk in v1.modules():  # the paper's bottleneck: the stride in conv1 (1x1), not conv2
+        if isinstance(blk, Bottleneck) and blk.conv2.stride == (2, 2):
+            blk.conv1.stride, blk.conv2.stride = (2, 2), (1, 1)
+    gmacs_v1, paper = count_flops(v1, (1, 3, 224, 224)) / 2e9, table1_gmacs[row["model"]]
+    print(f"{row['model']}: v1.5 {row['gmacs_224']:.2f}, v1 {gmacs_v1:.2f}, Table 1 {paper}")
+    assert abs(gmacs_v1 / paper - 1) < 0.025  # Table 1 rounds to 0.1
+    if row["block"] == "Bottleneck":
+        assert abs(row["gmacs_224"] / paper - 1) > abs(gmacs_v1 / paper - 1)  # v1 is closer
+
+# %% [markdown]
+# ResNeXt-50（见笔记本07）是`ARCHITECTURES`中的又一项，也就是上表的最后一行。在torchvision的配置下，它的参数数量与torchvision的`resnext50_32x4d`完全相同，计算量与ResNet-50相当，而torchvision公布的权重在ImageNet上的top-1精度高出1.5个百分点：
+
+# %%
+by_name = {row["model"]: row for row in rows}
+resnext, r50 = by_name["ResNeXt-50 (32x4d)"], by_name["ResNet-50"]
+print(format_family_table([r50, resnext], ["model", "params_tv_config",
+                                           "params_torchvision", "gmacs_224", "top1"]))
+assert resnext["params_tv_config"] == resnext["params_torchvision"] == 25_028_904
+assert resnext["params_tv_config"] < r50["params_tv_config"]
+assert abs(resnext["gmacs_224"] / r50["gmacs_224"] - 1) < 0.05
+assert resnext["top1"] - r50["top1"] > 1
+
+# %% [markdown]
+# ## 加深的成本与收益
+#
+# 这是笔记本07练习5的测量。先看成本，以论文中6n+2层的CIFAR网络为例：每多6层，就在3个模块中各加一个残差块，所以参数数量和计算量沿一条直线增长。在218层以内测量，再用这条直线预测论文中的1202层：
+
+# %%
+depth_range = (20, 56, 110, 218)
+params_by_depth, mflops_by_depth = [], []
+for depth in depth_range:
+    with torch.device("meta"):  # shapes only: no memory, no initialisation
+        net = cifar_resnet(depth_to_n(depth))
+    params_by_depth.append(count_parameters(net) / 1e6)
+    mflops_by_depth.append(count_flops(net, (1, 1, 28, 28)) / 1e6)  # forward, one 28x28 image
+
+
+def on_line(values, depth):
+    """The straight line through the first and the last measured depth, at depth."""
+    slope = (values[-1] - values[0]) / (depth_range[-1] - depth_range[0])
+    return values[0] + slope * (depth - depth_range[0])
+
+
+print([round(p, 2) for p in params_by_depth], round(on_line(params_by_depth, 1202), 2))
+print([round(f) for f in mflops_by_depth], round(on_line(mflops_by_depth, 1202)))
+for values in (params_by_depth, mflops_by_depth):  # every measured depth is on the line
+    assert all(abs(on_line(values, d) / v - 1) < 1e-3 for d, v in zip(depth_range, values))
+assert round(on_line(params_by_depth, 1202), 1) == 19.4  # the paper's Table 6: 19.4M
+assert on_line(mflops_by_depth, 1202) / mflops_by_depth[0] > 60  # over 60x the 20-layer cost
+
+# %% [markdown]
+# 再看收益，用torchvision公布的表1中各网络在ImageNet上的top-1精度：从ResNet-50起，每多一个GMAC换来的精度越来越少（从ResNet-34到ResNet-50是瓶颈结构带来的便宜一步）；ResNet-152比ResNet-101多花约一半的计算量，精度却提高不到1个百分点。
+
+# %%
+names = ["ResNet-18", "ResNet-34", "ResNet-50", "ResNet-101", "ResNet-152"]  # Table 1
+top1 = {n: by_name[n]["top1"] for n in names}
+gmacs = {n: by_name[n]["gmacs_224"] for n in names}
+fig, ax = plt.subplots(figsize=(5, 3.2))
+ax.plot([gmacs[n] for n in names], [top1[n] for n in names], "o-")
+for n in names:
+    ax.annotate(n, (gmacs[n], top1[n]), fontsize=8, xytext=(4, -10), textcoords="offset points")
+ax.set(xlabel=label("gmacs_image", size=224), ylabel=label("imagenet_top1"))
+ax.margins(x=0.15, y=0.12)  # room for the names
+plt.show()
+gain_per_gmac = {big: (top1[big] - top1[small]) / (gmacs[big] - gmacs[small])
+                 for small, big in zip(names, names[1:])}
+print({n: round(v, 2) for n, v in gain_per_gmac.items()})
+assert gain_per_gmac["ResNet-50"] > gain_per_gmac["ResNet-101"] > gain_per_gmac["ResNet-152"]
+assert top1["ResNet-152"] - top1["ResNet-101"] < 1 and gmacs["ResNet-152"] / gmacs["ResNet-101"] > 1.4
+
+# %% [markdown]
+# **自己试一试。** 对几个不同的深度，测量`cifar_resnet(depth_to_n(d))`训练一步所需的时间：时间也随深度线性增长吗？
+#
+# ## 小结
+#
+# * 各个预设的区别在于图像大小、迭代周期数、学习率调度、动量、标签平滑和数据增广；上表直接从`train`所用的对象中读出。
+# * 笔记的训练方案在只支持AVX2的双核CPU上花了5小时（每个迭代周期28分钟，计算步骤每秒38个样本，笔记为52.9）；用`frontier`测量你自己的机器。
+# * 把28×28放大到96×96不增加信息（秩至多为28），却要多花计算。
+# * 在支持bf16指令的CPU上，`train`用bfloat16和`channels_last`计算。
+# * 在28×28上训练五个迭代周期后，5层的普通卷积神经网络与ResNet-18不相上下，耗时只有它的33分之一；但这个比较混杂了好几个因素（深度、28倍的参数、从28到7的第一个模块、只有五个迭代周期），说明不了跨层数据通路本身的作用。
+# * 家族各成员的乘加次数与torchvision一致；ResNet-50比表1多出的部分来自v1.5的步幅位置。ResNeXt-50的成本与ResNet-50相当，ImageNet精度高1.5个百分点。
+# * 论文中CIFAR网络的成本随深度线性增长；从ResNet-50起，每多一个GMAC换来的ImageNet精度越来越少。
