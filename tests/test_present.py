@@ -118,3 +118,14 @@ def test_in_notebook_knows_jupyter_and_colab(monkeypatch, shell, expected):
     import IPython
     monkeypatch.setattr(IPython, "get_ipython", lambda: shell)
     assert plots.in_notebook() is expected
+
+
+def test_every_notebook_applies_the_switch_in_its_first_cell():
+    # D2LRESNET_PRESET=1 make lab presents every notebook: its first code cell reads the switch
+    import jupytext
+    from pathlib import Path
+    notebooks = sorted((Path(__file__).parent.parent / "notebooks").glob("*/[0-9]*.py"))
+    assert len(notebooks) >= 14
+    for path in notebooks:
+        first = next(c for c in jupytext.read(path).cells if c.cell_type == "code")
+        assert "present_from_environment()" in first.source, path.name

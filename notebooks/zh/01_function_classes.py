@@ -15,7 +15,9 @@
 
 # %%
 from d2lresnet import i18n
+from d2lresnet.drawing.plots import present_from_environment
 i18n.set_notebook_language()
+present_from_environment()  # D2LRESNET_PRESENT=1: large type for a room
 
 # %% [markdown]
 # # 6 残差网络（ResNet）
