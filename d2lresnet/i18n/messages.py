@@ -287,7 +287,7 @@ MESSAGES = {
         "exercise_wrong_form": "✗ 答案应是{form}，而这里是{value}。",
         "form_whole_number": "一个整数", "form_side": "一个不小于2的整数",
         "form_numbers": "一个整数列表，例如[2, 4]",
-        "form_shape": "由三个整数组成的形状（通道数, 高, 宽）",
+        "form_shape": "由三个整数组成的形状（通道数，高，宽）",
         "form_letters": "一个字母列表，例如[\"a\", \"b\"]",
         "hint_01_1": "先数出一个Residual(8, 8)的参数，再乘以2。从c个通道到c个通道的3×3卷积层"
                      "有9c²个权重和c个偏置；批量规范化层有γ和β，各c个。count_parameters()"
