@@ -10,8 +10,9 @@ The worked solution sits in a cell tagged "solution" below the check (collapsed;
 tools/student.py, removes it); it runs ``assert exercises.check(...)``, so nbval checks every
 solution. ``check`` returns a Verdict: true when right, shown as its message.
 """
+import math
 from fractions import Fraction
-from numbers import Integral
+from numbers import Integral, Real
 
 import torch
 
@@ -226,3 +227,140 @@ def _twin_parameters(answer):
     from .experiments.twins import cifar_resnet
     expected = count_parameters(cifar_resnet(5))
     return None if _whole_number(answer) == expected else i18n.tr("hint_06_2")
+
+
+# 05: training ------------------------------------------------------------------------------
+
+@exercise("05.1")
+def _book_updates(answer):
+    """How many times does SGD update the weights in the book's recipe (10 epochs, batch 256,
+    60,000 training images, the last batch smaller)?"""
+    from .data import TRAIN_IMAGES
+    from .presets import PRESETS
+    book = PRESETS["book"]
+    expected = book.num_epochs * math.ceil(TRAIN_IMAGES / book.batch_size)
+    return None if _whole_number(answer) == expected else i18n.tr("hint_05_1")
+
+
+def _class(answer):
+    """A class as its index, its English name or its name in the notebook's language."""
+    from .data import CLASS_NAMES, class_names
+    if isinstance(answer, Integral) and not isinstance(answer, bool) and 0 <= answer < 10:
+        return int(answer)
+    if isinstance(answer, str):
+        wanted = answer.strip().lower()
+        for names in (CLASS_NAMES, [name.lower() for name in class_names()]):
+            if wanted in names:
+                return names.index(wanted)
+    raise _WrongForm(i18n.tr("form_class"))
+
+
+@exercise("05.2")
+def _hardest_class(answer, labels, predictions):
+    """Which class does the student's own network get right least often (its smallest share
+    of correctly classified test images)? Any class tied for the smallest share is right."""
+    chosen = _class(answer)
+    labels, predictions = torch.as_tensor(labels), torch.as_tensor(predictions)
+    right = torch.bincount(labels[labels == predictions], minlength=10).double()
+    images = torch.bincount(labels, minlength=10).double()
+    share = torch.where(images > 0, right / images.clamp(min=1), torch.inf)  # no images: no say
+    return None if share[chosen] == share.min() else i18n.tr("hint_05_2")
+
+
+@exercise("05.3")
+def _statistics_in_the_file(answer):
+    """How many numbers in ResNet-18's state_dict are not parameters (BatchNorm's running
+    statistics and step counters)?"""
+    with torch.device("meta"):
+        expected = sum(buffer.numel() for buffer in resnet18().buffers())
+    return None if _whole_number(answer) == expected else i18n.tr("hint_05_3")
+
+
+# 07: the family and the book's exercises ---------------------------------------------------
+
+# Exercise 07.1's block, as notebook 07 builds it: Inception(192, 64, (96, 128), (16, 32), 32)
+INCEPTION_ARGUMENTS = (192, 64, (96, 128), (16, 32), 32)
+
+
+@exercise("07.1")
+def _inception_channels(answer):
+    """Output channels of Inception(192, 64, (96, 128), (16, 32), 32): its paths concatenate."""
+    _, c1, c2, c3, c4 = INCEPTION_ARGUMENTS
+    expected = c1 + c2[-1] + c3[-1] + c4
+    return None if _whole_number(answer) == expected else i18n.tr("hint_07_1")
+
+
+@exercise("07.2")
+def _resnet34(answer):
+    """A ResNet-34 built in the notes' way: 34 layers and torchvision's ResNet-34 parameters."""
+    if not isinstance(answer, torch.nn.Module):
+        raise _WrongForm(i18n.tr("form_network"))
+    from .model import resnet34
+    layers = count_layers(answer)
+    if layers != 34:
+        return i18n.tr("hint_07_2_layers", layers=layers)
+    with torch.device("meta"):
+        expected = count_parameters(resnet34())
+    return None if count_parameters(answer) == expected else i18n.tr("hint_07_2_widths")
+
+
+@exercise("07.3")
+def _bottleneck_parameters(answer):
+    """Parameters of Bottleneck(1024, 256), ResNet-50's block inside b4."""
+    from .blocks import Bottleneck
+    with torch.device("meta"):
+        expected = count_parameters(Bottleneck(1024, 256))
+    return None if _whole_number(answer) == expected else i18n.tr("hint_07_3")
+
+
+_LAYER_NAMES = {"bn": "bn", "batchnorm": "bn", "batchnorm2d": "bn", "relu": "relu",
+                "conv": "conv", "conv2d": "conv", "convolution": "conv"}
+
+
+def _layers_in_order(block, X):
+    """'conv', 'bn' and 'relu' in the order ``block(X)`` calls them (read off PyTorch's
+    function calls, so a functional F.relu counts as a layer too)."""
+    from torch.overrides import TorchFunctionMode
+
+    class Record(TorchFunctionMode):
+        def __torch_function__(self, func, types, args=(), kwargs=None):
+            name = getattr(func, "__name__", "")
+            kind = ("conv" if name.startswith("conv") else "bn" if name == "batch_norm"
+                    else "relu" if name.startswith("relu") else None)
+            if kind:
+                calls.append(kind)
+            return func(*args, **(kwargs or {}))
+
+    calls = []
+    with Record():
+        block(X)
+    return calls
+
+
+@exercise("07.4")
+def _preact_order(answer):
+    """The layers of PreActResidual's branch in the order the input meets them."""
+    if isinstance(answer, str) or not hasattr(answer, "__iter__") \
+            or not all(isinstance(item, str) for item in answer):
+        raise _WrongForm(i18n.tr("form_layer_names"))
+    answer = [_LAYER_NAMES.get(item.strip().lower().replace(" ", ""), item) for item in answer]
+    from .blocks import PreActResidual
+    expected = _layers_in_order(PreActResidual(8, 8).eval(), torch.rand(1, 8, 4, 4))
+    if answer == expected:
+        return None
+    if sorted(answer) == sorted(expected):
+        return i18n.tr("hint_07_4_order")
+    return i18n.tr("hint_07_4_layers")
+
+
+@exercise("07.5")
+def _cost_of_depth(answer):
+    """How many times the arithmetic of the 20-layer CIFAR network (n = 3) does the 110-layer
+    one (n = 18) spend per 32x32 image? Within 5%: counting blocks by hand is close enough."""
+    if isinstance(answer, bool) or not isinstance(answer, Real) or answer <= 0:
+        raise _WrongForm(i18n.tr("form_positive_number"))
+    from .experiments.twins import cifar_resnet
+    from .shapes import count_flops
+    expected = count_flops(cifar_resnet(18), (1, 1, 32, 32)) / count_flops(cifar_resnet(3),
+                                                                            (1, 1, 32, 32))
+    return None if abs(answer / expected - 1) <= 0.05 else i18n.tr("hint_07_5")

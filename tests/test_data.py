@@ -158,6 +158,7 @@ def test_nothing_found_names_every_option(empty_cache, tmp_path, monkeypatch):
 def test_batches_keep_the_books_meaning():
     train_iter, test_iter = load_data_fashion_mnist(32, resize=64)
     assert len(train_iter) == math.ceil(60_000 / 32) and len(test_iter) == math.ceil(10_000 / 32)
+    assert (len(train_iter.labels), len(test_iter.labels)) == (data.TRAIN_IMAGES, data.TEST_IMAGES)
     X, y = next(iter(train_iter))
     assert X.shape == (32, 1, 64, 64) and X.dtype == torch.float32
     assert X.min() >= 0 and X.max() <= 1 and X.max() > 0.9

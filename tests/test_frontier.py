@@ -76,6 +76,31 @@ def test_the_figure_has_a_point_per_epoch_and_draws_in_both_languages(language):
         assert ax.get_xlabel() == i18n.MESSAGES[language]["wall_minutes"]
 
 
+def test_the_compute_figure_draws_every_seed_of_each_recipe_and_the_goals(language):
+    sweep = {"quick/0": dict(book_compute_fraction=[0.05, 0.1], test_acc=[0.90, 0.92]),
+             "quick/1": dict(book_compute_fraction=[0.05, 0.1], test_acc=[0.89, 0.93]),
+             "q32x4/0": dict(book_compute_fraction=[0.02], test_acc=[0.9]),  # not asked for
+             "book/0": dict(book_compute_fraction=[0.5, 1.0], test_acc=[0.88, 0.92])}
+    i18n.set_language(language)
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("error", message="Glyph .* missing")
+            fig = frontier.plot_compute(sweep, recipes=("book", "quick"))
+            fig.canvas.draw()
+    finally:
+        i18n.set_language("en")
+    ax = fig.axes[0]
+    curves = [line for line in ax.lines if line.get_linestyle() == "-"]
+    assert [list(line.get_ydata()) for line in curves] == [[0.88, 0.92], [0.90, 0.92],
+                                                            [0.89, 0.93]]
+    assert curves[1].get_color() == curves[2].get_color() != curves[0].get_color()
+    goals = [(line.get_xdata()[0], line.get_ydata()[0]) for line in ax.lines
+             if line.get_marker() == "x"]
+    assert goals == [(share, acc) for acc, share in frontier.COMPUTE_GOALS]
+    legend = [text.get_text() for text in ax.get_legend().get_texts()]
+    assert legend == ["book: 0.920–0.920, 1.000", "quick: 0.920–0.930, 0.100"]
+
+
 @pytest.fixture
 def nothing_trains(monkeypatch):
     def measure(*args, **kwargs):

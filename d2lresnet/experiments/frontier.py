@@ -55,6 +55,46 @@ def plot_frontier(runs, path=None):
     return fig
 
 
+# Issue 28's goals: (test accuracy, at most this share of the book recipe's compute)
+COMPUTE_GOALS = ((0.92, 1 / 20), (0.94, 1 / 3))
+
+
+def plot_compute(runs, recipes=("book", "quick", "best"), path=None):
+    """Test accuracy against training compute, a fraction of the book recipe's 10 epochs
+    (machine-free: FLOPs counted, times the examples seen), one line per seed of each recipe,
+    a dot per epoch; the goals as crosses. ``runs``: tools/gpu_runs.py's saved "runs"."""
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import ScalarFormatter
+
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for i, recipe in enumerate(recipes):
+        seeds = [run for key, run in runs.items() if key.split("/")[0] == recipe]
+        for j, run in enumerate(seeds):
+            ax.plot(run["book_compute_fraction"], run["test_acc"], "o-", color=f"C{i}", ms=3,
+                    lw=1, alpha=0.9, label=None if j else
+                    f"{recipe}: {min(r['test_acc'][-1] for r in seeds):.3f}–"
+                    f"{max(r['test_acc'][-1] for r in seeds):.3f}, "
+                    f"{run['book_compute_fraction'][-1]:.3f}")
+    for (acc, share), side in zip(COMPUTE_GOALS, ("left", "right")):  # text away from the edge
+        ax.plot(share, acc, "x", color="black", ms=9, mew=2)
+        ax.annotate(L("compute_goal", acc=acc, share=f"1/{round(1 / share)}"), (share, acc),
+                    textcoords="offset points", xytext=(8 if side == "left" else -8, 5),
+                    ha=side, fontsize=8)
+    ax.axhline(NOTES_TEST_ACC, color="grey", ls="--", lw=0.8)
+    ax.annotate(L("notes_result", acc=NOTES_TEST_ACC), (0.01, NOTES_TEST_ACC),
+                xycoords=("axes fraction", "data"), va="top", fontsize=8, color="grey")
+    ax.set_xscale("log")
+    ax.xaxis.set_major_formatter(ScalarFormatter())
+    ax.set(xlabel=L("book_compute"), ylabel=L("test_acc"), title=L("compute_title"),
+           xlim=(0.02, 1.3), ylim=(0.85, 0.95))
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
+    fig.tight_layout()
+    if path:
+        save_figure(fig, path)
+    return fig
+
+
 def format_table(runs):
     """The runs as a Markdown table (for the README), headers in the i18n language."""
     if not runs:

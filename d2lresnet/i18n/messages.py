@@ -96,6 +96,9 @@ MESSAGES = {
         # frontier.plot_frontier
         "wall_minutes": "wall time (minutes, log scale)",
         "frontier_title": "test accuracy against wall time, per preset",
+        "book_compute": "training compute (fraction of the book recipe's 10 epochs, log scale)",
+        "compute_title": "test accuracy against training compute (any machine)",
+        "compute_goal": "goal: {acc} with {share}",
         "with_flips": "{name} with test-time flips: {acc}",
         "notes_result": "the notes' result (book, 10 epochs): {acc}",
         "col_preset": "preset", "col_epochs": "epochs", "col_wall": "wall time",
@@ -139,8 +142,7 @@ MESSAGES = {
                                "with your answer, run that cell, then this one.",
         "exercise_wrong_form": "✗ The answer should be {form}; got {value}.",
         "form_whole_number": "a whole number", "form_side": "a whole number of at least 2",
-        "form_numbers": "a list of whole numbers, "
-                                                              "like [2, 4]",
+        "form_numbers": "a list of whole numbers, like [2, 4]",
         "form_shape": "a shape of three whole numbers, (channels, height, width)",
         "form_letters": "a list of letters, like [\"a\", \"b\"]",
         "hint_01_1": "count the parameters of one Residual(8, 8) and double it. A 3×3 conv from "
@@ -175,6 +177,39 @@ MESSAGES = {
         "hint_04_2": "apply ⌊(n + 2p - k)/s⌋ + 1 five times: the 7×7 conv (stride 2, padding "
                      "3), the 3×3 max-pooling (stride 2, padding 1), then the first 3×3 conv "
                      "of b3, b4 and b5 (stride 2, padding 1). b2 keeps the side.",
+        "form_class": "a class: its name, like \"coat\", or its number from 0 to 9",
+        "form_network": "a network (an nn.Module), like resnet(...)",
+        "form_layer_names": "a list of layer names, like [\"conv\", \"bn\", \"relu\"]",
+        "form_positive_number": "a positive number",
+        "hint_05_1": "SGD updates the weights once per minibatch: count the minibatches of 256 "
+                     "in 60,000 images (the last one is smaller, and it counts), then multiply "
+                     "by the epochs.",
+        "hint_05_2": "a row of the confusion matrix holds one true class's test images: divide "
+                     "its diagonal entry by the row's sum and look for the smallest share.",
+        "hint_05_3": "the parameters are not all of it: every BatchNorm also keeps a running "
+                     "mean and a running variance per channel and one step counter "
+                     "(num_batches_tracked); net.buffers() lists them.",
+        "hint_07_1": "an Inception block concatenates its four paths along the channels: add "
+                     "the output channels of each path's last layer (c1, c2[1], c3[1], c4).",
+        "hint_07_2_layers": "your network has {layers} layers as the notes count them; Table 1 "
+                            "gives ResNet-34's residual blocks per stage, two 3×3 convs each, "
+                            "plus the 7×7 conv and the fully connected layer.",
+        "hint_07_2_widths": "34 layers, but not ResNet-34's parameters: keep the notes' widths "
+                            "(64, 128, 256, 512) and basic residual blocks; only the blocks per "
+                            "stage change.",
+        "hint_07_3": "count the three convolutions (1×1, 3×3 and 1×1, each with a bias, as the "
+                     "notes' convolutions have) and the three BatchNorms (2 parameters per "
+                     "channel); the inner width is num_channels, the output 4 × num_channels; "
+                     "count_parameters() counts a block you built.",
+        "hint_07_4_order": "the right layers, in the wrong order: in a pre-activation block "
+                           "each convolution comes after its BatchNorm and ReLU.",
+        "hint_07_4_layers": "not the right layers: the branch has two convolutions, each with "
+                            "its own BatchNorm and ReLU, and nothing after the addition; "
+                            "inspect.getsource(PreActResidual.forward) shows them.",
+        "hint_07_5": "the layers are not the measure: each of the three stages has n residual "
+                     "blocks, a stage that halves the side doubles the channels, so every "
+                     "block costs about the same; the first layer and the head cost little. "
+                     "count_flops() counts both networks.",
     },
     "zh": {
         "residual_block": "残差块", "residual_mapping": "残差映射",
@@ -249,6 +284,9 @@ MESSAGES = {
         "error_percent": "误差（%）",
         "wall_minutes": "耗时（分钟，对数坐标）",
         "frontier_title": "各预设的测试精度与耗时",
+        "book_compute": "训练计算量（占书中方案10个迭代周期的比例，对数坐标）",
+        "compute_title": "测试精度与训练计算量（与机器无关）",
+        "compute_goal": "目标：以{share}的计算量达到{acc}",
         "with_flips": "{name}加上测试时翻转：{acc}",
         "notes_result": "笔记的结果（book，10个迭代周期）：{acc}",
         "col_preset": "预设", "col_epochs": "迭代周期数", "col_wall": "耗时",
@@ -315,6 +353,33 @@ MESSAGES = {
         "hint_04_2": "把⌊(n + 2p - k)/s⌋ + 1用五次：7×7卷积层（步幅2，填充3），3×3最大汇聚层"
                      "（步幅2，填充1），然后是b3、b4和b5的第一个3×3卷积层（步幅2，填充1）。"
                      "b2不改变边长。",
+        "form_class": "一个类别：它的名称，例如\"外套\"，或它的编号0到9",
+        "form_network": "一个网络（nn.Module），例如resnet(...)",
+        "form_layer_names": "一个层名称列表，例如[\"conv\", \"bn\", \"relu\"]",
+        "form_positive_number": "一个正数",
+        "hint_05_1": "每个小批量更新一次权重：数一数60000张图像能分成多少个大小为256的小批量"
+                     "（最后一个较小，也算在内），再乘以迭代周期数。",
+        "hint_05_2": "混淆矩阵的一行是同一个真实类别的测试图像：用对角线上的数除以该行之和，"
+                     "找出最小的比例。",
+        "hint_05_3": "参数不是全部：每个批量规范化层还为每个通道保存一个移动平均均值和一个移动"
+                     "平均方差，外加一个步数计数器（num_batches_tracked）；net.buffers()列出它们。",
+        "hint_07_1": "Inception块沿通道维连结它的四条路径：把每条路径最后一层的输出通道数加起来"
+                     "（c1、c2[1]、c3[1]、c4）。",
+        "hint_07_2_layers": "按笔记的数法，你的网络有{layers}层；表1给出ResNet-34每个模块的"
+                            "残差块数，每个残差块有两个3×3卷积层，再加上7×7卷积层和全连接层。",
+        "hint_07_2_widths": "层数是34，但参数与ResNet-34不同：保持笔记的通道数（64、128、256、"
+                            "512）和基本的残差块，只改变每个模块的残差块数。",
+        "hint_07_3": "数三个卷积层（1×1、3×3和1×1，像笔记中的卷积层一样带偏置）和三个批量"
+                     "规范化层（每个通道2个参数）；中间的通道数是num_channels，输出是"
+                     "4 × num_channels；count_parameters()可以数出一个已构建的块的参数。",
+        "hint_07_4_order": "层对了，顺序不对：在预激活的残差块中，每个卷积层位于它的批量"
+                           "规范化层和ReLU之后。",
+        "hint_07_4_layers": "层不对：残差分支有两个卷积层，各有自己的批量规范化层和ReLU，"
+                            "相加之后没有任何层；inspect.getsource(PreActResidual.forward)"
+                            "会显示它们。",
+        "hint_07_5": "不要按层数算：三个阶段各有n个残差块，边长减半的阶段通道数加倍，所以每个"
+                     "残差块的计算量大致相同；第一层和输出层的计算量很小。count_flops()可以数出"
+                     "两个网络的计算量。",
     },
 }
 

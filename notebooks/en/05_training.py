@@ -347,3 +347,68 @@ print(f"{megabytes:.1f} MB, {count_parameters(reloaded):,}")
 #   look-alike upper-body garments (shirt, t-shirt, pullover, coat).
 # * Save the `state_dict` and load it with `weights_only=True`. Speeds, machines and a plain
 #   CNN against ResNet-18: notebook 08.
+
+# %% [markdown]
+# ## Exercises
+#
+# Each exercise has an answer cell: replace its `...` with your answer and run it, then run
+# the check below it. The check says whether you are right and, when you are not, gives a
+# hint; it computes the right answer from the module or from your own run. A worked solution
+# is folded away under each check (the three dots in JupyterLab, *Show code* in Colab).
+
+# %%
+from d2lresnet import exercises
+
+# %% [markdown]
+# **Exercise 1.** How many times does SGD update the weights in the book's recipe (10 epochs,
+# minibatches of 256, Fashion-MNIST's 60,000 training images)?
+
+# %%
+answer_5_1 = ...  # your answer
+
+# %%
+exercises.check("05.1", answer_5_1)
+
+# %% tags=["solution"] jupyter={"source_hidden": true} cellView="form"
+#@title Solution · 解答
+book = PRESETS["book"]
+updates_per_epoch = math.ceil(60_000 / book.batch_size)  # the last minibatch has 96 images
+answer_5_1 = book.num_epochs * updates_per_epoch
+assert exercises.check("05.1", answer_5_1)
+
+# %% [markdown]
+# **Exercise 2.** Which class does *your* network get right least often, as a share of that
+# class's test images? Answer with its name (like `"coat"`) or its number. Read it off the
+# confusion matrix above; the check looks at your run's predictions.
+
+# %%
+answer_5_2 = ...  # your answer
+
+# %%
+exercises.check("05.2", answer_5_2, labels=labels, predictions=predictions)
+
+# %% tags=["solution"] jupyter={"source_hidden": true} cellView="form"
+#@title Solution · 解答
+share_right = matrix.diag() / matrix.sum(dim=1)  # each row: one true class's test images
+answer_5_2 = CLASS_NAMES[share_right.argmin()]
+print(answer_5_2, f"{share_right.min().item():.2f}")
+assert exercises.check("05.2", answer_5_2, labels=labels, predictions=predictions)
+
+# %% [markdown]
+# **Exercise 3.** The saved file above holds more numbers than ResNet-18 has parameters. How
+# many of the `state_dict`'s numbers are not parameters?
+
+# %%
+answer_5_3 = ...  # your answer
+
+# %%
+exercises.check("05.3", answer_5_3)
+
+# %% tags=["solution"] jupyter={"source_hidden": true} cellView="form"
+#@title Solution · 解答
+# BatchNorm's running mean and variance (one of each per channel, used in eval mode) and its
+# step counter: buffers, saved with the weights but not trained by the optimizer.
+state = net.state_dict()
+answer_5_3 = sum(t.numel() for t in state.values()) - count_parameters(net)
+assert answer_5_3 == sum(b.numel() for b in net.buffers())
+assert exercises.check("05.3", answer_5_3)

@@ -38,7 +38,7 @@ from torch.nn import functional as F
 
 from d2lresnet import (ARCHITECTURES, Bottleneck, PreActResidual, ResNeXtBottleneck, Residual,
                        architecture, count_flops, count_layers, count_parameters, display_name,
-                       resnet, resnet18, resnet_block)
+                       exercises, resnet, resnet18, resnet_block)
 from d2lresnet.experiments.family import family_table, format_family_table
 from d2lresnet.i18n import label
 
@@ -169,10 +169,33 @@ assert abs(count_parameters(resnext_block_b2) / count_parameters(resnet_block_b2
 # %% [markdown]
 # ## Exercises (练习)
 #
+# The book's five exercises, each with a question whose answer you can check: replace the
+# `...` in its answer cell, run it and the check below it (a hint when wrong, never the answer).
+# A solution is folded under each check; the worked answer follows it.
+#
 # ### Exercise 1. Inception block vs residual block
 #
 # *What are the major differences between the Inception block and the residual block? After
 # removing some paths in the Inception block, how are they related to each other?*
+#
+# **Check yourself.** How many channels does `Inception(192, 64, (96, 128), (16, 32), 32)`
+# put out for an input of 192 channels? (A residual block puts out as many as it takes in.)
+
+# %%
+answer_7_1 = ...  # your answer
+
+# %%
+exercises.check("07.1", answer_7_1)
+
+# %% tags=["solution"] jupyter={"source_hidden": true} cellView="form"
+#@title Solution · 解答
+inception = Inception(192, 64, (96, 128), (16, 32), 32)
+answer_7_1 = 64 + 128 + 32 + 32  # the four paths' last layers, concatenated
+assert inception(torch.rand(1, 192, 28, 28)).shape[1] == answer_7_1
+assert exercises.check("07.1", answer_7_1)
+
+# %% [markdown]
+# **Worked answer.**
 #
 # * **How paths merge.** Inception **concatenates** its paths (1x1, 3x3, 5x5 convolutions, a
 #   max-pool); a residual block **adds** its branch (two 3x3 convolutions) to the input itself.
@@ -202,6 +225,24 @@ assert torch.equal(residual(X), X)  # the input passes through
 #
 # *Refer to Table 1 in the ResNet paper to implement different variants.*
 #
+# **Check yourself.** Build ResNet-34 with the notes' `resnet(...)`: Table 1 gives its
+# residual blocks per stage. Answer with the network.
+
+# %%
+answer_7_2 = ...  # your answer
+
+# %%
+exercises.check("07.2", answer_7_2)
+
+# %% tags=["solution"] jupyter={"source_hidden": true} cellView="form"
+#@title Solution · 解答
+answer_7_2 = resnet((3, 4, 6, 3))  # Table 1: 3, 4, 6 and 3 basic blocks per stage
+assert count_layers(answer_7_2) == 1 + 2 * (3 + 4 + 6 + 3) + 1
+assert exercises.check("07.2", answer_7_2)
+
+# %% [markdown]
+# **Worked answer.**
+#
 # Table 1's five networks are the family table above, one entry each in `ARCHITECTURES`, each
 # with torchvision's parameters (notebook 08 checks their multiply-adds against Table 1).
 #
@@ -209,6 +250,28 @@ assert torch.equal(residual(X), X)  # the input passes through
 #
 # *For deeper networks, ResNet introduces a "bottleneck" architecture to reduce model
 # complexity. Try to implement it.*
+#
+# **Check yourself.** How many parameters does `Bottleneck(1024, 256)` have (ResNet-50's
+# block inside b4: 1024 channels in and out, 256 inside)? Count by hand first.
+
+# %%
+answer_7_3 = ...  # your answer
+
+# %%
+exercises.check("07.3", answer_7_3)
+
+# %% tags=["solution"] jupyter={"source_hidden": true} cellView="form"
+#@title Solution · 解答
+conv1 = 1024 * 256 + 256  # 1x1, 1024 -> 256 channels, with a bias per output
+conv2 = 9 * 256 * 256 + 256  # 3x3, 256 -> 256
+conv3 = 256 * 1024 + 1024  # 1x1, 256 -> 1024
+batch_norms = 2 * (256 + 256 + 1024)  # a scale and a shift per channel
+answer_7_3 = conv1 + conv2 + conv3 + batch_norms
+assert answer_7_3 == count_parameters(Bottleneck(1024, 256))
+assert exercises.check("07.3", answer_7_3)
+
+# %% [markdown]
+# **Worked answer.**
 #
 # `Bottleneck` replaces the two 3x3 convolutions by a 1x1 convolution that divides the
 # channels by 4, a 3x3 convolution on those, and a 1x1 convolution back. At the same width,
@@ -237,6 +300,23 @@ assert basic[0] / bottleneck[0] > 15 and basic[1] / bottleneck[1] > 15
 # *In subsequent versions of ResNet, the authors changed the "convolution, batch normalization,
 # and activation" structure to the "batch normalization, activation, and convolution"
 # structure. Make this improvement yourself. See Figure 1 in He et al. (2016) for details.*
+#
+# **Check yourself.** In what order does the input meet the layers of a pre-activation
+# block's branch? Answer with a list of `"conv"`, `"bn"` and `"relu"`.
+
+# %%
+answer_7_4 = ...  # your answer
+
+# %%
+exercises.check("07.4", answer_7_4)
+
+# %% tags=["solution"] jupyter={"source_hidden": true} cellView="form"
+#@title Solution · 解答
+answer_7_4 = ["bn", "relu", "conv", "bn", "relu", "conv"]  # each conv after its BN and ReLU
+assert exercises.check("07.4", answer_7_4)
+
+# %% [markdown]
+# **Worked answer.**
 #
 # He et al. (2016) moved BatchNorm and ReLU in front of each convolution; nothing follows the
 # addition any more, in particular no ReLU:
@@ -321,6 +401,29 @@ assert abs(count_flops(pre18, (1, 1, 96, 96)) / count_flops(r18_net, (1, 1, 96, 
 #
 # *Why can't we just increase the complexity of functions without bound, even if the function
 # classes are nested?*
+#
+# **Check yourself.** About how many times the arithmetic of the paper's 20-layer CIFAR
+# network (n = 3 blocks per stage) does its 110-layer one (n = 18) spend on a 32x32 image?
+# Within 5% counts as right.
+
+# %%
+answer_7_5 = ...  # your answer
+
+# %%
+exercises.check("07.5", answer_7_5)
+
+# %% tags=["solution"] jupyter={"source_hidden": true} cellView="form"
+#@title Solution · 解答
+from d2lresnet.experiments.twins import cifar_resnet
+
+shape = (1, 1, 32, 32)
+answer_7_5 = count_flops(cifar_resnet(18), shape) / count_flops(cifar_resnet(3), shape)
+by_blocks = (3 * 18) / (3 * 3)  # every block costs about the same
+print(f"{answer_7_5:.2f}, counting blocks: {by_blocks:.0f}")
+assert exercises.check("07.5", answer_7_5) and exercises.check("07.5", by_blocks)
+
+# %% [markdown]
+# **Worked answer.**
 #
 # Nesting guarantees that a bigger class **contains** a function at least as good as the best
 # of the smaller one, not that it is easy to find, cheap to run, or likely to generalise:

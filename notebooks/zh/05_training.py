@@ -265,3 +265,61 @@ print(f"{megabytes:.1f} MB, {count_parameters(reloaded):,}")
 # * `quick`是另一个训练方案（更小的图像、单周期学习率调度、动量、标签平滑、数据增广）：比较它的测试精度，而不是损失；它的损失不能低于平滑后目标的熵（平滑系数为0.1时是0.50）。
 # * 混淆矩阵显示训练好的网络错在哪里：主要在外观相似的上身服装之间（衬衫、T恤、套衫、外套）。
 # * 保存`state_dict`，并用`weights_only=True`加载。速度、机器以及普通卷积神经网络与ResNet-18的比较：见笔记本08。
+
+# %% [markdown]
+# ## 练习
+#
+# 每道练习都有一个答案单元：把其中的`...`换成你的答案并运行，然后运行它下面的检查单元。检查单元告诉你答得对不对，不对时给出提示；正确答案由模块或你自己的训练结果计算得出。每个检查单元下面折叠着一份解答（JupyterLab中点击那三个点，Colab中点击**显示代码**）。
+
+# %%
+from d2lresnet import exercises
+
+# %% [markdown]
+# **练习1**：按照书中的训练方案（10个迭代周期，小批量大小256，Fashion-MNIST的60000张训练图像），随机梯度下降一共更新多少次权重？
+
+# %%
+answer_5_1 = ...  # your answer
+
+# %%
+exercises.check("05.1", answer_5_1)
+
+# %% tags=["solution"] jupyter={"source_hidden": true} cellView="form"
+#@title Solution · 解答
+book = PRESETS["book"]
+updates_per_epoch = math.ceil(60_000 / book.batch_size)  # the last minibatch has 96 images
+answer_5_1 = book.num_epochs * updates_per_epoch
+assert exercises.check("05.1", answer_5_1)
+
+# %% [markdown]
+# **练习2**：*你的*网络最常认错哪个类别（按该类别测试图像中分类正确的比例算）？用类别名称（例如`"外套"`或`"coat"`）或编号作答。从上面的混淆矩阵读出答案；检查单元会查看你这次训练的预测结果。
+
+# %%
+answer_5_2 = ...  # your answer
+
+# %%
+exercises.check("05.2", answer_5_2, labels=labels, predictions=predictions)
+
+# %% tags=["solution"] jupyter={"source_hidden": true} cellView="form"
+#@title Solution · 解答
+share_right = matrix.diag() / matrix.sum(dim=1)  # each row: one true class's test images
+answer_5_2 = CLASS_NAMES[share_right.argmin()]
+print(answer_5_2, f"{share_right.min().item():.2f}")
+assert exercises.check("05.2", answer_5_2, labels=labels, predictions=predictions)
+
+# %% [markdown]
+# **练习3**：上面保存的文件所含的数比ResNet-18的参数多。`state_dict`中有多少个数不是参数？
+
+# %%
+answer_5_3 = ...  # your answer
+
+# %%
+exercises.check("05.3", answer_5_3)
+
+# %% tags=["solution"] jupyter={"source_hidden": true} cellView="form"
+#@title Solution · 解答
+# BatchNorm's running mean and variance (one of each per channel, used in eval mode) and its
+# step counter: buffers, saved with the weights but not trained by the optimizer.
+state = net.state_dict()
+answer_5_3 = sum(t.numel() for t in state.values()) - count_parameters(net)
+assert answer_5_3 == sum(b.numel() for b in net.buffers())
+assert exercises.check("05.3", answer_5_3)

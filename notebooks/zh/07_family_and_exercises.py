@@ -34,7 +34,7 @@ from torch.nn import functional as F
 
 from d2lresnet import (ARCHITECTURES, Bottleneck, PreActResidual, ResNeXtBottleneck, Residual,
                        architecture, count_flops, count_layers, count_parameters, display_name,
-                       resnet, resnet18, resnet_block)
+                       exercises, resnet, resnet18, resnet_block)
 from d2lresnet.experiments.family import family_table, format_family_table
 from d2lresnet.i18n import label
 
@@ -137,9 +137,29 @@ assert abs(count_parameters(resnext_block_b2) / count_parameters(resnet_block_b2
 # %% [markdown]
 # ## 练习
 #
+# 书中的五道练习，每道附一个可以检查的问题：把答案单元中的`...`换成你的答案，运行它和下面的检查单元（答错时给出提示，但不给出答案）。每个检查单元下面折叠着一份解答，之后是参考答案。
+#
 # ### 练习1：Inception块与残差块
 #
 # **Inception块与残差块之间的主要区别是什么？在删除了Inception块中的一些路径之后，它们是如何相互关联的？**
+#
+# **检验一下。** `Inception(192, 64, (96, 128), (16, 32), 32)`作用于192个通道的输入时，输出多少个通道？（残差块输出的通道数与输入相同。）
+
+# %%
+answer_7_1 = ...  # your answer
+
+# %%
+exercises.check("07.1", answer_7_1)
+
+# %% tags=["solution"] jupyter={"source_hidden": true} cellView="form"
+#@title Solution · 解答
+inception = Inception(192, 64, (96, 128), (16, 32), 32)
+answer_7_1 = 64 + 128 + 32 + 32  # the four paths' last layers, concatenated
+assert inception(torch.rand(1, 192, 28, 28)).shape[1] == answer_7_1
+assert exercises.check("07.1", answer_7_1)
+
+# %% [markdown]
+# **参考答案。**
 #
 # * **路径如何合并。** Inception块把各条路径（1×1、3×3、5×5卷积层和一个最大汇聚层）的输出**连结**起来；残差块则把残差映射（两个3×3卷积层）的输出与输入本身**相加**。
 # * **Inception块没有恒等映射的路径。** 要让输入原样通过，Inception块只能靠学习；残差块只要残差映射输出0就能做到。按笔记的做法（“将上方加权运算的权重和偏置参数设成0”），分别作用于Inception块每条路径的最后一层和残差映射的最后一层（`bn2`）：
@@ -163,11 +183,49 @@ assert torch.equal(residual(X), X)  # the input passes through
 #
 # **参考ResNet论文中的表1，以实现不同的变体。**
 #
+# **检验一下。** 用笔记中的`resnet(...)`构建ResNet-34：表1给出了它每个模块的残差块数。用这个网络作答。
+
+# %%
+answer_7_2 = ...  # your answer
+
+# %%
+exercises.check("07.2", answer_7_2)
+
+# %% tags=["solution"] jupyter={"source_hidden": true} cellView="form"
+#@title Solution · 解答
+answer_7_2 = resnet((3, 4, 6, 3))  # Table 1: 3, 4, 6 and 3 basic blocks per stage
+assert count_layers(answer_7_2) == 1 + 2 * (3 + 4 + 6 + 3) + 1
+assert exercises.check("07.2", answer_7_2)
+
+# %% [markdown]
+# **参考答案。**
+#
 # 表1中的五个网络就是上面家族表中的前五行，各占`ARCHITECTURES`中的一项，参数数量都与torchvision一致（笔记本08把它们的计算量与表1核对）。
 #
 # ### 练习3：更深网络的“bottleneck”架构
 #
 # **对于更深层次的网络，ResNet引入了“bottleneck”架构来降低模型复杂性。请试着去实现它。**
+#
+# **检验一下。** `Bottleneck(1024, 256)`（ResNet-50的b4中的残差块：输入和输出都是1024个通道，中间是256个）有多少个参数？先手算。
+
+# %%
+answer_7_3 = ...  # your answer
+
+# %%
+exercises.check("07.3", answer_7_3)
+
+# %% tags=["solution"] jupyter={"source_hidden": true} cellView="form"
+#@title Solution · 解答
+conv1 = 1024 * 256 + 256  # 1x1, 1024 -> 256 channels, with a bias per output
+conv2 = 9 * 256 * 256 + 256  # 3x3, 256 -> 256
+conv3 = 256 * 1024 + 1024  # 1x1, 256 -> 1024
+batch_norms = 2 * (256 + 256 + 1024)  # a scale and a shift per channel
+answer_7_3 = conv1 + conv2 + conv3 + batch_norms
+assert answer_7_3 == count_parameters(Bottleneck(1024, 256))
+assert exercises.check("07.3", answer_7_3)
+
+# %% [markdown]
+# **参考答案。**
 #
 # `Bottleneck`把两个3×3卷积层换成三个卷积层：一个1×1卷积层把通道数减为四分之一，一个3×3卷积层在减少后的通道上计算，再用一个1×1卷积层把通道数恢复。在相同的宽度下（输入和输出都是256个通道，正是ResNet-50第一个模块在残差块之间传递的通道数），与基本残差块比较：
 
@@ -189,6 +247,22 @@ assert basic[0] / bottleneck[0] > 15 and basic[1] / bottleneck[1] > 15
 # ### 练习4：预激活残差块（“Identity Mappings”）
 #
 # **在ResNet的后续版本中，作者将“卷积层、批量规范化层和激活层”架构更改为“批量规范化层、激活层和卷积层”架构。请尝试做这个改进。详见He等（2016）中的图1。**
+#
+# **检验一下。** 在预激活残差块的残差映射中，输入依次经过哪些层？用由`"conv"`、`"bn"`和`"relu"`组成的列表作答。
+
+# %%
+answer_7_4 = ...  # your answer
+
+# %%
+exercises.check("07.4", answer_7_4)
+
+# %% tags=["solution"] jupyter={"source_hidden": true} cellView="form"
+#@title Solution · 解答
+answer_7_4 = ["bn", "relu", "conv", "bn", "relu", "conv"]  # each conv after its BN and ReLU
+assert exercises.check("07.4", answer_7_4)
+
+# %% [markdown]
+# **参考答案。**
 #
 # He等（2016）把批量规范化层和ReLU移到每个卷积层之前；相加之后不再有任何层，尤其是没有ReLU：
 
@@ -259,6 +333,27 @@ assert abs(count_flops(pre18, (1, 1, 96, 96)) / count_flops(r18_net, (1, 1, 96, 
 # ### 练习5：为什么要限制函数的复杂性
 #
 # **为什么即使函数类是嵌套的，我们仍然要限制增加函数的复杂性呢？**
+#
+# **检验一下。** 论文中110层的CIFAR网络（每个阶段n = 18个残差块）处理一张32×32的图像，计算量大约是20层网络（n = 3）的多少倍？误差在5%以内即算正确。
+
+# %%
+answer_7_5 = ...  # your answer
+
+# %%
+exercises.check("07.5", answer_7_5)
+
+# %% tags=["solution"] jupyter={"source_hidden": true} cellView="form"
+#@title Solution · 解答
+from d2lresnet.experiments.twins import cifar_resnet
+
+shape = (1, 1, 32, 32)
+answer_7_5 = count_flops(cifar_resnet(18), shape) / count_flops(cifar_resnet(3), shape)
+by_blocks = (3 * 18) / (3 * 3)  # every block costs about the same
+print(f"{answer_7_5:.2f}, counting blocks: {by_blocks:.0f}")
+assert exercises.check("07.5", answer_7_5) and exercises.check("07.5", by_blocks)
+
+# %% [markdown]
+# **参考答案。**
 #
 # 嵌套只能保证：更大的函数类里**有**一个函数，不比较小函数类中最好的那个差。至于这个函数好不好找、运行起来贵不贵、能不能泛化，嵌套都不管：
 #

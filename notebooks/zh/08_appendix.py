@@ -37,7 +37,8 @@ from IPython.display import Markdown
 from d2lresnet import architecture, count_parameters, resnet18
 from d2lresnet.data import FashionMNISTBatches, load_fashion_mnist
 from d2lresnet.experiments.family import family_table, format_family_table
-from d2lresnet.experiments.frontier import format_table, plot_frontier
+from d2lresnet.experiments.frontier import (COMPUTE_GOALS, format_table, plot_compute,
+                                            plot_frontier)
 from d2lresnet.experiments.runs import describe_machine, load_runs
 from d2lresnet.experiments.twins import cifar_resnet, depth_to_n
 from d2lresnet.experiments.versus import median_epoch_seconds, plot_versus
@@ -80,7 +81,36 @@ Markdown(format_table(runs))
 
 # %% [markdown]
 # 在这台机器上，书中的10个迭代周期每个约需28分钟，共5小时，计算步骤每秒38个样本，笔记为52.9：这台机器比笔记所用的CPU慢。第一个迭代周期有别的任务同时使用CPU（JSON中的`seconds_note`写明了这一点），所以取中位数才公平。在GPU上，每个预设都只要几分钟。
+
+# %% [markdown]
+# ## 达到一定精度所需的计算量
 #
+# 耗时等于计算量除以吞吐量，而只有吞吐量取决于机器。一个训练方案所花的计算量（一个样本前向和反向传播的浮点运算次数，由`count_flops(..., backward=True)`数出，乘以见过的样本数）在任何计算机上都相同。保存的对比实验（`notebooks/figures/recipes_gpu.json`：每个方案两个随机种子，由`python -m tools.gpu_runs --only recipes`在一块GPU上训练）把每个迭代周期的测试精度与到那时为止所花的计算量画在一起，计算量以书中方案96×96、10个迭代周期的计算量为单位。叉号是本项目的目标：以书中方案二十分之一的计算量达到0.92，以三分之一达到0.94。检查从网络重新数出`quick`的计算量。
+
+# %%
+sweep = json.loads(Path("../figures/recipes_gpu.json").read_text())["runs"]
+book_compute = 10 * 60_000 * count_flops(resnet18(), (1, 1, 96, 96), backward=True)
+quick_compute = 5 * 60_000 * count_flops(resnet18(), (1, 1, 48, 48), backward=True)
+assert all(abs(sweep[f"quick/{seed}"]["book_compute_fraction"][-1]
+               - quick_compute / book_compute) < 1e-12 for seed in (0, 1))
+plot_compute(sweep)
+plt.show()
+
+
+def compute_to(run, target):  # the compute spent when test accuracy first reached target
+    return next((c for a, c in zip(run["test_acc"], run["book_compute_fraction"])
+                 if a >= target), float("inf"))
+
+
+quick_to_092 = max(compute_to(sweep[f"quick/{seed}"], 0.92) for seed in (0, 1))
+best_acc = max(max(run["test_acc"] + run["test_acc_flips"]) for run in sweep.values())
+assert COMPUTE_GOALS[0][1] < quick_to_092 < 0.2 and best_acc < COMPUTE_GOALS[1][0]
+print(f"quick: 0.92 at {quick_to_092:.3f} of the book's compute; best run: {best_acc:.3f}")
+
+# %% [markdown]
+# 两个目标都还没有达到。`quick`在约七分之一的计算量时首次达到0.92（上面打印的数，取较差的种子），是目标的三倍；更小的图像（28到40像素）只花二十分之一，但停在0.90到0.91附近（见README的“Compute to accuracy”）。所有运行中最好的是64×64的`best`，停在0.933，即使加上测试时翻转也不到0.94。
+
+# %% [markdown]
 # ## 放大并不增加信息
 #
 # 笔记本05把28×28的图像放大到96×96。双线性缩放是对这28×28个数的一个固定的线性映射，分别作用于行和列（$A X B^\top$，其中$A$和$B$的形状都是96×28），所以放大后的图像看作96×96的矩阵时，秩至多为28：它的9,216个像素承载的仍然只是原来的784个数。它的96个奇异值中，除了前28个，其余都为零（只差舍入误差）。单元格输出一张测试图像在28×28和96×96下的秩（两者相同：放大既没有增加什么，也没有丢掉什么），以及其余68个奇异值中最大的一个与第一个之比。
