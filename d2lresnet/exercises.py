@@ -267,15 +267,6 @@ def _hardest_class(answer, labels, predictions):
     return None if share[chosen] == share.min() else i18n.tr("hint_05_2")
 
 
-@exercise("05.3")
-def _statistics_in_the_file(answer):
-    """How many numbers in ResNet-18's state_dict are not parameters (BatchNorm's running
-    statistics and step counters)?"""
-    with torch.device("meta"):
-        expected = sum(buffer.numel() for buffer in resnet18().buffers())
-    return None if _whole_number(answer) == expected else i18n.tr("hint_05_3")
-
-
 # 07: the family and the book's exercises ---------------------------------------------------
 
 # Exercise 07.1's block, as notebook 07 builds it: Inception(192, 64, (96, 128), (16, 32), 32)

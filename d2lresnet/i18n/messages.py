@@ -186,9 +186,6 @@ MESSAGES = {
                      "by the epochs.",
         "hint_05_2": "a row of the confusion matrix holds one true class's test images: divide "
                      "its diagonal entry by the row's sum and look for the smallest share.",
-        "hint_05_3": "the parameters are not all of it: every BatchNorm also keeps a running "
-                     "mean and a running variance per channel and one step counter "
-                     "(num_batches_tracked); net.buffers() lists them.",
         "hint_07_1": "an Inception block concatenates its four paths along the channels: add "
                      "the output channels of each path's last layer (c1, c2[1], c3[1], c4).",
         "hint_07_2_layers": "your network has {layers} layers as the notes count them; Table 1 "
@@ -361,8 +358,6 @@ MESSAGES = {
                      "（最后一个较小，也算在内），再乘以迭代周期数。",
         "hint_05_2": "混淆矩阵的一行是同一个真实类别的测试图像：用对角线上的数除以该行之和，"
                      "找出最小的比例。",
-        "hint_05_3": "参数不是全部：每个批量规范化层还为每个通道保存一个移动平均均值和一个移动"
-                     "平均方差，外加一个步数计数器（num_batches_tracked）；net.buffers()列出它们。",
         "hint_07_1": "Inception块沿通道维连结它的四条路径：把每条路径最后一层的输出通道数加起来"
                      "（c1、c2[1]、c3[1]、c4）。",
         "hint_07_2_layers": "按笔记的数法，你的网络有{layers}层；表1给出ResNet-34每个模块的"

@@ -39,7 +39,6 @@ import tempfile
 from pathlib import Path
 
 import torch
-from torch import nn
 
 from d2lresnet import count_parameters, resnet18
 from d2lresnet.data import (CLASS_NAMES, FashionMNISTBatches, class_names,
@@ -96,9 +95,8 @@ show_images(X[:18], 3, 6, titles=get_fashion_mnist_labels(y[:18]));
 # GoogLeNet section, for speed: *to have a reasonable training time on Fashion-MNIST, we
 # reduce the input height and width from 224 to 96. This simplifies the computation.*
 # Seen from Fashion-MNIST the step goes the other way: 28x28 pictures are *enlarged* to 96x96,
-# which adds no information (notebook 08 shows why) but costs arithmetic. The cell counts the
-# floating-point operations of one forward pass at each size, and the side of the feature map
-# that b1 to b5 output:
+# which adds no information (notebook 08) but costs arithmetic. The cell counts the FLOPs of one
+# forward pass at each size, and the side of the maps that b1 to b5 output:
 
 # %%
 counting_net = resnet18()
@@ -117,19 +115,16 @@ map_sides
 # At 96x96 a picture costs 9.65 times the arithmetic it would at its own 28x28, 18% less than
 # the 11.8 times as many pixels: at 28 the maps of b1 to b5 are 7, 7, 4, 2 and 1 pixels wide,
 # and 7 does not halve evenly (it rounds up to 4), so the last three stages keep relatively
-# more of their work than at 96 (24, 12, 6, 3). Against ImageNet's 224 the same step cuts the
-# arithmetic to about a fifth: that is D2L's reason. At 28 the network still runs (the `smoke`
-# preset trains at 28), but b5 then receives a 2x2 map and outputs a single pixel.
+# more of their work than at 96 (24, 12, 6, 3). From ImageNet's 224, 96 cuts the arithmetic to
+# about a fifth: D2L's reason. At 28 (`smoke`) b5 receives a 2x2 map and outputs one pixel.
 #
 # ## Training
 #
 # `train` is the book's `train_ch6`: Xavier initialisation, SGD, cross-entropy, and after
 # every epoch the training loss, training accuracy and test accuracy, drawn as it goes. Its
-# examples/sec figure is **end to end** (loading and resizing the data included), while the
-# book times only the compute step; we print that figure too, named as such. (On a CPU with
-# bf16 instructions it also computes in bfloat16: notebook 08.) The `smoke` preset trains a few
-# steps on a few hundred images, a check that the code runs: it prints its epochs instead of drawing a
-# curve of noise, and the saved `book` run below is the curve to look at.
+# examples/sec figure is **end to end** (data loading included); the book times only the
+# compute step, which we print too (bf16 on CPUs that have it: notebook 08). `smoke` only
+# checks that the code runs: it prints its epochs; the saved `book` run below is the curve.
 
 # %%
 torch.manual_seed(0)
@@ -179,11 +174,9 @@ else:
 # %% [markdown]
 # ### The notes' recipe, run to the end
 #
-# We ran the `book` preset's ten epochs once on a 2-core CPU without bf16 (AVX2), with
-# `python -m d2lresnet frontier --presets book --checkpoints runs/ --out
-# notebooks/figures/frontier.png`, which saved the run epoch by epoch in
-# `notebooks/figures/frontier.json`. The cell checks that it used today's `book` recipe, prints
-# its last epoch in the notes' format and draws the figure `train` draws as it goes.
+# We ran the `book` preset's ten epochs once on a 2-core AVX2 CPU (`python -m d2lresnet
+# frontier --presets book`, saved in `notebooks/figures/frontier.json`). The cell checks that it
+# used today's `book` recipe, prints its last epoch in the notes' format and replays its figure.
 
 # %%
 assert Preset(**saved_book["recipe"]) == book  # the saved run used today's `book` recipe
@@ -207,51 +200,15 @@ ProgressPlot.replay(saved_book);
 # over an epoch in which the network was still learning. By the end train accuracy is well
 # above test accuracy: the network overfits. The recipe has no explicit regulariser (no
 # weight decay, no augmentation, no dropout); batch normalization and the noise of minibatch
-# SGD regularise a little, not enough to close the gap. This 2-core CPU computed 38 examples/sec
-# against the notes' 52.9 (both the compute step only). For scale: the Fashion-MNIST benchmark
+# SGD regularise a little, not enough to close the gap. For scale: the Fashion-MNIST benchmark
 # lists 0.949 for a ResNet-18 trained with augmentation, and 0.835 for humans.
 #
-# ### Why the `quick` preset's loss stays above 0.5
+# ### Reading a `quick` run
 #
-# A `quick` run ends with a loss far above the notes' 0.011 even when its test accuracy is as
-# good. The reason is label smoothing. With smoothing $\varepsilon$ and $K$ classes, the target
-# for an image of class $y$ is no longer the one-hot vector but
-# $q = (1-\varepsilon)\,\mathrm{onehot}(y) + \varepsilon/K$ on every class. Cross-entropy
-# splits as $H(q, p) = H(q) + \mathrm{KL}(q\,\|\,p) \ge H(q)$: even a network that predicts
-# $q$ exactly pays the entropy of the target, a floor under the loss. The cell computes it for
-# each preset and checks it against PyTorch's own loss at its minimum (logits $\log q$).
-
-# %%
-def smoothed_target(smoothing, num_classes, true_class=0):
-    target = torch.full((num_classes,), smoothing / num_classes)
-    target[true_class] += 1 - smoothing
-    return target
-
-
-def loss_floor(smoothing, num_classes):
-    """The entropy of the smoothed target: the least cross-entropy any prediction reaches."""
-    return torch.special.entr(smoothed_target(smoothing, num_classes)).sum().item()
-
-
-num_classes = len(CLASS_NAMES)
-floors = {p.name: loss_floor(p.label_smoothing, num_classes) for p in PRESETS.values()}
-for p in PRESETS.values():
-    loss_fn = nn.CrossEntropyLoss(label_smoothing=p.label_smoothing)
-    best_logits = smoothed_target(p.label_smoothing, num_classes).clamp_min(1e-12).log()
-    at_minimum = loss_fn(best_logits[None], torch.tensor([0])).item()
-    assert math.isclose(at_minimum, floors[p.name], abs_tol=1e-5), (p.name, at_minimum)
-print(f"{history.train_loss[-1] - floors[preset.name] = :.3f}")
-floors
-
-# %% [markdown]
-# For `quick` ($\varepsilon = 0.1$, 10 classes) the target puts 0.91 on the true class and
-# 0.01 on each of the nine others; its entropy, $-0.91 \ln 0.91 - 9 \times 0.01 \ln 0.01$, is
-# the 0.50 above. Only the printed difference, loss minus floor, is error the network could
-# still remove. The `book` recipe has no smoothing, so its floor is 0.
-#
-# `quick` also augments: its printed train accuracy is measured on flipped and shifted images,
-# in training mode. The finished network in evaluation mode, on 10,000 training images as they
-# are, gives the other reading:
+# Its loss stays far above the notes' 0.011 even when its test accuracy is as good: label
+# smoothing puts a floor of 0.50 under it (notebook 08). Its train accuracy is measured on
+# flipped and shifted images in training mode; the finished network in evaluation mode, on
+# 10,000 training images as they are, gives the other reading:
 
 # %%
 n_plain = min(len(test_iter.labels), len(train_iter.labels))
@@ -272,7 +229,7 @@ labels, predictions, probabilities = predict(net, test_iter, precision=history.p
 matrix = plot_confusion_matrix(labels, predictions)
 _, labels_on_disk = load_fashion_mnist(train=False)
 labels_on_disk = labels_on_disk[:preset.test_limit]
-class_counts = torch.bincount(labels_on_disk, minlength=num_classes)
+class_counts = torch.bincount(labels_on_disk, minlength=len(CLASS_NAMES))
 assert torch.equal(labels, labels_on_disk)  # predict kept the test set's order
 assert torch.equal(matrix.sum(dim=1), class_counts)
 assert matrix.trace().item() == round(history.test_acc[-1] * len(labels))
@@ -284,7 +241,7 @@ assert matrix.trace().item() == round(history.test_acc[-1] * len(labels))
 
 # %%
 off_diagonal = matrix - torch.diag(matrix.diag())
-true_class, predicted_class = divmod(off_diagonal.argmax().item(), num_classes)
+true_class, predicted_class = divmod(off_diagonal.argmax().item(), len(CLASS_NAMES))
 if preset.name in ("book", "quick"):
     upper_body = {"t-shirt", "pullover", "coat", "shirt"}
     assert {CLASS_NAMES[true_class], CLASS_NAMES[predicted_class]} <= upper_body
@@ -351,10 +308,8 @@ print(f"{megabytes:.1f} MB, {count_parameters(reloaded):,}")
 # %% [markdown]
 # ## Exercises
 #
-# Each exercise has an answer cell: replace its `...` with your answer and run it, then run
-# the check below it. The check says whether you are right and, when you are not, gives a
-# hint; it computes the right answer from the module or from your own run. A worked solution
-# is folded away under each check (the three dots in JupyterLab, *Show code* in Colab).
+# Replace the `...` in an answer cell and run it, then the check below it: right or wrong,
+# with a hint (computed from the module or your own run). A solution is folded under each check.
 
 # %%
 from d2lresnet import exercises
@@ -393,22 +348,3 @@ share_right = matrix.diag() / matrix.sum(dim=1)  # each row: one true class's te
 answer_5_2 = CLASS_NAMES[share_right.argmin()]
 print(answer_5_2, f"{share_right.min().item():.2f}")
 assert exercises.check("05.2", answer_5_2, labels=labels, predictions=predictions)
-
-# %% [markdown]
-# **Exercise 3.** The saved file above holds more numbers than ResNet-18 has parameters. How
-# many of the `state_dict`'s numbers are not parameters?
-
-# %%
-answer_5_3 = ...  # your answer
-
-# %%
-exercises.check("05.3", answer_5_3)
-
-# %% tags=["solution"] jupyter={"source_hidden": true} cellView="form"
-#@title Solution · 解答
-# BatchNorm's running mean and variance (one of each per channel, used in eval mode) and its
-# step counter: buffers, saved with the weights but not trained by the optimizer.
-state = net.state_dict()
-answer_5_3 = sum(t.numel() for t in state.values()) - count_parameters(net)
-assert answer_5_3 == sum(b.numel() for b in net.buffers())
-assert exercises.check("05.3", answer_5_3)

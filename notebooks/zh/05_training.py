@@ -33,7 +33,6 @@ import tempfile
 from pathlib import Path
 
 import torch
-from torch import nn
 
 from d2lresnet import count_parameters, resnet18
 from d2lresnet.data import (CLASS_NAMES, FashionMNISTBatches, class_names,
@@ -116,7 +115,7 @@ print(history.summary())
 # 笔记的运行（在CPU上以96×96训练10个迭代周期）输出了`loss 0.011, train acc 0.997, test acc 0.919`和`52.9 examples/sec on cpu`；D2L中文版2.0在GPU上输出的是`loss 0.012, train acc 0.997, test acc 0.893`。下面的单元格按同样的格式把你这次运行的结果印在笔记那一行的正下方，并说明两者能比较到什么程度：
 #
 # * `book`是同一个训练方案。10个迭代周期后的测试精度只是一次摆动中的抽样：下面保存的那次10个迭代周期的运行，在第4个迭代周期之后在0.845和0.921之间摆动（D2L的0.893是另一次抽样）。检查的是：你的测试精度落在这个范围内（上下各放宽0.02），损失与笔记的大小相当。
-# * `quick`和`best`是别的训练方案。它们的标签平滑给损失设了0.50的下限（见下一节），所以它们的损失不能与笔记的0.011比较，只能比较测试精度，而且要达到0.90。
+# * `quick`和`best`是别的训练方案。它们的标签平滑给损失设了0.50的下限（见笔记本08），所以它们的损失不能与笔记的0.011比较，只能比较测试精度，而且要达到0.90。
 # * `smoke`不与任何结果比较；它的损失必须下降，测试精度必须高于“总是回答最常见的类别”。
 
 # %%
@@ -142,7 +141,7 @@ else:
 # %% [markdown]
 # ### 把笔记的训练方案完整跑一遍
 #
-# 我们在一台不支持bf16的双核CPU（AVX2）上把`book`预设的10个迭代周期完整训练了一次，命令是`python -m d2lresnet frontier --presets book --checkpoints runs/ --out notebooks/figures/frontier.png`，每个迭代周期的结果都保存在`notebooks/figures/frontier.json`中。下面的单元格检查它用的是今天的`book`训练方案，按笔记的格式输出最后一个迭代周期的结果，并画出`train`在训练过程中画的那张图。
+# 我们在一台不支持bf16的双核CPU（AVX2）上把`book`预设的10个迭代周期完整训练了一次（`python -m d2lresnet frontier --presets book`，保存在`notebooks/figures/frontier.json`中）。下面的单元格检查它用的是今天的`book`训练方案，按笔记的格式输出最后一个迭代周期的结果，并重放它的训练曲线图。
 
 # %%
 assert Preset(**saved_book["recipe"]) == book  # the saved run used today's `book` recipe
@@ -156,38 +155,11 @@ ProgressPlot.replay(saved_book);
 # %% [markdown]
 # 与笔记的结果对照：测试精度0.921，笔记为0.919；损失却是0.015，笔记为0.011，多了三分之一。上图说明，这两个数的第三位小数都说明不了多少。训练精度每个迭代周期都在上升；测试精度在前四个迭代周期里上升，之后在相邻的迭代周期之间来回摆动几个百分点：最后一个迭代周期的前一个只有0.845。学习率直到最后一步都是0.05，随机梯度下降始终停不下来，所以第10个迭代周期的测试精度只是这种摆动中的一次抽样；笔记的0.919和D2L的0.893是另外两次。正因为如此，`quick`和`best`在最后一个迭代周期把学习率降到接近零（单周期学习率调度）。
 #
-# 第一个迭代周期结束时，测试精度反而**高于**训练精度：训练精度是整个迭代周期的平均，而这期间网络还在学习。到训练结束时，训练精度明显高于测试精度：网络过拟合了。这个训练方案没有显式的正则化（没有权重衰减、数据增广或暂退法）；批量规范化和小批量随机梯度下降的噪声有一点正则化作用，但不足以消除这个差距。这台双核CPU每秒计算38个样本，笔记为52.9（两者都只计计算步骤）。作为参照：Fashion-MNIST的基准表中，用数据增广训练的ResNet-18达到0.949，人类为0.835。
+# 第一个迭代周期结束时，测试精度反而**高于**训练精度：训练精度是整个迭代周期的平均，而这期间网络还在学习。到训练结束时，训练精度明显高于测试精度：网络过拟合了。这个训练方案没有显式的正则化（没有权重衰减、数据增广或暂退法）；批量规范化和小批量随机梯度下降的噪声有一点正则化作用，但不足以消除这个差距。作为参照：Fashion-MNIST的基准表中，用数据增广训练的ResNet-18达到0.949，人类为0.835。
 #
-# ### 为什么`quick`预设的损失总在0.5以上
+# ### 怎样读`quick`的结果
 #
-# `quick`训练结束时，即使测试精度同样好，损失也远高于笔记中的0.011。原因在于标签平滑。设平滑系数为$\varepsilon$、类别数为$K$，类别为$y$的图像的目标不再是独热向量，而是$q = (1-\varepsilon)\,\mathrm{onehot}(y) + \varepsilon/K$（每个类别都分到$\varepsilon/K$）。交叉熵可以分解为$H(q, p) = H(q) + \mathrm{KL}(q\,\|\,p) \ge H(q)$：即使网络的预测恰好等于$q$，也要付出目标本身的熵，这就是损失的下限。下面的单元格为每个预设计算这个下限，并用PyTorch自己的损失在其最小值处（logits取$\log q$）核对。
-
-# %%
-def smoothed_target(smoothing, num_classes, true_class=0):
-    target = torch.full((num_classes,), smoothing / num_classes)
-    target[true_class] += 1 - smoothing
-    return target
-
-
-def loss_floor(smoothing, num_classes):
-    """The entropy of the smoothed target: the least cross-entropy any prediction reaches."""
-    return torch.special.entr(smoothed_target(smoothing, num_classes)).sum().item()
-
-
-num_classes = len(CLASS_NAMES)
-floors = {p.name: loss_floor(p.label_smoothing, num_classes) for p in PRESETS.values()}
-for p in PRESETS.values():
-    loss_fn = nn.CrossEntropyLoss(label_smoothing=p.label_smoothing)
-    best_logits = smoothed_target(p.label_smoothing, num_classes).clamp_min(1e-12).log()
-    at_minimum = loss_fn(best_logits[None], torch.tensor([0])).item()
-    assert math.isclose(at_minimum, floors[p.name], abs_tol=1e-5), (p.name, at_minimum)
-print(f"{history.train_loss[-1] - floors[preset.name] = :.3f}")
-floors
-
-# %% [markdown]
-# 对于`quick`（$\varepsilon = 0.1$，10个类别），目标在真实类别上为0.91，在其余9个类别上各为0.01；它的熵$-0.91 \ln 0.91 - 9 \times 0.01 \ln 0.01$就是上面的0.50。只有输出的差值（损失减去下限）才是网络还能消除的误差。`book`不做标签平滑，下限为0。
-#
-# `quick`还做数据增广：它输出的训练精度是在翻转和平移过的图像上、在训练模式下测得的。让训练好的网络在预测模式下处理10,000张未经增广的训练图像，得到的是另一种读数：
+# `quick`训练结束时，即使测试精度同样好，损失也远高于笔记中的0.011：标签平滑给它的损失设了0.50的下限（见笔记本08）。`quick`还做数据增广：它输出的训练精度是在翻转和平移过的图像上、在训练模式下测得的。让训练好的网络在预测模式下处理10,000张未经增广的训练图像，得到的是另一种读数：
 
 # %%
 n_plain = min(len(test_iter.labels), len(train_iter.labels))
@@ -206,7 +178,7 @@ labels, predictions, probabilities = predict(net, test_iter, precision=history.p
 matrix = plot_confusion_matrix(labels, predictions)
 _, labels_on_disk = load_fashion_mnist(train=False)
 labels_on_disk = labels_on_disk[:preset.test_limit]
-class_counts = torch.bincount(labels_on_disk, minlength=num_classes)
+class_counts = torch.bincount(labels_on_disk, minlength=len(CLASS_NAMES))
 assert torch.equal(labels, labels_on_disk)  # predict kept the test set's order
 assert torch.equal(matrix.sum(dim=1), class_counts)
 assert matrix.trace().item() == round(history.test_acc[-1] * len(labels))
@@ -216,7 +188,7 @@ assert matrix.trace().item() == round(history.test_acc[-1] * len(labels))
 
 # %%
 off_diagonal = matrix - torch.diag(matrix.diag())
-true_class, predicted_class = divmod(off_diagonal.argmax().item(), num_classes)
+true_class, predicted_class = divmod(off_diagonal.argmax().item(), len(CLASS_NAMES))
 if preset.name in ("book", "quick"):
     upper_body = {"t-shirt", "pullover", "coat", "shirt"}
     assert {CLASS_NAMES[true_class], CLASS_NAMES[predicted_class]} <= upper_body
@@ -269,7 +241,7 @@ print(f"{megabytes:.1f} MB, {count_parameters(reloaded):,}")
 # %% [markdown]
 # ## 练习
 #
-# 每道练习都有一个答案单元：把其中的`...`换成你的答案并运行，然后运行它下面的检查单元。检查单元告诉你答得对不对，不对时给出提示；正确答案由模块或你自己的训练结果计算得出。每个检查单元下面折叠着一份解答（JupyterLab中点击那三个点，Colab中点击**显示代码**）。
+# 把答案单元中的`...`换成你的答案并运行，再运行下面的检查单元：它告诉你答得对不对，并给出提示（由模块或你自己的训练结果计算得出）。每个检查单元下面折叠着一份解答。
 
 # %%
 from d2lresnet import exercises
@@ -305,21 +277,3 @@ share_right = matrix.diag() / matrix.sum(dim=1)  # each row: one true class's te
 answer_5_2 = CLASS_NAMES[share_right.argmin()]
 print(answer_5_2, f"{share_right.min().item():.2f}")
 assert exercises.check("05.2", answer_5_2, labels=labels, predictions=predictions)
-
-# %% [markdown]
-# **练习3**：上面保存的文件所含的数比ResNet-18的参数多。`state_dict`中有多少个数不是参数？
-
-# %%
-answer_5_3 = ...  # your answer
-
-# %%
-exercises.check("05.3", answer_5_3)
-
-# %% tags=["solution"] jupyter={"source_hidden": true} cellView="form"
-#@title Solution · 解答
-# BatchNorm's running mean and variance (one of each per channel, used in eval mode) and its
-# step counter: buffers, saved with the weights but not trained by the optimizer.
-state = net.state_dict()
-answer_5_3 = sum(t.numel() for t in state.values()) - count_parameters(net)
-assert answer_5_3 == sum(b.numel() for b in net.buffers())
-assert exercises.check("05.3", answer_5_3)

@@ -27,15 +27,17 @@ present_from_environment()  # D2LRESNET_PRESENT=1: large type for a room
 # %%
 import dataclasses
 import json
+import math
 import statistics
 from pathlib import Path
 
 import matplotlib.pyplot as plt
 import torch
 from IPython.display import Markdown
+from torch import nn
 
 from d2lresnet import architecture, count_parameters, resnet18
-from d2lresnet.data import FashionMNISTBatches, load_fashion_mnist
+from d2lresnet.data import CLASS_NAMES, FashionMNISTBatches, load_fashion_mnist
 from d2lresnet.experiments.family import family_table, format_family_table
 from d2lresnet.experiments.frontier import (COMPUTE_GOALS, format_table, plot_compute,
                                             plot_frontier)
@@ -51,7 +53,7 @@ from d2lresnet.train import Recipe, choose_precision, cpu_has_bf16
 # %% [markdown]
 # ## 每个训练方案的全部要素
 #
-# 下表直接从预设对象中读出，所以不会与实际运行的方案不一致。`resize`是图像缩放后的边长（`None`表示保持Fashion-MNIST原来的28）；`lr`是学习率（使用`one_cycle`时是它的峰值：学习率逐个小批量先升后降）；`momentum`、`nesterov`和`weight_decay`是随机梯度下降的选项（动量、Nesterov动量和权重衰减）；`label_smoothing`（标签平滑）见笔记本05；`augment`对每张训练图像做随机翻转和平移；`progressive`让最初几个迭代周期用较小的图像训练；`test_flips`另外报告每张测试图像与其镜像取平均后的测试精度；`limit`和`test_limit`只保留每个数据集的前若干张图像。检查的是：每个预设都设置了`train`的每一个优化器选项。
+# 下表直接从预设对象中读出，所以不会与实际运行的方案不一致。`resize`是图像缩放后的边长（`None`表示保持Fashion-MNIST原来的28）；`lr`是学习率（使用`one_cycle`时是它的峰值：学习率逐个小批量先升后降）；`momentum`、`nesterov`和`weight_decay`是随机梯度下降的选项（动量、Nesterov动量和权重衰减）；`label_smoothing`（标签平滑）见下文；`augment`对每张训练图像做随机翻转和平移；`progressive`让最初几个迭代周期用较小的图像训练；`test_flips`另外报告每张测试图像与其镜像取平均后的测试精度；`limit`和`test_limit`只保留每个数据集的前若干张图像。检查的是：每个预设都设置了`train`的每一个优化器选项。
 
 # %%
 ingredients = ["resize", "num_epochs", "batch_size", "lr", "one_cycle", "momentum",
@@ -64,6 +66,35 @@ table += "\n".join(f"| `{field}` | " + " | ".join(str(getattr(p, field)) for p i
 recipe_fields = {f.name for f in dataclasses.fields(Recipe)}
 assert all(set(p.train_options()) == recipe_fields for p in PRESETS.values())
 Markdown(table)
+
+# %% [markdown]
+# ## 为什么`quick`预设的损失总在0.5以上
+#
+# `quick`训练结束时，即使测试精度同样好，损失也远高于笔记中的0.011。原因在于标签平滑。设平滑系数为$\varepsilon$、类别数为$K$，类别为$y$的图像的目标不再是独热向量，而是$q = (1-\varepsilon)\,\mathrm{onehot}(y) + \varepsilon/K$（每个类别都分到$\varepsilon/K$）。交叉熵可以分解为$H(q, p) = H(q) + \mathrm{KL}(q\,\|\,p) \ge H(q)$：即使网络的预测恰好等于$q$，也要付出目标本身的熵，这就是损失的下限。下面的单元格为每个预设计算这个下限，并用PyTorch自己的损失在其最小值处（logits取$\log q$）核对。
+
+# %%
+def smoothed_target(smoothing, num_classes, true_class=0):
+    target = torch.full((num_classes,), smoothing / num_classes)
+    target[true_class] += 1 - smoothing
+    return target
+
+
+def loss_floor(smoothing, num_classes):
+    """The entropy of the smoothed target: the least cross-entropy any prediction reaches."""
+    return torch.special.entr(smoothed_target(smoothing, num_classes)).sum().item()
+
+
+num_classes = len(CLASS_NAMES)
+floors = {p.name: loss_floor(p.label_smoothing, num_classes) for p in PRESETS.values()}
+for p in PRESETS.values():
+    loss_fn = nn.CrossEntropyLoss(label_smoothing=p.label_smoothing)
+    best_logits = smoothed_target(p.label_smoothing, num_classes).clamp_min(1e-12).log()
+    at_minimum = loss_fn(best_logits[None], torch.tensor([0])).item()
+    assert math.isclose(at_minimum, floors[p.name], abs_tol=1e-5), (p.name, at_minimum)
+floors
+
+# %% [markdown]
+# 对于`quick`（$\varepsilon = 0.1$，10个类别），目标在真实类别上为0.91，在其余9个类别上各为0.01；它的熵$-0.91 \ln 0.91 - 9 \times 0.01 \ln 0.01$就是上面的0.50。只有高出下限的那部分损失才是网络还能消除的误差。`book`不做标签平滑，下限为0。
 
 # %% [markdown]
 # ## 多长时间、在什么机器上
