@@ -24,23 +24,21 @@ present_from_environment()  # D2LRESNET_PRESENT=1: large type for a room
 #
 # The notes: *although ResNet's main architecture is similar to GoogLeNet's, it is simpler and
 # easier to modify.* This notebook builds the family of the paper's Table 1 from one table,
-# beside torchvision's models and GoogLeNet's Inception blocks; adds ResNeXt (D2L's English
-# edition, same section); and works through the book's five exercises. The cells compute the
-# numbers and assert what they can test; what the papers measured (Exercise 5) is cited.
+# beside torchvision's models and GoogLeNet's Inception blocks, and works through the book's
+# five exercises. The cells compute the numbers and assert what they can test; what the papers
+# measured (Exercise 5) is cited.
 
 # %%
 import inspect
 
-import matplotlib.pyplot as plt
 import torch
 from torch import nn
 from torch.nn import functional as F
 
-from d2lresnet import (ARCHITECTURES, Bottleneck, PreActResidual, ResNeXtBottleneck, Residual,
-                       architecture, count_flops, count_layers, count_parameters, display_name,
-                       exercises, resnet, resnet18, resnet_block)
+from d2lresnet import (ARCHITECTURES, Bottleneck, PreActResidual, Residual, count_flops,
+                       count_layers, count_parameters, display_name, exercises, resnet,
+                       resnet_block)
 from d2lresnet.experiments.family import family_table, format_family_table
-from d2lresnet.i18n import label
 
 # %% [markdown]
 # ## The ResNet family from one table
@@ -140,33 +138,6 @@ assert set(channel_choices(stage)) == {128}  # one width for all its convolution
 print(sum(map(len, inception_numbers)), "numbers chosen by hand:", inception_numbers[:2], "...")
 
 # %% [markdown]
-# ## ResNeXt: grouped convolutions
-#
-# D2L's English edition extends this section (*Residual Networks (ResNet) and ResNeXt*) with
-# ResNeXt (Xie et al., 2017). It keeps Inception's several parallel paths but makes them all
-# alike, so no path needs its own numbers. The paths are a *grouped convolution*: the $c_i$
-# input channels are split into $g$ groups of $c_i/g$, and each group computes its own $c_o/g$
-# output channels from its own inputs only: $g$ separate convolutions side by side, the
-# cell's first check. So its cost falls from $\mathcal{O}(c_i c_o)$ to
-# $\mathcal{O}(g \cdot \frac{c_i}{g} \cdot \frac{c_o}{g}) = \mathcal{O}(c_i c_o / g)$: $g$
-# times fewer parameters and multiply-adds (`grouped.weight` is 256x8x3x3, not 256x256x3x3).
-# ResNeXt spends the saving on width: `Bottleneck` takes torchvision's `groups` and
-# `width_per_group`, and ResNeXt-50 (32x4d) has 32 groups of 4 (per 64), so where ResNet-50's
-# first stage runs 64 channels through its 3x3 convolution, ResNeXt's runs 128, for about the
-# same cost (in torchvision's configuration its parameters are `resnext50_32x4d`'s):
-
-# %%
-X = torch.randn(1, 256, 14, 14)
-grouped = nn.Conv2d(256, 256, kernel_size=3, padding=1, groups=32)
-parts = [F.conv2d(x, w, b, padding=1) for x, w, b in
-         zip(X.chunk(32, dim=1), grouped.weight.chunk(32), grouped.bias.chunk(32))]
-assert torch.allclose(grouped(X), torch.cat(parts, dim=1), atol=1e-5)
-resnet_block_b2, resnext_block_b2 = Bottleneck(256, 64), ResNeXtBottleneck(256, 64)
-print(resnext_block_b2.conv2)
-assert resnext_block_b2.conv2.in_channels == 2 * resnet_block_b2.conv2.in_channels == 128
-assert abs(count_parameters(resnext_block_b2) / count_parameters(resnet_block_b2) - 1) < 0.02
-
-# %% [markdown]
 # ## Exercises (练习)
 #
 # The book's five exercises, each with a question whose answer you can check: replace the
@@ -241,10 +212,9 @@ assert count_layers(answer_7_2) == 1 + 2 * (3 + 4 + 6 + 3) + 1
 assert exercises.check("07.2", answer_7_2)
 
 # %% [markdown]
-# **Worked answer.**
-#
-# Table 1's five networks are the family table above, one entry each in `ARCHITECTURES`, each
-# with torchvision's parameters (notebook 08 checks their multiply-adds against Table 1).
+# **Worked answer.** Table 1's five networks are the family table above, one entry each in
+# `ARCHITECTURES`, each with torchvision's parameters (notebook 08 checks their multiply-adds
+# against Table 1).
 #
 # ### Exercise 3. The bottleneck, for deeper networks
 #
@@ -271,11 +241,9 @@ assert answer_7_3 == count_parameters(Bottleneck(1024, 256))
 assert exercises.check("07.3", answer_7_3)
 
 # %% [markdown]
-# **Worked answer.**
-#
-# `Bottleneck` replaces the two 3x3 convolutions by a 1x1 convolution that divides the
-# channels by 4, a 3x3 convolution on those, and a 1x1 convolution back. At the same width,
-# 256 channels in and out (ResNet-50's first stage between blocks), against a basic block:
+# **Worked answer.** `Bottleneck` replaces the two 3x3 convolutions by a 1x1 convolution that
+# divides the channels by 4, a 3x3 convolution on those, and a 1x1 convolution back. At the same
+# width, 256 channels in and out (ResNet-50's first stage between blocks), against a basic block:
 
 # %%
 def size_and_cost(block, input_shape):
@@ -316,86 +284,17 @@ answer_7_4 = ["bn", "relu", "conv", "bn", "relu", "conv"]  # each conv after its
 assert exercises.check("07.4", answer_7_4)
 
 # %% [markdown]
-# **Worked answer.**
-#
-# He et al. (2016) moved BatchNorm and ReLU in front of each convolution; nothing follows the
-# addition any more, in particular no ReLU:
+# **Worked answer.** He et al. (2016) moved BatchNorm and ReLU in front of each convolution;
+# nothing follows the addition any more, in particular no ReLU:
 
 # %%
 print(inspect.getsource(PreActResidual.forward))
 
 # %% [markdown]
-# The paper's point concerns many blocks at once. With nothing after the addition, block $i$
-# computes $\mathbf{x}_{i+1} = \mathbf{x}_i + F(\mathbf{x}_i)$ exactly, so for any block $l$
-# and any later $L$
-#
-# $$\mathbf{x}_L = \mathbf{x}_l + \sum_{i=l}^{L-1} F(\mathbf{x}_i), \qquad
-# \frac{\partial \ell}{\partial \mathbf{x}_l} = \frac{\partial \ell}{\partial \mathbf{x}_L}
-# \Big(1 + \frac{\partial}{\partial \mathbf{x}_l} \sum_{i=l}^{L-1} F(\mathbf{x}_i)\Big).$$
-#
-# The first term of the gradient reaches block $l$ unchanged however deep the stack. With a
-# ReLU after each addition the shortcut path is no identity: each ReLU zeroes the gradient
-# wherever its sum was negative, and the zeros accumulate block after block.
-#
-# To see the first term alone, take blocks whose branches pass no gradient: weights zero
-# (`zero_init_`), the branch's last bias a signed random value per channel, so each block adds
-# a constant and any gradient reaching the input came along the shortcuts. The input is
-# non-negative, as after a ReLU. Push a random gradient back from the top of 1 to 64 blocks:
-
-# %%
-def last_layer(blk):
-    return blk.conv2 if isinstance(blk, PreActResidual) else blk.bn2  # where the branch ends
-
-
-def shifted_stack(block_type, depth, channels=16):
-    """depth blocks whose branches output a signed constant per channel and pass no gradient."""
-    blocks = [block_type(channels, channels).zero_init_() for _ in range(depth)]
-    for blk in blocks:
-        nn.init.normal_(last_layer(blk).bias, std=0.5)
-    return nn.Sequential(*blocks).eval()
-
-
-torch.manual_seed(0)
-depths = (1, 2, 4, 8, 16, 32, 64)
-X = torch.rand(4, 16, 8, 8, requires_grad=True)
-V = torch.randn_like(X)  # the gradient arriving from above
-intact = {}
-fig, ax = plt.subplots(figsize=(5.5, 3.2))
-for block_type, key in ((PreActResidual, "preact_stack"), (Residual, "postact_stack")):
-    stack, outputs, x = shifted_stack(block_type, depths[-1]), {}, X
-    for depth, blk in enumerate(stack, start=1):
-        x = outputs[depth] = blk(x)
-    intact[block_type] = [(torch.autograd.grad(outputs[d], X, V, retain_graph=True)[0] == V)
-                          .float().mean().item() for d in depths]
-    shifts = sum(last_layer(blk).bias for blk in stack)[:, None, None]  # the branches' sum
-    exact = torch.allclose(outputs[depths[-1]] - X, shifts, atol=1e-4)  # x_L = x_0 + sum F
-    assert exact == (block_type is PreActResidual)
-    ax.plot(depths, intact[block_type], "o-", label=label(key))
-ax.set(xscale="log", ylim=(0, 1.05), xlabel=label("blocks_stacked"),
-       ylabel=label("gradient_intact"))
-ax.set_xticks(depths, [str(d) for d in depths]), ax.legend(loc="center right"), plt.show()
-post = intact[Residual]
-print([round(v, 2) for v in post])
-assert all(a >= b for a, b in zip(post, post[1:])) and post[-1] < post[0] / 2
-
-# %% [markdown]
-# Through the pre-activation stack the gradient arrives whole at every depth, and the output
-# is exactly the input plus the branches' sum; through the original blocks the share falls
-# with depth, as ReLUs deep in the stack clip what the first ones let through. (Real branches
-# also pass gradient, the formula's second term; zero weights switch it off here.) A whole
-# pre-activation network adds one BatchNorm and ReLU before the pooling, as the paper does,
-# and has ResNet-18's layers and, within 1%, its parameters and arithmetic:
-
-# %%
-pre18, r18_net = resnet(block=PreActResidual), resnet18()
-assert count_layers(pre18) == 18
-assert isinstance(pre18[-4][0], nn.BatchNorm2d) and isinstance(pre18[-4][1], nn.ReLU)
-assert pre18(torch.rand(2, 1, 96, 96)).shape == (2, 10)
-assert abs(count_parameters(pre18) / count_parameters(r18_net) - 1) < 0.01
-assert abs(count_flops(pre18, (1, 1, 96, 96)) / count_flops(r18_net, (1, 1, 96, 96)) - 1) < 0.01
-
-# %% [markdown]
-# **Try it yourself.** Train `resnet(block=PreActResidual)` and `resnet18()` as notebook 05 does.
+# With nothing after the addition, the shortcuts of a whole stack form one identity path:
+# notebook 08 measures how much of the gradient arrives unchanged through 64 blocks of each
+# kind, and builds the whole pre-activation ResNet-18. **Try it yourself:** train
+# `resnet(block=PreActResidual)` and `resnet18()` as notebook 05 does.
 #
 # ### Exercise 5. Why not grow the function class without bound?
 #
@@ -423,10 +322,9 @@ print(f"{answer_7_5:.2f}, counting blocks: {by_blocks:.0f}")
 assert exercises.check("07.5", answer_7_5) and exercises.check("07.5", by_blocks)
 
 # %% [markdown]
-# **Worked answer.**
-#
-# Nesting guarantees that a bigger class **contains** a function at least as good as the best
-# of the smaller one, not that it is easy to find, cheap to run, or likely to generalise:
+# **Worked answer.** Nesting guarantees that a bigger class **contains** a function at least as
+# good as the best of the smaller one, not that it is easy to find, cheap to run, or likely to
+# generalise:
 #
 # * **Compute.** Each block adds a fixed cost: every step and prediction grows with depth.
 # * **Overfitting.** More functions fit the training data but not the test data: the paper's
@@ -443,10 +341,8 @@ assert exercises.check("07.5", answer_7_5) and exercises.check("07.5", by_blocks
 # * The ResNet family is one table: ResNet-18 to ResNet-34 changes the blocks per stage,
 #   ResNet-50 the block; each member has torchvision's parameters. GoogLeNet needs six
 #   hand-chosen channel numbers per Inception block, and their sums must chain.
-# * ResNeXt makes Inception's paths alike and groups them: a grouped convolution costs
-#   $\mathcal{O}(c_i c_o / g)$, and the saving buys a twice as wide 3x3 convolution.
 # * The bottleneck costs 15 times less than a basic block of the same width: ResNet-50 has 50
 #   layers for about ResNet-34's cost.
-# * With pre-activation the shortcuts are an identity path through the whole stack: gradient
-#   along it arrives whole at any depth, while ReLUs after the additions clip more of it.
+# * With pre-activation nothing follows the addition, so the shortcuts of a stack form one
+#   identity path (notebook 08 measures the gradient along it).
 # * A bigger nested class is not free: it costs compute, can overfit, and buys less and less.

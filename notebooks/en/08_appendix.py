@@ -25,9 +25,11 @@ present_from_environment()  # D2LRESNET_PRESENT=1: large type for a room
 # The notes end 6.4 with `52.9 examples/sec on cpu`. This notebook collects what lies behind
 # such a line and is not part of the lesson: what each training preset contains, how long the
 # saved runs took and on which machine, why enlarging pictures costs arithmetic but adds no
-# information, what bf16 and `channels_last` do, ResNet-18 against a plain CNN, and the
-# multiply-adds of the ResNet family. Nothing here trains: the runs were measured once, saved
-# in `notebooks/figures/`, and are read back (tests check the prose against those files).
+# information, what bf16 and `channels_last` do, ResNet-18 against a plain CNN, the
+# multiply-adds of the ResNet family, ResNeXt's grouped convolutions, and the gradient along a
+# pre-activation stack's shortcuts (notebook 07's Exercise 4, continued). Nothing here trains:
+# the runs were measured once, saved in `notebooks/figures/`, and are read back (tests check
+# the prose against those files).
 
 # %%
 import dataclasses
@@ -40,8 +42,10 @@ import matplotlib.pyplot as plt
 import torch
 from IPython.display import Markdown
 from torch import nn
+from torch.nn import functional as F
 
-from d2lresnet import architecture, count_parameters, resnet18
+from d2lresnet import (PreActResidual, ResNeXtBottleneck, Residual, architecture, count_layers,
+                       count_parameters, resnet, resnet18)
 from d2lresnet.data import CLASS_NAMES, FashionMNISTBatches, load_fashion_mnist
 from d2lresnet.experiments.family import family_table, format_family_table
 from d2lresnet.experiments.frontier import (COMPUTE_GOALS, format_table, plot_compute,
@@ -378,7 +382,109 @@ assert top1["ResNet-152"] - top1["ResNet-101"] < 1 and gmacs["ResNet-152"] / gma
 # %% [markdown]
 # **Try it yourself.** Time one training step of `cifar_resnet(depth_to_n(d))` for a few
 # depths: does the time grow linearly too?
+
+# %% [markdown]
+# ## ResNeXt: grouped convolutions
 #
+# D2L's English edition extends its ResNet section (*Residual Networks (ResNet) and ResNeXt*)
+# with ResNeXt (Xie et al., 2017). It keeps Inception's parallel paths (notebook 07) but makes them all
+# alike, so no path needs its own numbers. The paths are a *grouped convolution*: the $c_i$
+# input channels are split into $g$ groups of $c_i/g$, and each group computes its own $c_o/g$
+# output channels from its own inputs only: $g$ separate convolutions side by side, the
+# cell's first check. So its cost falls from $\mathcal{O}(c_i c_o)$ to
+# $\mathcal{O}(g \cdot \frac{c_i}{g} \cdot \frac{c_o}{g}) = \mathcal{O}(c_i c_o / g)$: $g$
+# times fewer parameters and multiply-adds (`grouped.weight` is 256x8x3x3, not 256x256x3x3).
+# ResNeXt spends the saving on width: `Bottleneck` takes torchvision's `groups` and
+# `width_per_group`, and ResNeXt-50 (32x4d) has 32 groups of 4 (per 64), so where ResNet-50's
+# first stage runs 64 channels through its 3x3 convolution, ResNeXt's runs 128, for about the
+# same cost (in torchvision's configuration its parameters are `resnext50_32x4d`'s):
+
+# %%
+X = torch.randn(1, 256, 14, 14)
+grouped = nn.Conv2d(256, 256, kernel_size=3, padding=1, groups=32)
+parts = [F.conv2d(x, w, b, padding=1) for x, w, b in
+         zip(X.chunk(32, dim=1), grouped.weight.chunk(32), grouped.bias.chunk(32))]
+assert torch.allclose(grouped(X), torch.cat(parts, dim=1), atol=1e-5)
+resnet_block_b2, resnext_block_b2 = Bottleneck(256, 64), ResNeXtBottleneck(256, 64)
+print(resnext_block_b2.conv2)
+assert resnext_block_b2.conv2.in_channels == 2 * resnet_block_b2.conv2.in_channels == 128
+assert abs(count_parameters(resnext_block_b2) / count_parameters(resnet_block_b2) - 1) < 0.02
+
+# %% [markdown]
+# ## Pre-activation: an identity path through the whole stack
+#
+# Notebook 07's Exercise 4, continued.
+#
+# The paper's point concerns many blocks at once. With nothing after the addition, block $i$
+# computes $\mathbf{x}_{i+1} = \mathbf{x}_i + F(\mathbf{x}_i)$ exactly, so for any block $l$
+# and any later $L$
+#
+# $$\mathbf{x}_L = \mathbf{x}_l + \sum_{i=l}^{L-1} F(\mathbf{x}_i), \qquad
+# \frac{\partial \ell}{\partial \mathbf{x}_l} = \frac{\partial \ell}{\partial \mathbf{x}_L}
+# \Big(1 + \frac{\partial}{\partial \mathbf{x}_l} \sum_{i=l}^{L-1} F(\mathbf{x}_i)\Big).$$
+#
+# The first term of the gradient reaches block $l$ unchanged however deep the stack. With a
+# ReLU after each addition the shortcut path is no identity: each ReLU zeroes the gradient
+# wherever its sum was negative, and the zeros accumulate block after block.
+#
+# To see the first term alone, take blocks whose branches pass no gradient: weights zero
+# (`zero_init_`), the branch's last bias a signed random value per channel, so each block adds
+# a constant and any gradient reaching the input came along the shortcuts. The input is
+# non-negative, as after a ReLU. Push a random gradient back from the top of 1 to 64 blocks:
+
+# %%
+def last_layer(blk):
+    return blk.conv2 if isinstance(blk, PreActResidual) else blk.bn2  # where the branch ends
+
+
+def shifted_stack(block_type, depth, channels=16):
+    """depth blocks whose branches output a signed constant per channel and pass no gradient."""
+    blocks = [block_type(channels, channels).zero_init_() for _ in range(depth)]
+    for blk in blocks:
+        nn.init.normal_(last_layer(blk).bias, std=0.5)
+    return nn.Sequential(*blocks).eval()
+
+
+torch.manual_seed(0)
+depths = (1, 2, 4, 8, 16, 32, 64)
+X = torch.rand(4, 16, 8, 8, requires_grad=True)
+V = torch.randn_like(X)  # the gradient arriving from above
+intact = {}
+fig, ax = plt.subplots(figsize=(5.5, 3.2))
+for block_type, key in ((PreActResidual, "preact_stack"), (Residual, "postact_stack")):
+    stack, outputs, x = shifted_stack(block_type, depths[-1]), {}, X
+    for depth, blk in enumerate(stack, start=1):
+        x = outputs[depth] = blk(x)
+    intact[block_type] = [(torch.autograd.grad(outputs[d], X, V, retain_graph=True)[0] == V)
+                          .float().mean().item() for d in depths]
+    shifts = sum(last_layer(blk).bias for blk in stack)[:, None, None]  # the branches' sum
+    exact = torch.allclose(outputs[depths[-1]] - X, shifts, atol=1e-4)  # x_L = x_0 + sum F
+    assert exact == (block_type is PreActResidual)
+    ax.plot(depths, intact[block_type], "o-", label=label(key))
+ax.set(xscale="log", ylim=(0, 1.05), xlabel=label("blocks_stacked"),
+       ylabel=label("gradient_intact"))
+ax.set_xticks(depths, [str(d) for d in depths]), ax.legend(loc="center right"), plt.show()
+post = intact[Residual]
+print([round(v, 2) for v in post])
+assert all(a >= b for a, b in zip(post, post[1:])) and post[-1] < post[0] / 2
+
+# %% [markdown]
+# Through the pre-activation stack the gradient arrives whole at every depth, and the output
+# is exactly the input plus the branches' sum; through the original blocks the share falls
+# with depth, as ReLUs deep in the stack clip what the first ones let through. (Real branches
+# also pass gradient, the formula's second term; zero weights switch it off here.) A whole
+# pre-activation network adds one BatchNorm and ReLU before the pooling, as the paper does,
+# and has ResNet-18's layers and, within 1%, its parameters and arithmetic:
+
+# %%
+pre18, r18_net = resnet(block=PreActResidual), resnet18()
+assert count_layers(pre18) == 18
+assert isinstance(pre18[-4][0], nn.BatchNorm2d) and isinstance(pre18[-4][1], nn.ReLU)
+assert pre18(torch.rand(2, 1, 96, 96)).shape == (2, 10)
+assert abs(count_parameters(pre18) / count_parameters(r18_net) - 1) < 0.01
+assert abs(count_flops(pre18, (1, 1, 96, 96)) / count_flops(r18_net, (1, 1, 96, 96)) - 1) < 0.01
+
+# %% [markdown]
 # ## Summary
 #
 # * The presets differ in image size, epochs, schedule, momentum, label smoothing and
@@ -394,3 +500,11 @@ assert top1["ResNet-152"] - top1["ResNet-101"] < 1 and gmacs["ResNet-152"] / gma
 #   v1.5 stride. ResNeXt-50 costs about what ResNet-50 does, for 1.5 more ImageNet points.
 # * The cost of the paper's CIFAR networks grows linearly with depth; from ResNet-50 on, each
 #   step buys fewer ImageNet points per multiply-add.
+# * ResNeXt makes Inception's paths alike and groups them: a grouped convolution costs
+#   $\mathcal{O}(c_i c_o / g)$, and the saving buys a twice as wide 3x3 convolution.
+# * With pre-activation the shortcuts are an identity path through the whole stack: gradient
+#   along it arrives whole at any depth, while ReLUs after the additions clip more of it.
+# * Label smoothing puts a floor under the loss, the entropy of the smoothed target: 0.50 for
+#   `quick` and `best`, so their loss cannot be compared with the book's.
+# * Compute to accuracy is machine-free: `quick` reaches 0.92 at about a seventh of the book's
+#   compute and `best` stops at 0.933; neither goal (0.92 at a twentieth, 0.94 at a third) is met.

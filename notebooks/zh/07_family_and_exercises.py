@@ -22,21 +22,19 @@ present_from_environment()  # D2LRESNET_PRESENT=1: large type for a room
 # %% [markdown]
 # # ResNet家族与练习
 #
-# 笔记中写道：“虽然ResNet的主体架构跟GoogLeNet类似，但ResNet架构更简单，修改也更方便。”本笔记本用一张表构建出ResNet论文表1中的整个家族，与torchvision的模型和GoogLeNet的Inception块对照；接着介绍ResNeXt（D2L英文版在同一节中介绍了它）；最后逐题完成书中的五道练习。数字由代码单元计算，能检验的结论都用`assert`检验；论文中测得的结果（练习5）只引用，不重新运行。
+# 笔记中写道：“虽然ResNet的主体架构跟GoogLeNet类似，但ResNet架构更简单，修改也更方便。”本笔记本用一张表构建出ResNet论文表1中的整个家族，与torchvision的模型和GoogLeNet的Inception块对照；然后逐题完成书中的五道练习。数字由代码单元计算，能检验的结论都用`assert`检验；论文中测得的结果（练习5）只引用，不重新运行。
 
 # %%
 import inspect
 
-import matplotlib.pyplot as plt
 import torch
 from torch import nn
 from torch.nn import functional as F
 
-from d2lresnet import (ARCHITECTURES, Bottleneck, PreActResidual, ResNeXtBottleneck, Residual,
-                       architecture, count_flops, count_layers, count_parameters, display_name,
-                       exercises, resnet, resnet18, resnet_block)
+from d2lresnet import (ARCHITECTURES, Bottleneck, PreActResidual, Residual, count_flops,
+                       count_layers, count_parameters, display_name, exercises, resnet,
+                       resnet_block)
 from d2lresnet.experiments.family import family_table, format_family_table
-from d2lresnet.i18n import label
 
 # %% [markdown]
 # ## 由一张表得到的ResNet家族
@@ -119,22 +117,6 @@ assert set(channel_choices(stage)) == {128}  # one width for all its convolution
 print(sum(map(len, inception_numbers)), "numbers chosen by hand:", inception_numbers[:2], "...")
 
 # %% [markdown]
-# ## ResNeXt：分组卷积
-#
-# D2L英文版在这一节（*Residual Networks (ResNet) and ResNeXt*）中还介绍了ResNeXt（Xie等，2017）。它保留了Inception的多条并行路径，但让所有路径都一样，于是不必再为每条路径单独选定通道数。这些路径合起来就是**分组卷积**：把$c_i$个输入通道分成$g$组，每组$c_i/g$个通道，每组只用本组的输入算出本组的$c_o/g$个输出通道，也就是$g$个并排的独立卷积（单元格的第一个检查）。因此计算成本从$\mathcal{O}(c_i c_o)$降到$\mathcal{O}(g \cdot \frac{c_i}{g} \cdot \frac{c_o}{g}) = \mathcal{O}(c_i c_o / g)$，参数数量和乘加次数都只有原来的$1/g$（`grouped.weight`的形状是256×8×3×3，而不是256×256×3×3）。省下来的计算，ResNeXt拿去加宽网络：`Bottleneck`和torchvision的实现一样接受`groups`和`width_per_group`，ResNeXt-50（32x4d）有32组、每组4个通道（按每64个通道计）。于是在第一个模块里，ResNet-50的3×3卷积层处理64个通道，ResNeXt处理128个，成本却差不多（在torchvision的配置下，它的参数数量与`resnext50_32x4d`相同）：
-
-# %%
-X = torch.randn(1, 256, 14, 14)
-grouped = nn.Conv2d(256, 256, kernel_size=3, padding=1, groups=32)
-parts = [F.conv2d(x, w, b, padding=1) for x, w, b in
-         zip(X.chunk(32, dim=1), grouped.weight.chunk(32), grouped.bias.chunk(32))]
-assert torch.allclose(grouped(X), torch.cat(parts, dim=1), atol=1e-5)
-resnet_block_b2, resnext_block_b2 = Bottleneck(256, 64), ResNeXtBottleneck(256, 64)
-print(resnext_block_b2.conv2)
-assert resnext_block_b2.conv2.in_channels == 2 * resnet_block_b2.conv2.in_channels == 128
-assert abs(count_parameters(resnext_block_b2) / count_parameters(resnet_block_b2) - 1) < 0.02
-
-# %% [markdown]
 # ## 练习
 #
 # 书中的五道练习，每道附一个可以检查的问题：把答案单元中的`...`换成你的答案，运行它和下面的检查单元（答错时给出提示，但不给出答案）。每个检查单元下面折叠着一份解答，之后是参考答案。
@@ -198,9 +180,7 @@ assert count_layers(answer_7_2) == 1 + 2 * (3 + 4 + 6 + 3) + 1
 assert exercises.check("07.2", answer_7_2)
 
 # %% [markdown]
-# **参考答案。**
-#
-# 表1中的五个网络就是上面家族表中的前五行，各占`ARCHITECTURES`中的一项，参数数量都与torchvision一致（笔记本08把它们的计算量与表1核对）。
+# **参考答案。** 表1中的五个网络就是上面家族表中的前五行，各占`ARCHITECTURES`中的一项，参数数量都与torchvision一致（笔记本08把它们的计算量与表1核对）。
 #
 # ### 练习3：更深网络的“bottleneck”架构
 #
@@ -225,9 +205,7 @@ assert answer_7_3 == count_parameters(Bottleneck(1024, 256))
 assert exercises.check("07.3", answer_7_3)
 
 # %% [markdown]
-# **参考答案。**
-#
-# `Bottleneck`把两个3×3卷积层换成三个卷积层：一个1×1卷积层把通道数减为四分之一，一个3×3卷积层在减少后的通道上计算，再用一个1×1卷积层把通道数恢复。在相同的宽度下（输入和输出都是256个通道，正是ResNet-50第一个模块在残差块之间传递的通道数），与基本残差块比较：
+# **参考答案。** `Bottleneck`把两个3×3卷积层换成三个卷积层：一个1×1卷积层把通道数减为四分之一，一个3×3卷积层在减少后的通道上计算，再用一个1×1卷积层把通道数恢复。在相同的宽度下（输入和输出都是256个通道，正是ResNet-50第一个模块在残差块之间传递的通道数），与基本残差块比较：
 
 # %%
 def size_and_cost(block, input_shape):
@@ -262,73 +240,13 @@ answer_7_4 = ["bn", "relu", "conv", "bn", "relu", "conv"]  # each conv after its
 assert exercises.check("07.4", answer_7_4)
 
 # %% [markdown]
-# **参考答案。**
-#
-# He等（2016）把批量规范化层和ReLU移到每个卷积层之前；相加之后不再有任何层，尤其是没有ReLU：
+# **参考答案。** He等（2016）把批量规范化层和ReLU移到每个卷积层之前；相加之后不再有任何层，尤其是没有ReLU：
 
 # %%
 print(inspect.getsource(PreActResidual.forward))
 
 # %% [markdown]
-# 论文的要点在于许多残差块连在一起的时候。相加之后什么也没有，第$i$个块就恰好计算$\mathbf{x}_{i+1} = \mathbf{x}_i + F(\mathbf{x}_i)$，所以对任意一个块$l$和它之后的任意一个块$L$，
-#
-# $$\mathbf{x}_L = \mathbf{x}_l + \sum_{i=l}^{L-1} F(\mathbf{x}_i), \qquad
-# \frac{\partial \ell}{\partial \mathbf{x}_l} = \frac{\partial \ell}{\partial \mathbf{x}_L}
-# \Big(1 + \frac{\partial}{\partial \mathbf{x}_l} \sum_{i=l}^{L-1} F(\mathbf{x}_i)\Big).$$
-#
-# 无论堆叠多深，梯度的第一项都原样到达第$l$个块。如果每次相加之后都接ReLU，跨层数据通路就不再是恒等映射：每个ReLU在和为负的位置把梯度置零，这些零一个块接一个块地累积起来。
-#
-# 为了单独观察第一项，构造残差映射不传递梯度的块：权重为0（`zero_init_`），残差映射最后一层的偏置在每个通道上取一个有正有负的随机值。这样每个块只是加上一个常数，凡是到达输入的梯度都来自跨层数据通路。输入是非负的，就像经过ReLU之后那样。从堆叠了1到64个块的顶端反向传入一个随机梯度：
-
-# %%
-def last_layer(blk):
-    return blk.conv2 if isinstance(blk, PreActResidual) else blk.bn2  # where the branch ends
-
-
-def shifted_stack(block_type, depth, channels=16):
-    """depth blocks whose branches output a signed constant per channel and pass no gradient."""
-    blocks = [block_type(channels, channels).zero_init_() for _ in range(depth)]
-    for blk in blocks:
-        nn.init.normal_(last_layer(blk).bias, std=0.5)
-    return nn.Sequential(*blocks).eval()
-
-
-torch.manual_seed(0)
-depths = (1, 2, 4, 8, 16, 32, 64)
-X = torch.rand(4, 16, 8, 8, requires_grad=True)
-V = torch.randn_like(X)  # the gradient arriving from above
-intact = {}
-fig, ax = plt.subplots(figsize=(5.5, 3.2))
-for block_type, key in ((PreActResidual, "preact_stack"), (Residual, "postact_stack")):
-    stack, outputs, x = shifted_stack(block_type, depths[-1]), {}, X
-    for depth, blk in enumerate(stack, start=1):
-        x = outputs[depth] = blk(x)
-    intact[block_type] = [(torch.autograd.grad(outputs[d], X, V, retain_graph=True)[0] == V)
-                          .float().mean().item() for d in depths]
-    shifts = sum(last_layer(blk).bias for blk in stack)[:, None, None]  # the branches' sum
-    exact = torch.allclose(outputs[depths[-1]] - X, shifts, atol=1e-4)  # x_L = x_0 + sum F
-    assert exact == (block_type is PreActResidual)
-    ax.plot(depths, intact[block_type], "o-", label=label(key))
-ax.set(xscale="log", ylim=(0, 1.05), xlabel=label("blocks_stacked"),
-       ylabel=label("gradient_intact"))
-ax.set_xticks(depths, [str(d) for d in depths]), ax.legend(loc="center right"), plt.show()
-post = intact[Residual]
-print([round(v, 2) for v in post])
-assert all(a >= b for a, b in zip(post, post[1:])) and post[-1] < post[0] / 2
-
-# %% [markdown]
-# 经过预激活残差块的堆叠，梯度在任何深度都完整地到达输入，输出也恰好等于输入加上各残差映射之和；经过原始结构的残差块，原样到达的比例随深度下降，因为堆叠深处的ReLU会截断前面的ReLU放过的部分。（实际的残差映射也传递梯度，即公式中的第二项；这里权重为0，把这一项关掉了。）完整的预激活网络像论文那样在汇聚层之前加一个批量规范化层和ReLU，层数与ResNet-18相同，参数数量和计算量相差都不到1%：
-
-# %%
-pre18, r18_net = resnet(block=PreActResidual), resnet18()
-assert count_layers(pre18) == 18
-assert isinstance(pre18[-4][0], nn.BatchNorm2d) and isinstance(pre18[-4][1], nn.ReLU)
-assert pre18(torch.rand(2, 1, 96, 96)).shape == (2, 10)
-assert abs(count_parameters(pre18) / count_parameters(r18_net) - 1) < 0.01
-assert abs(count_flops(pre18, (1, 1, 96, 96)) / count_flops(r18_net, (1, 1, 96, 96)) - 1) < 0.01
-
-# %% [markdown]
-# **自己试一试。** 像笔记本05那样分别训练`resnet(block=PreActResidual)`和`resnet18()`，比较结果。
+# 相加之后什么也没有，整个堆叠的跨层数据通路就连成一条恒等映射的通路：笔记本08测量了梯度经过64个两种残差块之后有多少原样到达，并构建了完整的预激活ResNet-18。**自己试一试：** 像笔记本05那样分别训练`resnet(block=PreActResidual)`和`resnet18()`，比较结果。
 #
 # ### 练习5：为什么要限制函数的复杂性
 #
@@ -353,9 +271,7 @@ print(f"{answer_7_5:.2f}, counting blocks: {by_blocks:.0f}")
 assert exercises.check("07.5", answer_7_5) and exercises.check("07.5", by_blocks)
 
 # %% [markdown]
-# **参考答案。**
-#
-# 嵌套只能保证：更大的函数类里**有**一个函数，不比较小函数类中最好的那个差。至于这个函数好不好找、运行起来贵不贵、能不能泛化，嵌套都不管：
+# **参考答案。** 嵌套只能保证：更大的函数类里**有**一个函数，不比较小函数类中最好的那个差。至于这个函数好不好找、运行起来贵不贵、能不能泛化，嵌套都不管：
 #
 # * **计算量。** 每个残差块都增加固定的成本，训练的每一步和每一次预测都随深度变慢。
 # * **过拟合。** 更大的函数类中有更多只拟合训练数据、却不拟合测试数据的函数：论文中1202层的CIFAR-10网络，测试误差比110层的还高（表6：7.93%对6.43%，这里没有运行）。
@@ -366,7 +282,6 @@ assert exercises.check("07.5", answer_7_5) and exercises.check("07.5", by_blocks
 # ## 小结
 #
 # * ResNet家族就是一张表：从ResNet-18到ResNet-34改的是每个模块的残差块数，到ResNet-50改的是残差块；每个成员的参数数量都与torchvision一致。而GoogLeNet的每个Inception块需要手工选定6个通道数，它们的和还必须前后衔接。
-# * ResNeXt让Inception的各条路径都一样，合成分组卷积：分组卷积的成本是$\mathcal{O}(c_i c_o / g)$，省下的计算让3×3卷积层宽了一倍。
 # * 瓶颈残差块的成本不到同样宽度的基本残差块的1/15：ResNet-50有50层，成本却与ResNet-34相近。
-# * 使用预激活时，跨层数据通路在整个堆叠中构成恒等映射：沿这条通路的梯度在任何深度都完整到达；而相加之后接ReLU时，梯度会被截断，堆叠越深截断得越多。
+# * 使用预激活时，相加之后什么也没有，所以整个堆叠的跨层数据通路连成一条恒等映射的通路（笔记本08测量了沿这条通路的梯度）。
 # * 嵌套的函数类再大也不是免费的：它要花计算，可能过拟合，换来的精度也越来越少。

@@ -22,7 +22,7 @@ present_from_environment()  # D2LRESNET_PRESENT=1: large type for a room
 # %% [markdown]
 # # 8 附录：多快、在什么机器上、为什么
 #
-# 笔记6.4的最后一行是`52.9 examples/sec on cpu`。本笔记本收集了这一行背后、但不属于本课正文的内容：每个训练预设包含什么，保存的运行花了多长时间、在哪台机器上，为什么放大图像要多花计算却不增加信息，bf16和`channels_last`做了什么，ResNet-18与普通卷积神经网络的比较，以及ResNet家族的乘加次数。这里不训练任何网络：这些运行都测过一次，保存在`notebooks/figures/`中，这里只是读回来（测试会核对正文中的数字与这些文件是否一致）。
+# 笔记6.4的最后一行是`52.9 examples/sec on cpu`。本笔记本收集了这一行背后、但不属于本课正文的内容：每个训练预设包含什么，保存的运行花了多长时间、在哪台机器上，为什么放大图像要多花计算却不增加信息，bf16和`channels_last`做了什么，ResNet-18与普通卷积神经网络的比较，ResNet家族的乘加次数，ResNeXt的分组卷积，以及梯度沿预激活堆叠的跨层数据通路传递的情况（接笔记本07的练习4）。这里不训练任何网络：这些运行都测过一次，保存在`notebooks/figures/`中，这里只是读回来（测试会核对正文中的数字与这些文件是否一致）。
 
 # %%
 import dataclasses
@@ -35,8 +35,10 @@ import matplotlib.pyplot as plt
 import torch
 from IPython.display import Markdown
 from torch import nn
+from torch.nn import functional as F
 
-from d2lresnet import architecture, count_parameters, resnet18
+from d2lresnet import (PreActResidual, ResNeXtBottleneck, Residual, architecture, count_layers,
+                       count_parameters, resnet, resnet18)
 from d2lresnet.data import CLASS_NAMES, FashionMNISTBatches, load_fashion_mnist
 from d2lresnet.experiments.family import family_table, format_family_table
 from d2lresnet.experiments.frontier import (COMPUTE_GOALS, format_table, plot_compute,
@@ -290,7 +292,86 @@ assert top1["ResNet-152"] - top1["ResNet-101"] < 1 and gmacs["ResNet-152"] / gma
 
 # %% [markdown]
 # **自己试一试。** 对几个不同的深度，测量`cifar_resnet(depth_to_n(d))`训练一步所需的时间：时间也随深度线性增长吗？
+
+# %% [markdown]
+# ## ResNeXt：分组卷积
 #
+# D2L英文版在ResNet一节（*Residual Networks (ResNet) and ResNeXt*）中还介绍了ResNeXt（Xie等，2017）。它保留了Inception的多条并行路径（见笔记本07），但让所有路径都一样，于是不必再为每条路径单独选定通道数。这些路径合起来就是**分组卷积**：把$c_i$个输入通道分成$g$组，每组$c_i/g$个通道，每组只用本组的输入算出本组的$c_o/g$个输出通道，也就是$g$个并排的独立卷积（单元格的第一个检查）。因此计算成本从$\mathcal{O}(c_i c_o)$降到$\mathcal{O}(g \cdot \frac{c_i}{g} \cdot \frac{c_o}{g}) = \mathcal{O}(c_i c_o / g)$，参数数量和乘加次数都只有原来的$1/g$（`grouped.weight`的形状是256×8×3×3，而不是256×256×3×3）。省下来的计算，ResNeXt拿去加宽网络：`Bottleneck`和torchvision的实现一样接受`groups`和`width_per_group`，ResNeXt-50（32x4d）有32组、每组4个通道（按每64个通道计）。于是在第一个模块里，ResNet-50的3×3卷积层处理64个通道，ResNeXt处理128个，成本却差不多（在torchvision的配置下，它的参数数量与`resnext50_32x4d`相同）：
+
+# %%
+X = torch.randn(1, 256, 14, 14)
+grouped = nn.Conv2d(256, 256, kernel_size=3, padding=1, groups=32)
+parts = [F.conv2d(x, w, b, padding=1) for x, w, b in
+         zip(X.chunk(32, dim=1), grouped.weight.chunk(32), grouped.bias.chunk(32))]
+assert torch.allclose(grouped(X), torch.cat(parts, dim=1), atol=1e-5)
+resnet_block_b2, resnext_block_b2 = Bottleneck(256, 64), ResNeXtBottleneck(256, 64)
+print(resnext_block_b2.conv2)
+assert resnext_block_b2.conv2.in_channels == 2 * resnet_block_b2.conv2.in_channels == 128
+assert abs(count_parameters(resnext_block_b2) / count_parameters(resnet_block_b2) - 1) < 0.02
+
+# %% [markdown]
+# ## 预激活：贯穿整个堆叠的恒等映射通路
+#
+# 接笔记本07的练习4。
+#
+# 论文的要点在于许多残差块连在一起的时候。相加之后什么也没有，第$i$个块就恰好计算$\mathbf{x}_{i+1} = \mathbf{x}_i + F(\mathbf{x}_i)$，所以对任意一个块$l$和它之后的任意一个块$L$，
+#
+# $$\mathbf{x}_L = \mathbf{x}_l + \sum_{i=l}^{L-1} F(\mathbf{x}_i), \qquad
+# \frac{\partial \ell}{\partial \mathbf{x}_l} = \frac{\partial \ell}{\partial \mathbf{x}_L}
+# \Big(1 + \frac{\partial}{\partial \mathbf{x}_l} \sum_{i=l}^{L-1} F(\mathbf{x}_i)\Big).$$
+#
+# 无论堆叠多深，梯度的第一项都原样到达第$l$个块。如果每次相加之后都接ReLU，跨层数据通路就不再是恒等映射：每个ReLU在和为负的位置把梯度置零，这些零一个块接一个块地累积起来。
+#
+# 为了单独观察第一项，构造残差映射不传递梯度的块：权重为0（`zero_init_`），残差映射最后一层的偏置在每个通道上取一个有正有负的随机值。这样每个块只是加上一个常数，凡是到达输入的梯度都来自跨层数据通路。输入是非负的，就像经过ReLU之后那样。从堆叠了1到64个块的顶端反向传入一个随机梯度：
+
+# %%
+def last_layer(blk):
+    return blk.conv2 if isinstance(blk, PreActResidual) else blk.bn2  # where the branch ends
+
+
+def shifted_stack(block_type, depth, channels=16):
+    """depth blocks whose branches output a signed constant per channel and pass no gradient."""
+    blocks = [block_type(channels, channels).zero_init_() for _ in range(depth)]
+    for blk in blocks:
+        nn.init.normal_(last_layer(blk).bias, std=0.5)
+    return nn.Sequential(*blocks).eval()
+
+
+torch.manual_seed(0)
+depths = (1, 2, 4, 8, 16, 32, 64)
+X = torch.rand(4, 16, 8, 8, requires_grad=True)
+V = torch.randn_like(X)  # the gradient arriving from above
+intact = {}
+fig, ax = plt.subplots(figsize=(5.5, 3.2))
+for block_type, key in ((PreActResidual, "preact_stack"), (Residual, "postact_stack")):
+    stack, outputs, x = shifted_stack(block_type, depths[-1]), {}, X
+    for depth, blk in enumerate(stack, start=1):
+        x = outputs[depth] = blk(x)
+    intact[block_type] = [(torch.autograd.grad(outputs[d], X, V, retain_graph=True)[0] == V)
+                          .float().mean().item() for d in depths]
+    shifts = sum(last_layer(blk).bias for blk in stack)[:, None, None]  # the branches' sum
+    exact = torch.allclose(outputs[depths[-1]] - X, shifts, atol=1e-4)  # x_L = x_0 + sum F
+    assert exact == (block_type is PreActResidual)
+    ax.plot(depths, intact[block_type], "o-", label=label(key))
+ax.set(xscale="log", ylim=(0, 1.05), xlabel=label("blocks_stacked"),
+       ylabel=label("gradient_intact"))
+ax.set_xticks(depths, [str(d) for d in depths]), ax.legend(loc="center right"), plt.show()
+post = intact[Residual]
+print([round(v, 2) for v in post])
+assert all(a >= b for a, b in zip(post, post[1:])) and post[-1] < post[0] / 2
+
+# %% [markdown]
+# 经过预激活残差块的堆叠，梯度在任何深度都完整地到达输入，输出也恰好等于输入加上各残差映射之和；经过原始结构的残差块，原样到达的比例随深度下降，因为堆叠深处的ReLU会截断前面的ReLU放过的部分。（实际的残差映射也传递梯度，即公式中的第二项；这里权重为0，把这一项关掉了。）完整的预激活网络像论文那样在汇聚层之前加一个批量规范化层和ReLU，层数与ResNet-18相同，参数数量和计算量相差都不到1%：
+
+# %%
+pre18, r18_net = resnet(block=PreActResidual), resnet18()
+assert count_layers(pre18) == 18
+assert isinstance(pre18[-4][0], nn.BatchNorm2d) and isinstance(pre18[-4][1], nn.ReLU)
+assert pre18(torch.rand(2, 1, 96, 96)).shape == (2, 10)
+assert abs(count_parameters(pre18) / count_parameters(r18_net) - 1) < 0.01
+assert abs(count_flops(pre18, (1, 1, 96, 96)) / count_flops(r18_net, (1, 1, 96, 96)) - 1) < 0.01
+
+# %% [markdown]
 # ## 小结
 #
 # * 各个预设的区别在于图像大小、迭代周期数、学习率调度、动量、标签平滑和数据增广；上表直接从`train`所用的对象中读出。
@@ -300,3 +381,7 @@ assert top1["ResNet-152"] - top1["ResNet-101"] < 1 and gmacs["ResNet-152"] / gma
 # * 在28×28上训练五个迭代周期后，5层的普通卷积神经网络与ResNet-18不相上下，耗时只有它的33分之一；但这个比较混杂了好几个因素（深度、28倍的参数、从28到7的第一个模块、只有五个迭代周期），说明不了跨层数据通路本身的作用。
 # * 家族各成员的乘加次数与torchvision一致；ResNet-50比表1多出的部分来自v1.5的步幅位置。ResNeXt-50的成本与ResNet-50相当，ImageNet精度高1.5个百分点。
 # * 论文中CIFAR网络的成本随深度线性增长；从ResNet-50起，每多一个GMAC换来的ImageNet精度越来越少。
+# * ResNeXt让Inception的各条路径都一样，合成分组卷积：分组卷积的成本是$\mathcal{O}(c_i c_o / g)$，省下的计算让3×3卷积层宽了一倍。
+# * 使用预激活时，跨层数据通路在整个堆叠中构成恒等映射：沿这条通路的梯度在任何深度都完整到达；而相加之后接ReLU时，梯度会被截断，堆叠越深截断得越多。
+# * 标签平滑给损失设了下限，即平滑后目标的熵：`quick`和`best`是0.50，所以它们的损失不能与书中的比较。
+# * 达到一定精度所需的计算量与机器无关：`quick`在约七分之一的计算量时达到0.92，`best`停在0.933；两个目标（以二十分之一达到0.92，以三分之一达到0.94）都没有达到。
