@@ -10,6 +10,8 @@ stop when the loss blows up.
 import dataclasses
 import json
 import math
+import os
+import platform
 import sys
 import time
 from dataclasses import dataclass, field
@@ -47,6 +49,24 @@ def cpu_has_bf16():
     return bool(flags & {"avx512_bf16", "amx_bf16", "bf16"})
 
 
+def describe_machine(device=None):
+    """One line: the GPU's name on CUDA, else cores, CPU model, torch and the SIMD it uses
+    (bf16 needs AVX-512 BF16 or AMX)."""
+    version = torch.__version__.split("+")[0]
+    if device is not None and torch.device(device).type == "cuda":
+        return f"{torch.cuda.get_device_name(torch.device(device))}, torch {version}"
+    model = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return f"{cores} cores, {model}, torch {version} ({torch.backends.cpu.get_cpu_capability()})"
+
+
 def choose_precision(device, precision="auto"):
     if precision not in ("auto", "bf16", "fp32"):
         raise ValueError(f"precision must be 'auto', 'bf16' or 'fp32', got {precision!r}")
@@ -72,6 +92,8 @@ class History:
     examples: list = field(default_factory=list)         # training examples seen per epoch
     wall_seconds: list = field(default_factory=list)     # since train() began, evaluation included
     test_acc_flips: list = field(default_factory=list)   # with test-time flips, if asked for
+    machines: list = field(default_factory=list)         # where each epoch ran (a resumed run
+                                                         # may have moved)
     interrupted: bool = False
 
     @property
@@ -183,7 +205,7 @@ def train(net, train_iter, test_iter, num_epochs, lr, device=None, *, recipe=Non
     net.to(device, memory_format=_memory_format(device))
     optimizer, scheduler = make_optimizer(net, recipe, lr, num_epochs * num_batches)
     loss_fn = nn.CrossEntropyLoss(label_smoothing=recipe.label_smoothing)
-    history = History(device=str(device), precision=precision)
+    history, machine = History(device=str(device), precision=precision), describe_machine(device)
     start_epoch = saver.restore(net, optimizer, scheduler, history, num_epochs)
     shown = _Progress(num_epochs, history, live_plot, progress)
     started = time.perf_counter() - (history.wall_seconds or [0.0])[-1]  # a resume counts on
@@ -220,6 +242,7 @@ def train(net, train_iter, test_iter, num_epochs, lr, device=None, *, recipe=Non
                 history.test_acc_flips.append(
                     evaluate_accuracy(net, test_iter, device, precision, flips=True))
             history.wall_seconds.append(time.perf_counter() - started)
+            history.machines.append(machine)
             shown.epoch_done(epoch + 1)
             saver.save(net, optimizer, scheduler, history, epoch + 1)
     except KeyboardInterrupt:
@@ -297,6 +320,7 @@ class _Checkpoints:
         for name, value in state["history"].items():  # this run's device and precision stay
             if isinstance(getattr(history, name, None), list):
                 setattr(history, name, list(value))
+        history.machines += ["not recorded"] * (state["epoch"] - len(history.machines))  # older files
         print(f"resuming from {self.path} after epoch {state['epoch']}", file=sys.stderr)
         return state["epoch"]
 

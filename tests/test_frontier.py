@@ -145,15 +145,22 @@ def test_the_saved_runs_read_back(tmp_path):
     assert frontier.load_runs(tmp_path / "none.json") == {}
 
 
-def test_a_run_with_checkpoints_resumes_where_it_stopped(tmp_path, capsys):
-    # The first run stops after one of smoke's two epochs, as a laptop going to sleep would.
+def test_a_run_with_checkpoints_resumes_where_it_stopped(tmp_path, capsys, monkeypatch):
+    # The first run stops after one of smoke's two epochs, as a laptop going to sleep would,
+    # and the run goes on on another machine: compute stays comparable, the record says so.
+    import d2lresnet.train as train_module
+    monkeypatch.setattr(train_module, "describe_machine", lambda device=None: "laptop")
     first = frontier.measure("smoke", progress=False, checkpoint=tmp_path / "smoke.pt",
                              num_epochs=1)
     assert (tmp_path / "smoke.pt").exists() and first["epochs"] == 1
+    assert first["machine"] == "laptop" and first["machines"] == ["laptop"]
     capsys.readouterr()
+    monkeypatch.setattr(train_module, "describe_machine", lambda device=None: "desktop")
     main(["frontier", "--presets", "smoke", "--out", str(tmp_path / "f.png"),
           "--checkpoints", str(tmp_path)])
     assert f"resuming from {tmp_path / 'smoke.pt'} after epoch 1" in capsys.readouterr().err
     resumed = json.loads((tmp_path / "f.json").read_text())["smoke"]
     assert resumed["epochs"] == 2
     assert resumed["test_acc"][0] == first["test_acc"][0]  # epoch 1 was loaded, not retrained
+    assert resumed["machines"] == ["laptop", "desktop"]
+    assert resumed["machine"] == "laptop, then desktop"

@@ -24,7 +24,7 @@ from .twins import cifar_resnet, depth_to_n
 # schedule forces the curves flat: they level off when the net has fitted what it can.
 # smoke: seconds on a CPU, too short for a plateau; book: the saved run, long enough for one.
 PLATEAU = {
-    "smoke": dict(depths=(8, 20), seeds=(0, 1, 2), train_size=256, epochs=6, batch_size=32),
+    "smoke": dict(depths=(8, 20), seeds=(0, 1, 2), train_size=192, epochs=6, batch_size=32),
     "quick": dict(depths=(20, 56), seeds=(0, 1, 2), train_size=1000, epochs=30, batch_size=64),
     "book": dict(depths=(20, 56), seeds=(0, 1, 2), train_size=2000, epochs=80, batch_size=128),
 }

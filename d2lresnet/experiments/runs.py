@@ -6,7 +6,8 @@ A run is a dict of plain values (the JSON schema, one entry per epoch where a li
     loading and evaluation included), test_acc, test_acc_flips, train_loss, train_acc,
     examples, train_seconds (the training loop, data included), compute_seconds (forward,
     backward, step only), train_flops (spent so far),
-    device, precision, machine (describe_machine()), date
+    device, precision, machine (describe_machine(); "A, then B" for a run resumed on another
+    machine), machines (where each epoch ran), date
 
 `measure` makes one; `save_json` writes a file of them whole or not at all; `load_runs` reads a
 file of runs back, refusing anything else with one line that names the file.
@@ -15,7 +16,6 @@ import dataclasses
 import datetime
 import json
 import os
-import platform
 import tempfile
 import time
 from pathlib import Path
@@ -26,26 +26,11 @@ from ..data import load_data_fashion_mnist
 from ..model import resnet18
 from ..presets import get_preset
 from ..shapes import count_flops
-from ..train import train
+from ..train import describe_machine, train  # noqa: F401 (describe_machine: re-exported)
 
 FIGURE_FORMATS = (".png", ".pdf", ".svg")
 RUN_FIELDS = ("preset", "epochs", "wall_seconds", "test_acc", "test_acc_flips", "train_loss",
               "train_acc", "device", "precision", "machine")
-
-
-def describe_machine():
-    """One line: cores, CPU model, torch and the SIMD it uses (bf16 needs AVX-512 BF16 or AMX)."""
-    model = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return (f"{cores} cores, {model}, torch {torch.__version__.split('+')[0]} "
-            f"({torch.backends.cpu.get_cpu_capability()})")
 
 
 def measure(name, data=None, seed=0, device=None, progress=True, build=resnet18, checkpoint=None,
@@ -80,7 +65,8 @@ def measure(name, data=None, seed=0, device=None, progress=True, build=resnet18,
             "examples": history.examples, "train_seconds": history.train_seconds,
             "compute_seconds": history.compute_seconds,
             "train_flops": spent, "device": history.device, "precision": history.precision,
-            "machine": describe_machine(), "date": datetime.date.today().isoformat(),
+            "machine": ", then ".join(dict.fromkeys(history.machines)) or describe_machine(),
+            "machines": history.machines, "date": datetime.date.today().isoformat(),
             "interrupted": history.interrupted}
 
 

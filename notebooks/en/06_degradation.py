@@ -148,7 +148,7 @@ for depth, millions in paper_table6.items():
 #
 # The preset chooses the run's size, as it does for training:
 #
-# * `smoke` (for CI and laptops): 8 and 20 layers, 256 images, 6 epochs: too short for a
+# * `smoke` (for CI and laptops): 8 and 20 layers, 192 images, 6 epochs: too short for a
 #   plateau, but long enough to see the deeper plain net fall behind;
 # * `quick`: 20 and 56 layers, 1,000 images, 30 epochs;
 # * `book`: the saved run shown below: 20 and 56 layers, 2,000 images, 80 epochs. Set

@@ -125,7 +125,7 @@ for depth, millions in paper_table6.items():
 #
 # 预设决定运行的规模，和训练时一样：
 #
-# * `smoke`（用于CI和笔记本电脑）：8层和20层，256张图像，6个迭代周期；太短，到不了平台期，但足以看出更深的普通网络落在后面；
+# * `smoke`（用于CI和笔记本电脑）：8层和20层，192张图像，6个迭代周期；太短，到不了平台期，但足以看出更深的普通网络落在后面；
 # * `quick`：20层和56层，1000张图像，30个迭代周期；
 # * `book`：下面保存的那次运行：20层和56层，2000张图像，80个迭代周期。在上面的单元格中设置`PRESET = "book"`，或者用`D2LRESNET_PRESET=book`启动Jupyter；在终端中运行`python -m d2lresnet degradation --preset book`。在CPU上要花几个小时。
 
