@@ -193,7 +193,7 @@ def saved_epoch(path):
 
 # What may change on resume: more epochs continue a run without a schedule (a one-cycle plan
 # cannot stretch, so there it must match); the about text and test-time flips train nothing.
-_FREE_ON_RESUME = {"about", "test_flips"}
+_FREE_ON_RESUME = {"about", "test_flips", "twins"}  # none changes how ResNet-18 trains
 
 
 def check_same_recipe(path, saved, recipe, epoch, num_epochs):

@@ -149,6 +149,9 @@ def build_parser():
     bench.add_argument("--warmup", type=_non_negative_int, default=2,
                        help="untimed steps first")
     bench.add_argument("--json", action="store_true", help="print one JSON object")
+    bench.add_argument("--compile", action="store_true",
+                       help="instead: our step eager against torch.compile at 28, 48 and 96 px "
+                            "(--steps steps each; compiling takes minutes on a CPU)")
 
     degradation = commands.add_parser(
         "degradation", help="plain against residual networks as they get deeper",
@@ -253,6 +256,10 @@ def main(argv=None):
             from .model import resnet18
             from .shapes import print_trace
             print_trace(resnet18(in_channels=args.input[1]), args.input)
+        elif args.command == "bench" and args.compile:
+            from .experiments.bench import compiled_against_eager, format_compiled
+            rows = compiled_against_eager(batch_size=args.batch_size, steps=args.steps)
+            print(json.dumps(rows) if args.json else format_compiled(rows))
         elif args.command == "bench":
             from .experiments.bench import format_bench, run_bench
             result = run_bench(args.resize, args.batch_size, args.steps, args.warmup)

@@ -15,3 +15,24 @@ def test_bf16_peak_only_where_the_cpu_has_it_or_the_run_uses_it(monkeypatch):
 def test_peaks_are_reported_per_dtype_measured():
     peaks = bench.matmul_peak_gflops(size=64, repeats=1, dtypes=(torch.float32,))
     assert list(peaks) == ["float32"] and peaks["float32"] > 0
+
+
+def test_compiled_against_eager_times_both_with_whatever_compiles(monkeypatch):
+    # The plumbing, with a stand-in compiler that counts its calls (torch.compile itself takes
+    # minutes on a CPU; `python -m d2lresnet bench --compile` measures it).
+    wrapped = []
+
+    def compile(net):
+        wrapped.append(net)
+        return net
+
+    [row] = bench.compiled_against_eager(sides=(28,), batch_size=8, steps=2, compile=compile)
+    assert len(wrapped) == 1 and isinstance(wrapped[0], torch.nn.Module)
+    for name in ("eager", "compiled"):
+        assert row[f"{name}_examples_per_sec"] == 8 / row[f"{name}_step_seconds"] > 0
+    assert row["ratio"] == row["compiled_examples_per_sec"] / row["eager_examples_per_sec"]
+    assert row["compile_seconds"] == (row["compiled_first_step_seconds"]
+                                      - row["compiled_step_seconds"])
+    saved = row["eager_step_seconds"] - row["compiled_step_seconds"]
+    assert row["payback_steps"] == (round(row["compile_seconds"] / saved) if saved > 0 else None)
+    assert "28x28" in bench.format_compiled([row])

@@ -1,21 +1,27 @@
 """The degradation experiment on synthetic data (the trainer's path, run size by preset, the
 saved numbers and figure, the command line), and notebook 06's claims against the saved run."""
+import dataclasses
+import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from d2lresnet.cli import main
-from d2lresnet.experiments.degradation import (PLATEAU, RECIPE, degradation_experiment,
-                                               load_results, plot_degradation, run_config,
-                                               save_results)
-from d2lresnet.presets import PRESETS
+from d2lresnet.experiments.degradation import (RECIPE, degradation_experiment, load_results,
+                                               plot_degradation, run_config, save_results)
+from d2lresnet.experiments.runs import load_runs
+from d2lresnet.presets import PRESETS, Preset, TwinsRun, get_preset
+
+PLATEAU = {name: dataclasses.asdict(preset.twins) for name, preset in PRESETS.items()}
 
 SAVED = Path(__file__).parent.parent / "notebooks" / "figures" / "degradation.json"
 
 
 def test_run_size_follows_the_training_preset(monkeypatch):
-    assert PLATEAU.keys() == PRESETS.keys()
+    # The size is part of the preset (Preset.twins), the same preset that sizes training.
+    assert PLATEAU["best"] == PLATEAU["book"] == dataclasses.asdict(TwinsRun())
+    assert PLATEAU["smoke"]["depths"] == (8, 20) and PLATEAU["quick"]["train_size"] == 1000
     monkeypatch.setenv("D2LRESNET_PRESET", "smoke")
     assert run_config() == PLATEAU["smoke"]
     assert run_config("quick")["depths"] == (20, 56)
@@ -26,6 +32,20 @@ def test_run_size_follows_the_training_preset(monkeypatch):
         run_config("smoke", depths=(8, 21))
     with pytest.raises(ValueError, match="no field"):
         run_config("smoke", lr=1.0)
+
+
+def test_the_twins_size_is_no_part_of_the_training_recipe(tmp_path):
+    # Two presets that train ResNet-18 alike are equal whatever their twins run, so a saved
+    # run or a checkpoint made before the field existed still matches today's recipe...
+    book = PRESETS["book"]
+    assert dataclasses.replace(book, twins=TwinsRun(epochs=1)) == book
+    saved = load_runs(Path(__file__).parent.parent / "notebooks" / "figures" / "frontier.json")
+    assert "twins" not in saved["book"]["recipe"] and Preset(**saved["book"]["recipe"]) == book
+    # ...and one saved with it reads back whole, tuples and all.
+    quick = get_preset("quick")
+    as_json = json.loads(json.dumps(dataclasses.asdict(quick)))
+    assert Preset(**as_json).twins == quick.twins == TwinsRun(train_size=1000, epochs=30,
+                                                               batch_size=64)
 
 
 def test_tiny_run_saved_and_drawn(tmp_path, fake_data):

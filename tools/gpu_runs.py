@@ -4,8 +4,8 @@
     python -m tools.gpu_runs --table notebooks/figures/recipes_gpu.json   # the README's table
 
 plateau: notebook 06's twins (plain and residual, 20 and 56 layers) on a small subset of
-Fashion-MNIST, three seeds, trained until the training loss levels off (the "book" row of
-degradation.PLATEAU). recipes: ResNet-18 recipes for issue 28, each with its test accuracy and
+Fashion-MNIST, three seeds, trained until the training loss levels off (the book preset's
+``twins``). recipes: ResNet-18 recipes for issue 28, each with its test accuracy and
 the training compute spent after every epoch (forward + backward FLOPs, counted by
 d2lresnet.shapes.count_flops, times the examples seen), as a fraction of the book recipe's 10
 epochs at 96x96. Compute does not depend on the machine, so these numbers hold on a CPU too.
@@ -137,13 +137,13 @@ def main():
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     from d2lresnet.data import find_fashion_mnist
-    from d2lresnet.experiments.degradation import PLATEAU
+    from d2lresnet.presets import PRESETS
     find_fashion_mnist()  # unpack the data into the cache once, before the workers read it
     ctx = mp.get_context("spawn")
     for name, size in [("plateau", {}), ("plateau-5000", dict(train_size=5000, epochs=40))]:
         if args.only not in (None, "plateau"):
             break
-        plateau = dict(PLATEAU["book"], **size)
+        plateau = dict(dataclasses.asdict(PRESETS["book"].twins), **size)
         config = {k: v for k, v in plateau.items() if k not in ("depths", "seeds")}
         jobs = [(kind, depth, seed, config, args.device) for depth in plateau["depths"]
                 for kind in ("plain", "residual") for seed in plateau["seeds"]]

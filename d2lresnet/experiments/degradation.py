@@ -7,6 +7,7 @@ From a terminal (the run's size follows the preset, as training does):
 
     python -m d2lresnet degradation --preset book --out notebooks/figures/plateau.png
 """
+import dataclasses
 import json
 import time
 from pathlib import Path
@@ -16,31 +17,23 @@ import torch
 from .. import i18n
 from ..data import FashionMNISTBatches
 from ..drawing.plots import save_figure
-from ..presets import PRESETS, default_preset_name
+from ..presets import default_preset_name, get_preset
 from ..train import train
 from .twins import cifar_resnet, depth_to_n
 
-# Run size by preset name (D2LRESNET_PRESET or --preset). A constant learning rate, so no
-# schedule forces the curves flat: they level off when the net has fitted what it can.
-# smoke: seconds on a CPU, too short for a plateau; book: the saved run, long enough for one.
-PLATEAU = {
-    "smoke": dict(depths=(8, 20), seeds=(0, 1, 2), train_size=192, epochs=6, batch_size=32),
-    "quick": dict(depths=(20, 56), seeds=(0, 1, 2), train_size=1000, epochs=30, batch_size=64),
-    "book": dict(depths=(20, 56), seeds=(0, 1, 2), train_size=2000, epochs=80, batch_size=128),
-}
-PLATEAU["best"] = PLATEAU["book"]
+# A constant learning rate, so no schedule forces the curves flat: they level off when the net
+# has fitted what it can. The run's size comes with the preset (Preset.twins).
 RECIPE = dict(lr=0.05, momentum=0.9)  # the same for every net
 
 
 def run_config(preset=None, **overrides):
-    """The run for a preset (default: default_preset_name()), with fields overridden."""
-    name = preset or default_preset_name()
-    if name not in PLATEAU:
-        raise ValueError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}")
-    unknown = set(overrides) - set(PLATEAU[name])
+    """The run for a preset (default: default_preset_name()): its ``twins`` size, with fields
+    overridden (None leaves a field as it is)."""
+    twins = dataclasses.asdict(get_preset(preset).twins)
+    unknown = set(overrides) - set(twins)
     if unknown:
         raise ValueError(f"a degradation run has no field(s) {', '.join(sorted(unknown))}")
-    config = {**PLATEAU[name], **{k: v for k, v in overrides.items() if v is not None}}
+    config = {**twins, **{k: v for k, v in overrides.items() if v is not None}}
     for depth in config["depths"]:
         depth_to_n(depth)  # a wrong depth fails now, not after training the others
     return config
