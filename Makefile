@@ -75,9 +75,15 @@ train: data
 	$(BIN)/python -m d2lresnet train --preset quick
 
 # The smoke preset keeps the training notebook to seconds; TQDM_DISABLE keeps CI logs short.
+# TEST_WORKERS processes share the tests, a whole file (a whole notebook) each, and PyTorch
+# runs one thread in each: two workers of two threads each on two cores spin against each
+# other (notebook 06 took minutes). TEST_WORKERS=1 runs them one after the other.
+TEST_WORKERS ?= 2
 test: setup-dev data
 	D2LRESNET_PRESET=smoke TQDM_DISABLE=1 MPLBACKEND=Agg \
-	  $(BIN)/pytest tests notebooks --nbval-lax --nbval-current-env -p no:cacheprovider
+	  $(if $(filter-out 1,$(TEST_WORKERS)),OMP_NUM_THREADS=1) \
+	  $(BIN)/pytest tests notebooks --nbval-lax --nbval-current-env -p no:cacheprovider \
+	  $(if $(filter-out 1,$(TEST_WORKERS)),-n $(TEST_WORKERS) --dist loadfile)
 
 # The .py files are the source; regenerate each .ipynb from its .py (no outputs;
 # --update keeps the cell ids, so an unchanged notebook stays unchanged in git).
