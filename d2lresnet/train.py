@@ -343,7 +343,9 @@ class _Progress:
     def __init__(self, num_epochs, history, live_plot, progress):
         self.num_epochs, self.history = num_epochs, history
         self.quiet = {} if progress else {"disable": True}  # else tqdm decides (TQDM_DISABLE=1)
-        self.plot = ProgressPlot(num_epochs, live=live_plot, quiet=not progress)
+        # progress=False: nothing at all, not even the live plot a notebook would get
+        self.plot = ProgressPlot(num_epochs, live=live_plot if progress else False,
+                                 quiet=not progress)
         for epoch, (loss, train_acc, test_acc) in enumerate(
                 zip(history.train_loss, history.train_acc, history.test_acc), start=1):
             self.plot.add(epoch, train_loss=loss, train_acc=train_acc, test_acc=test_acc)

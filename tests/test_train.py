@@ -247,3 +247,17 @@ def test_a_preset_read_back_from_json_is_the_same_preset(name):
     # A saved run's recipe (frontier.json) comes back with lists where the preset had tuples.
     preset = PRESETS[name]
     assert Preset(**json.loads(json.dumps(dataclasses.asdict(preset)))) == preset
+
+
+def test_progress_false_shows_nothing_even_in_a_notebook(tiny_data, monkeypatch, capsys):
+    # Notebook 06 trains twelve twins with progress=False: in JupyterLab each drew its own
+    # live plot before, twelve figures nobody asked for.
+    import IPython.display
+    from d2lresnet.drawing import plots
+    shown = []
+    monkeypatch.setattr(plots, "in_notebook", lambda: True)
+    monkeypatch.setattr(IPython.display, "display", lambda *a, **k: shown.append(a))
+    train(small_net(), *tiny_data, num_epochs=1, lr=0.1, device="cpu", progress=False)
+    assert shown == [] and capsys.readouterr().out == ""
+    train(small_net(), *tiny_data, num_epochs=1, lr=0.1, device="cpu")  # progress: the plot
+    assert shown

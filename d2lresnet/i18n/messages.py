@@ -9,6 +9,8 @@ MESSAGES = {
     "en": {
         # D2L's terms, the glossary of the notes
         "residual_block": "residual block", "residual_mapping": "residual mapping",
+        "as_if_trained": "Residual(3, 3), as if trained",
+        "after_zero_init": "Residual(3, 3) after zero_init_()",
         "identity_mapping": "identity mapping", "nested_classes": "nested function classes",
         "non_nested_classes": "non-nested function classes",
         "batch_norm": "batch normalization",
@@ -210,6 +212,7 @@ MESSAGES = {
     },
     "zh": {
         "residual_block": "残差块", "residual_mapping": "残差映射",
+        "as_if_trained": "Residual(3, 3)，如同训练过", "after_zero_init": "Residual(3, 3)，zero_init_()之后",
         "identity_mapping": "恒等映射", "nested_classes": "嵌套函数类",
         "non_nested_classes": "非嵌套函数类", "batch_norm": "批量规范化",
         "pooling": "汇聚层", "stride": "步幅", "padding": "填充",

@@ -154,10 +154,12 @@ with torch.no_grad():
 assert torch.equal(pairs["zero_init_()"], torch.relu(X_signed))
 assert not torch.allclose(pairs["pretend_trained"], torch.relu(X_signed), atol=0.1)
 
+titles = {"pretend_trained": i18n.label("as_if_trained"),
+          "zero_init_()": i18n.label("after_zero_init")}
 fig, axes = plt.subplots(1, 2, figsize=(8, 3.5), sharey=True)
 for ax, (name, out) in zip(axes, pairs.items()):
     ax.scatter(X_signed.flatten(), out.flatten(), s=4, alpha=0.5)
-    ax.set_title(f"Residual(3, 3), {name}")
+    ax.set_title(titles[name])
     ax.set_xlabel("$x$")
 axes[0].set_ylabel("$\\mathrm{ReLU}(f(x))$")
 plt.show()
