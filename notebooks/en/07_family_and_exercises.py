@@ -150,7 +150,8 @@ print(sum(map(len, inception_numbers)), "numbers chosen by hand:", inception_num
 # removing some paths in the Inception block, how are they related to each other?*
 #
 # **Check yourself.** How many channels does `Inception(192, 64, (96, 128), (16, 32), 32)`
-# put out for an input of 192 channels? (A residual block puts out as many as it takes in.)
+# put out for an input of 192 channels? (A residual block without a 1x1 convolution puts out
+# as many as it takes in.)
 
 # %%
 answer_7_1 = ...  # your answer
@@ -190,7 +191,7 @@ assert torch.equal(residual(X), X)  # the input passes through
 # %% [markdown]
 # *After removing paths.* Keep only Inception's second path (1x1, then 3x3), end it with a 1x1
 # convolution back to the input's channels and add the input: the bottleneck of Exercise 3.
-# Keep many alike paths and add the input: ResNeXt's block.
+# Keep many alike paths and add the input: ResNeXt's block (notebook 08).
 #
 # ### Exercise 2. The variants of the paper's Table 1
 #

@@ -125,7 +125,7 @@ print(sum(map(len, inception_numbers)), "numbers chosen by hand:", inception_num
 #
 # **Inception块与残差块之间的主要区别是什么？在删除了Inception块中的一些路径之后，它们是如何相互关联的？**
 #
-# **检验一下。** `Inception(192, 64, (96, 128), (16, 32), 32)`作用于192个通道的输入时，输出多少个通道？（残差块输出的通道数与输入相同。）
+# **检验一下。** `Inception(192, 64, (96, 128), (16, 32), 32)`作用于192个通道的输入时，输出多少个通道？（不含1×1卷积层的残差块输出的通道数与输入相同。）
 
 # %%
 answer_7_1 = ...  # your answer
@@ -159,7 +159,7 @@ assert torch.count_nonzero(inception(X)) == 0  # the input is lost
 assert torch.equal(residual(X), X)  # the input passes through
 
 # %% [markdown]
-# **删除一些路径之后。** 只保留Inception块的第二条路径（先1×1卷积层，再3×3卷积层），在末尾加一个1×1卷积层把通道数变回输入的通道数，再与输入相加：这就是练习3中的瓶颈残差块。保留多条相同的路径，再与输入相加：这就是ResNeXt的残差块。
+# **删除一些路径之后。** 只保留Inception块的第二条路径（先1×1卷积层，再3×3卷积层），在末尾加一个1×1卷积层把通道数变回输入的通道数，再与输入相加：这就是练习3中的瓶颈残差块。保留多条相同的路径，再与输入相加：这就是ResNeXt的残差块（见笔记本08）。
 #
 # ### 练习2：ResNet论文表1中的变体
 #
