@@ -22,8 +22,9 @@ from . import i18n
 from .checks import true_or_false, whole_number
 
 __all__ = ["CLASS_NAMES", "TRAIN_IMAGES", "TEST_IMAGES", "FILES", "DataError", "class_names",
-           "get_fashion_mnist_labels", "cache_dir", "find_fashion_mnist", "load_fashion_mnist", "FashionMNISTBatches",
-           "random_flip_and_shift", "load_data_fashion_mnist", "load_data_fashion_mnist_book"]
+           "get_fashion_mnist_labels", "cache_dir", "find_fashion_mnist", "load_fashion_mnist",
+           "FashionMNISTBatches", "random_flip_and_shift", "load_data_fashion_mnist",
+           "load_data_fashion_mnist_book"]
 
 TRAIN_IMAGES, TEST_IMAGES = 60_000, 10_000  # the files' sizes (their md5s are below)
 CLASS_NAMES = ["t-shirt", "trouser", "pullover", "dress", "coat",

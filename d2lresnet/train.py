@@ -320,7 +320,8 @@ class _Checkpoints:
         for name, value in state["history"].items():  # this run's device and precision stay
             if isinstance(getattr(history, name, None), list):
                 setattr(history, name, list(value))
-        history.machines += ["not recorded"] * (state["epoch"] - len(history.machines))  # older files
+        # a checkpoint from before machines were recorded
+        history.machines += ["not recorded"] * (state["epoch"] - len(history.machines))
         print(f"resuming from {self.path} after epoch {state['epoch']}", file=sys.stderr)
         return state["epoch"]
 

@@ -33,6 +33,11 @@ RECIPES = {
     "q48x10": ("quick", dict(num_epochs=10)),
     "b48x6-64x3": ("best", dict(num_epochs=9, progressive=(48,) * 6)),  # best until this run
     "b48x6-64x4": ("best", dict(num_epochs=10, progressive=(48,) * 6)),
+    # run on the 2-core AVX2 CPU (--device cpu --processes 1): compute does not depend on it
+    "q32x4-b128-flips": ("quick", dict(resize=32, num_epochs=4, batch_size=128,
+                                       test_flips=True)),
+    "q32x4-b128-ls0": ("quick", dict(resize=32, num_epochs=4, batch_size=128,
+                                     label_smoothing=0.0, test_flips=True)),
 }
 
 
