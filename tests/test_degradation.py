@@ -143,3 +143,13 @@ def test_saved_run_residual_depth_costs_time_not_loss():
     # which one ends lower changes from seed to seed
     lower = residual_56[:, -1] < residual_20[:, -1]
     assert lower.any() and not lower.all()
+
+
+def test_a_short_run_has_plain_numbers_on_its_log_axis():
+    # Less than a decade of loss (the smoke run): 1.4, 1.6, ... rather than 2x10^0 alone.
+    runs = {depth: [dict(loss=[2.3 - 0.15 * epoch for epoch in range(6)])] for depth in (8, 20)}
+    fig = plot_degradation(dict(plain=runs, residual=runs))
+    fig.canvas.draw()
+    axis = fig.axes[0].yaxis
+    labels = [t.get_text() for t in axis.get_ticklabels() + axis.get_ticklabels(minor=True)]
+    assert "2" in labels and "1.6" in labels and not any("$" in label for label in labels)

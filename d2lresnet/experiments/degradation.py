@@ -96,6 +96,11 @@ def plot_degradation(results, path=None, title_extra=""):
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
     axes[0].set_ylabel(i18n.label("train_loss"))
+    low, high = axes[0].get_ylim()
+    if high < 10 * low:  # a short run spans less than a decade: label its ticks as plain numbers
+        from matplotlib.ticker import LogFormatter
+        for formatter in (axes[0].yaxis.set_major_formatter, axes[0].yaxis.set_minor_formatter):
+            formatter(LogFormatter(labelOnlyBase=False))
     fig.tight_layout()
     if path:
         save_figure(fig, path)
