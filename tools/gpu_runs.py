@@ -19,6 +19,8 @@ import platform
 import time
 from pathlib import Path
 
+from d2lresnet.experiments.frontier import compute_to  # noqa: F401 (the table's, and tested here)
+
 # name: Preset overrides (on top of the named preset), for the recipe sweep
 RECIPES = {
     "book": ("book", {}),
@@ -65,8 +67,8 @@ def recipe_job(args):
     torch.set_num_threads(2)
     from d2lresnet.data import load_data_fashion_mnist
     from d2lresnet.model import resnet18
+    from d2lresnet.experiments.runs import book_flops, epoch_sides, training_flops
     from d2lresnet.presets import get_preset
-    from d2lresnet.shapes import count_flops
     from d2lresnet.train import train
     base, overrides = RECIPES[name]
     preset = get_preset(base, **overrides)
@@ -74,31 +76,17 @@ def recipe_job(args):
     train_iter, test_iter = load_data_fashion_mnist(preset.batch_size, seed=seed,
                                                     **preset.data_options())
     net = resnet18()
-    flops_at = {}  # side -> training FLOPs of one example (forward + backward)
-    book = count_flops(resnet18(), (1, 1, 96, 96), backward=True) * 60_000 * 10
-    compute, sides = [], []
     started = time.perf_counter()
     history = train(net, train_iter, test_iter, preset.num_epochs, preset.lr, device,
                     recipe=preset, progress=False)
-    for epoch, examples in enumerate(history.examples):
-        side = (preset.progressive[epoch] if epoch < len(preset.progressive)
-                else preset.resize or 28)
-        if side not in flops_at:
-            flops_at[side] = count_flops(resnet18(), (1, 1, side, side), backward=True)
-        compute.append((compute[-1] if compute else 0) + flops_at[side] * examples / book)
-        sides.append(side)
+    book = book_flops()
+    compute = [spent / book for spent in training_flops(preset, history.examples)]
+    sides = epoch_sides(preset, len(history.examples))
     return name, seed, dict(preset=dataclasses.asdict(preset), seed=seed, sides=sides,
                             test_acc=history.test_acc, train_loss=history.train_loss,
                             test_acc_flips=history.test_acc_flips,
                             book_compute_fraction=compute,
                             seconds=time.perf_counter() - started)
-
-
-def compute_to(run, target):
-    """The training compute (fraction of the book's) after the first epoch whose test
-    accuracy reaches target, or None."""
-    return next((c for a, c in zip(run["test_acc"], run["book_compute_fraction"])
-                 if a >= target), None)
 
 
 def format_table(saved, targets=(0.90, 0.92, 0.94)):

@@ -21,6 +21,13 @@ L = i18n.label
 NOTES_TEST_ACC = 0.919  # the notes' result for the book recipe (10 epochs, 96x96)
 
 
+def _notes_line(ax, va):
+    """The notes' test accuracy as a dashed line, labelled at the left (va: above or below)."""
+    ax.axhline(NOTES_TEST_ACC, color="grey", ls="--", lw=0.8)
+    ax.annotate(L("notes_result", acc=NOTES_TEST_ACC), (0.01, NOTES_TEST_ACC),
+                xycoords=("axes fraction", "data"), va=va, fontsize=8, color="grey")
+
+
 def plot_frontier(runs, path=None):
     """Test accuracy against wall time, one line per preset, a dot per epoch; a hollow ring is
     the last epoch with test-time flips. Text in the i18n language."""
@@ -37,9 +44,7 @@ def plot_frontier(runs, path=None):
             ax.plot(minutes[-1], run["test_acc_flips"][-1], "o", mfc="none", color=f"C{i}",
                     ms=9, label=L("with_flips", name=run["preset"],
                                   acc=f"{run['test_acc_flips'][-1]:.3f}"))
-    ax.axhline(NOTES_TEST_ACC, color="grey", ls="--", lw=0.8)
-    ax.annotate(L("notes_result", acc=NOTES_TEST_ACC), (0.01, NOTES_TEST_ACC),
-                xycoords=("axes fraction", "data"), va="bottom", fontsize=8, color="grey")
+    _notes_line(ax, "bottom")
     ax.set_xscale("log")
     ax.xaxis.set_major_formatter(ScalarFormatter())  # 10 and 100 minutes, not 10^1 and 10^2
     ax.xaxis.set_minor_formatter(LogFormatter(labelOnlyBase=False))  # 60 and 200, not 6x10^1
@@ -57,6 +62,13 @@ def plot_frontier(runs, path=None):
 
 # Issue 28's goals: (test accuracy, at most this share of the book recipe's compute)
 COMPUTE_GOALS = ((0.92, 1 / 20), (0.94, 1 / 3))
+
+
+def compute_to(run, target):
+    """The training compute (fraction of the book's) after the first epoch whose test
+    accuracy reaches target, or None."""
+    return next((c for a, c in zip(run["test_acc"], run["book_compute_fraction"])
+                 if a >= target), None)
 
 
 def plot_compute(runs, recipes=("book", "quick", "best"), path=None):
@@ -80,9 +92,7 @@ def plot_compute(runs, recipes=("book", "quick", "best"), path=None):
         ax.annotate(L("compute_goal", acc=acc, share=f"1/{round(1 / share)}"), (share, acc),
                     textcoords="offset points", xytext=(8 if side == "left" else -8, 5),
                     ha=side, fontsize=8)
-    ax.axhline(NOTES_TEST_ACC, color="grey", ls="--", lw=0.8)
-    ax.annotate(L("notes_result", acc=NOTES_TEST_ACC), (0.01, NOTES_TEST_ACC),
-                xycoords=("axes fraction", "data"), va="top", fontsize=8, color="grey")
+    _notes_line(ax, "top")
     ax.set_xscale("log")
     ax.xaxis.set_major_formatter(ScalarFormatter())
     ax.set(xlabel=L("book_compute"), ylabel=L("test_acc"), title=L("compute_title"),

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import torch
 
-from ..data import load_data_fashion_mnist
+from ..data import TRAIN_IMAGES, load_data_fashion_mnist
 from ..model import resnet18
 from ..presets import get_preset
 from ..shapes import count_flops
@@ -48,14 +48,7 @@ def measure(name, data=None, seed=0, device=None, progress=True, build=resnet18,
                     recipe=preset, precision=precision, live_plot=False, progress=progress,
                     checkpoint=checkpoint,
                     resume=checkpoint is not None if resume is None else resume)
-    # What each epoch cost in arithmetic: one example's forward and backward at that epoch's
-    # side (progressive resizing changes it), times the examples seen; counted, not timed.
-    sides = list(preset.progressive) + [preset.resize or 28] * preset.num_epochs
-    flops, spent = {}, []
-    for side, examples in zip(sides, history.examples):
-        if side not in flops:
-            flops[side] = count_flops(build(), (1, 1, side, side), backward=True)
-        spent.append((spent[-1] if spent else 0) + flops[side] * examples)
+    spent = training_flops(preset, history.examples, build)
     return {"preset": name, "about": preset.about,
             "recipe": json.loads(json.dumps(dataclasses.asdict(preset))),
             "epochs": len(history.test_acc),
@@ -68,6 +61,31 @@ def measure(name, data=None, seed=0, device=None, progress=True, build=resnet18,
             "machine": ", then ".join(dict.fromkeys(history.machines)) or describe_machine(),
             "machines": history.machines, "date": datetime.date.today().isoformat(),
             "interrupted": history.interrupted}
+
+
+def epoch_sides(preset, epochs):
+    """The image side of each of the first `epochs` epochs (progressive resizing changes it)."""
+    return (list(preset.progressive) + [preset.resize or 28] * epochs)[:epochs]
+
+
+def training_flops(preset, examples, build=resnet18):
+    """The training FLOPs spent after each epoch, `examples` being the examples each epoch saw:
+    one example's forward and backward at that epoch's side, times the examples; counted, not
+    timed, so the same on any machine."""
+    flops, spent = {}, []
+    for side, seen in zip(epoch_sides(preset, len(examples)), examples):
+        if side not in flops:
+            flops[side] = count_flops(build(), (1, 1, side, side), backward=True)
+        spent.append((spent[-1] if spent else 0) + flops[side] * seen)
+    return spent
+
+
+def book_flops():
+    """The training FLOPs of the book recipe's run: 10 epochs of 60,000 images at 96x96, the
+    unit of compute to accuracy (README)."""
+    book = get_preset("book")
+    return book.num_epochs * TRAIN_IMAGES * count_flops(resnet18(), (1, 1, book.resize,
+                                                                     book.resize), backward=True)
 
 
 def check_output(out, formats=FIGURE_FORMATS):

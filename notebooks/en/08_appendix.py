@@ -48,8 +48,8 @@ from d2lresnet import (PreActResidual, ResNeXtBottleneck, Residual, architecture
                        count_parameters, resnet, resnet18)
 from d2lresnet.data import CLASS_NAMES, FashionMNISTBatches, load_fashion_mnist
 from d2lresnet.experiments.family import family_table, format_family_table
-from d2lresnet.experiments.frontier import (COMPUTE_GOALS, format_table, plot_compute,
-                                            plot_frontier)
+from d2lresnet.experiments.frontier import (COMPUTE_GOALS, compute_to, format_table,
+                                            plot_compute, plot_frontier)
 from d2lresnet.experiments.runs import describe_machine, load_runs
 from d2lresnet.experiments.twins import cifar_resnet, depth_to_n
 from d2lresnet.experiments.versus import median_epoch_seconds, plot_versus
@@ -168,12 +168,6 @@ assert all(abs(sweep[f"quick/{seed}"]["book_compute_fraction"][-1]
                - quick_compute / book_compute) < 1e-12 for seed in (0, 1))
 plot_compute(sweep)
 plt.show()
-
-
-def compute_to(run, target):  # the compute spent when test accuracy first reached target
-    return next((c for a, c in zip(run["test_acc"], run["book_compute_fraction"])
-                 if a >= target), float("inf"))
-
 
 quick_to_092 = max(compute_to(sweep[f"quick/{seed}"], 0.92) for seed in (0, 1))
 best_acc = max(max(run["test_acc"] + run["test_acc_flips"]) for run in sweep.values())
