@@ -67,6 +67,29 @@ def describe_machine(device=None):
     return f"{cores} cores, {model}, torch {version} ({torch.backends.cpu.get_cpu_capability()})"
 
 
+def cpu_seconds():
+    """(CPU seconds the whole machine has spent busy, of which this process and its children),
+    read from /proc/stat; None where there is no /proc (not Linux)."""
+    try:
+        fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()
+    except OSError:
+        return None
+    user, nice, system, idle, iowait, irq, softirq, steal = (int(v) for v in fields[1:9])
+    busy = (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+    return busy, sum(os.times()[:4])
+
+
+def others_share(before, after, seconds, cores=None):
+    """The share of the machine's CPU that other processes used between two cpu_seconds()
+    readings `seconds` apart: 0 alone, 0.5 when something else kept half the cores busy.
+    None if either reading is None. Steal (a virtual machine's neighbours) counts as others."""
+    if before is None or after is None or seconds <= 0:
+        return None
+    cores = cores or os.cpu_count() or 1
+    others = (after[0] - before[0]) - (after[1] - before[1])
+    return round(min(max(others / (seconds * cores), 0.0), 1.0), 3)
+
+
 def choose_precision(device, precision="auto"):
     if precision not in ("auto", "bf16", "fp32"):
         raise ValueError(f"precision must be 'auto', 'bf16' or 'fp32', got {precision!r}")
@@ -94,6 +117,8 @@ class History:
     test_acc_flips: list = field(default_factory=list)   # with test-time flips, if asked for
     machines: list = field(default_factory=list)         # where each epoch ran (a resumed run
                                                          # may have moved)
+    others_cpu: list = field(default_factory=list)       # share of the CPU other processes used
+                                                         # per epoch (others_share; None: unknown)
     interrupted: bool = False
 
     @property
@@ -216,6 +241,7 @@ def train(net, train_iter, test_iter, num_epochs, lr, device=None, *, recipe=Non
             net.train()
             loss_sum = correct = seen = 0
             compute_seconds, epoch_started = 0.0, time.perf_counter()
+            cpu_before = cpu_seconds()
             for i, (X, y) in enumerate(shown.batches(train_iter, epoch)):
                 step_started = time.perf_counter()
                 X, y = X.to(device, memory_format=_memory_format(device)), y.to(device)
@@ -243,6 +269,8 @@ def train(net, train_iter, test_iter, num_epochs, lr, device=None, *, recipe=Non
                     evaluate_accuracy(net, test_iter, device, precision, flips=True))
             history.wall_seconds.append(time.perf_counter() - started)
             history.machines.append(machine)
+            history.others_cpu.append(others_share(cpu_before, cpu_seconds(),
+                                                   time.perf_counter() - epoch_started))
             shown.epoch_done(epoch + 1)
             saver.save(net, optimizer, scheduler, history, epoch + 1)
     except KeyboardInterrupt:
@@ -322,6 +350,7 @@ class _Checkpoints:
                 setattr(history, name, list(value))
         # a checkpoint from before machines were recorded
         history.machines += ["not recorded"] * (state["epoch"] - len(history.machines))
+        history.others_cpu += [None] * (state["epoch"] - len(history.others_cpu))
         print(f"resuming from {self.path} after epoch {state['epoch']}", file=sys.stderr)
         return state["epoch"]
 

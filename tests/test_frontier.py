@@ -1,5 +1,6 @@
 """d2lresnet.experiments.frontier: time-to-accuracy per preset, measured and drawn (smoke preset here)."""
 import json
+import os
 import re
 import warnings
 from pathlib import Path
@@ -10,10 +11,12 @@ import torch
 from d2lresnet import i18n
 
 from d2lresnet.experiments import frontier
+from d2lresnet.experiments.runs import book_flops
 from d2lresnet.cli import main
 from d2lresnet.model import resnet18
 from d2lresnet.presets import Preset, get_preset
 from d2lresnet.shapes import count_flops
+from d2lresnet.train import cpu_seconds, others_share
 
 SAVED = Path(__file__).parent.parent / "notebooks" / "figures" / "frontier.json"
 
@@ -43,6 +46,10 @@ def test_a_measured_run_is_saved_beside_the_runs_already_there(tmp_path, capsys)
     assert smoke["train_flops"] == [512 * per_example, 2 * 512 * per_example]
     assert "(" + torch.backends.cpu.get_cpu_capability() + ")" in smoke["machine"]
     assert out.stat().st_size > 10_000
+    assert frontier.compute_figure_path(out).stat().st_size > 10_000
+    counted = frontier.compute_runs(saved)  # the fake quick run has no recipe: left out
+    assert counted.keys() == {"smoke"} and counted["smoke"]["book_compute_fraction"] == [
+        spent / book_flops() for spent in smoke["train_flops"]]
     table = capsys.readouterr().out
     assert "| `quick` | 2 | 1.0 min | 0.920 | 0.930 |" in table
     assert f"| `smoke` | 2 | {smoke['wall_seconds'][-1] / 60:.1f} min | " in table
@@ -164,3 +171,41 @@ def test_a_run_with_checkpoints_resumes_where_it_stopped(tmp_path, capsys, monke
     assert resumed["test_acc"][0] == first["test_acc"][0]  # epoch 1 was loaded, not retrained
     assert resumed["machines"] == ["laptop", "desktop"]
     assert resumed["machine"] == "laptop, then desktop"
+
+
+def test_the_share_of_the_cpu_others_used_comes_from_the_counters():
+    # 4 cores for 10 s: 40 CPU-seconds. The machine was busy 30 of them, this process 10.
+    assert others_share((100.0, 5.0), (130.0, 15.0), 10, cores=4) == 0.5
+    assert others_share((100.0, 5.0), (110.0, 15.0), 10, cores=4) == 0.0  # alone
+    assert others_share(None, (1.0, 1.0), 10) is None  # no /proc: unknown, not "alone"
+
+
+def test_a_process_spinning_beside_a_run_is_seen():
+    # A busy process beside us keeps one core busy for the second we sleep: at least 1/cores
+    # of the machine, on any CPU (0.8 of that leaves room for a scheduler's hiccup).
+    import subprocess
+    import sys
+    import time
+    if cpu_seconds() is None:
+        pytest.skip("no /proc/stat here")
+    spinner = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        time.sleep(0.5)  # let it start
+        before, started = cpu_seconds(), time.perf_counter()
+        time.sleep(1.0)
+        share = others_share(before, cpu_seconds(), time.perf_counter() - started)
+    finally:
+        spinner.kill()
+        spinner.wait()
+    assert share > 0.8 / os.cpu_count()
+
+
+def test_a_run_that_shared_the_cpu_says_so_in_the_table_and_figure(tmp_path):
+    alone = {**fake_run("book", 0.92), "others_cpu": [0.01, 0.02]}
+    shared = {**fake_run("quick", 0.92), "others_cpu": [0.01, 0.46]}
+    assert frontier.shared_cpu(alone) is None and frontier.shared_cpu(shared) == 0.46
+    assert frontier.shared_cpu(fake_run("book", 0.92)) is None  # saved before it was recorded
+    table = frontier.format_table({"book": alone, "quick": shared}).splitlines()
+    assert "shared" not in table[2] and "up to 46% of the CPU" in table[3]
+    fig = frontier.plot_frontier({"book": alone, "quick": shared})
+    assert any("up to 46% of the CPU" in t.get_text() for t in fig.axes[0].texts)

@@ -1,11 +1,13 @@
-"""Test accuracy against wall time for the training presets: what each recipe costs here.
+"""Test accuracy against wall time and against compute for the training presets.
 
     python -m d2lresnet frontier --presets quick best book
 
 trains each preset exactly as ``train --preset`` does and records, after every epoch, the test
-accuracy and the wall time since the start (reading the data and evaluating included). The
-figure and its numbers (.json beside it) are saved after each preset, and runs of other presets
-already in the file are kept, so presets can be measured one at a time on the same machine.
+accuracy, the wall time since the start (reading the data and evaluating included) and the
+training FLOPs spent so far. Two figures, accuracy against minutes (--out) and against the
+compute as a fraction of the book recipe's (<out>_compute.png, the same on any machine), and
+their numbers (.json beside --out) are saved after each preset; runs of other presets already
+in the file are kept, so presets can be measured one at a time on the same machine.
 With ``--checkpoints DIR`` each preset saves ``DIR/<preset>.pt`` after every epoch and a rerun
 resumes from it: ``book`` takes hours on a CPU, longer than a laptop may stay up.
 It prints figures; nothing here asserts a time.
@@ -15,7 +17,8 @@ from pathlib import Path
 from .. import i18n
 from ..drawing.plots import save_figure
 from ..presets import get_preset
-from .runs import check_output, describe_machine, load_runs, measure, save_json  # noqa: F401
+from .runs import (book_compute_fraction, check_output, describe_machine,  # noqa: F401
+                   load_runs, measure, save_json, shared_cpu)
 
 L = i18n.label
 NOTES_TEST_ACC = 0.919  # the notes' result for the book recipe (10 epochs, 96x96)
@@ -26,6 +29,14 @@ def _notes_line(ax, va):
     ax.axhline(NOTES_TEST_ACC, color="grey", ls="--", lw=0.8)
     ax.annotate(L("notes_result", acc=NOTES_TEST_ACC), (0.01, NOTES_TEST_ACC),
                 xycoords=("axes fraction", "data"), va=va, fontsize=8, color="grey")
+
+
+def _machine(run, text=L):
+    """Where the run trained, and whether other processes shared the CPU (its times are then
+    not the machine's alone)."""
+    share = shared_cpu(run)
+    return run["machine"] + ("" if share is None else
+                             f" ({text('shared_cpu', pct=round(100 * share))})")
 
 
 def plot_frontier(runs, path=None):
@@ -49,7 +60,7 @@ def plot_frontier(runs, path=None):
     ax.xaxis.set_major_formatter(ScalarFormatter())  # 10 and 100 minutes, not 10^1 and 10^2
     ax.xaxis.set_minor_formatter(LogFormatter(labelOnlyBase=False))  # 60 and 200, not 6x10^1
     ax.set(xlabel=L("wall_minutes"), ylabel=L("test_acc"), title=L("frontier_title"))
-    machines = sorted({run["machine"] for run in runs.values()})
+    machines = sorted({_machine(run) for run in runs.values()})
     ax.text(0.99, 0.02, "\n".join(machines), transform=ax.transAxes, ha="right", fontsize=7,
             color="grey")
     ax.grid(alpha=0.3, which="both")
@@ -105,6 +116,19 @@ def plot_compute(runs, recipes=("book", "quick", "best"), path=None):
     return fig
 
 
+def compute_runs(runs):
+    """Saved frontier runs with each epoch's book_compute_fraction, as plot_compute reads them;
+    a run saved without its recipe and examples per epoch cannot be counted and is left out."""
+    return {name: {**run, "book_compute_fraction": book_compute_fraction(run)}
+            for name, run in runs.items() if "recipe" in run and "examples" in run}
+
+
+def compute_figure_path(out):
+    """Where the compute figure goes beside the time figure: frontier.png -> frontier_compute.png."""
+    out = Path(out)
+    return out.with_name(f"{out.stem}_compute{out.suffix}")
+
+
 def format_table(runs):
     """The runs as a Markdown table (for the README), headers in the i18n language."""
     if not runs:
@@ -116,7 +140,7 @@ def format_table(runs):
         flips = f"{run['test_acc_flips'][-1]:.3f}" if run["test_acc_flips"] else "–"
         wall = i18n.tr("minutes", n=f"{run['wall_seconds'][-1] / 60:.1f}")
         rows.append(f"| `{run['preset']}` | {run['epochs']} | {wall} | "
-                    f"{run['test_acc'][-1]:.3f} | {flips} | {run['machine']} |")
+                    f"{run['test_acc'][-1]:.3f} | {flips} | {_machine(run, i18n.tr)} |")
     return "\n".join(rows)
 
 
@@ -138,7 +162,9 @@ def run(preset_names, out="runs/frontier.png", data=None, device=None, checkpoin
             raise KeyboardInterrupt
         save_json(json_path, runs)  # the numbers first: a figure that fails loses nothing
         plot_frontier(runs, out)
+        plot_compute(compute_runs(runs), recipes=list(runs), path=compute_figure_path(out))
         print(f"{name}: test acc {runs[name]['test_acc'][-1]:.3f} after "
-              f"{runs[name]['wall_seconds'][-1]:.0f} s; saved {out} and {json_path}")
+              f"{runs[name]['wall_seconds'][-1]:.0f} s; saved {out}, "
+              f"{compute_figure_path(out)} and {json_path}")
     print(format_table(runs))
     return runs

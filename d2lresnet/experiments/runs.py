@@ -7,7 +7,8 @@ A run is a dict of plain values (the JSON schema, one entry per epoch where a li
     examples, train_seconds (the training loop, data included), compute_seconds (forward,
     backward, step only), train_flops (spent so far),
     device, precision, machine (describe_machine(); "A, then B" for a run resumed on another
-    machine), machines (where each epoch ran), date
+    machine), machines (where each epoch ran), others_cpu (per epoch, the share of the CPU
+    other processes used: a run that shared the machine says so), date
 
 `measure` makes one; `save_json` writes a file of them whole or not at all; `load_runs` reads a
 file of runs back, refusing anything else with one line that names the file.
@@ -59,8 +60,20 @@ def measure(name, data=None, seed=0, device=None, progress=True, build=resnet18,
             "compute_seconds": history.compute_seconds,
             "train_flops": spent, "device": history.device, "precision": history.precision,
             "machine": ", then ".join(dict.fromkeys(history.machines)) or describe_machine(),
-            "machines": history.machines, "date": datetime.date.today().isoformat(),
+            "machines": history.machines, "others_cpu": history.others_cpu,
+            "date": datetime.date.today().isoformat(),
             "interrupted": history.interrupted}
+
+
+SHARED_ABOVE = 0.1  # others using more than a tenth of the CPU in an epoch: not measured alone
+
+
+def shared_cpu(run):
+    """The largest share of the CPU other processes used in any epoch of run, if above
+    SHARED_ABOVE (the run's times are not the machine's alone); else None. Runs saved before
+    this was recorded have no others_cpu and give None."""
+    shares = [s for s in run.get("others_cpu") or () if s is not None]
+    return max(shares) if shares and max(shares) > SHARED_ABOVE else None
 
 
 def epoch_sides(preset, epochs):
@@ -86,6 +99,15 @@ def book_flops():
     book = get_preset("book")
     return book.num_epochs * TRAIN_IMAGES * count_flops(resnet18(), (1, 1, book.resize,
                                                                      book.resize), backward=True)
+
+
+def book_compute_fraction(run):
+    """A saved ResNet-18 run's training compute after each epoch, as a fraction of the book
+    recipe's (book_flops), counted from its recipe and the examples each epoch saw: the same
+    for runs saved before train_flops was recorded."""
+    from ..presets import Preset
+    book = book_flops()
+    return [spent / book for spent in training_flops(Preset(**run["recipe"]), run["examples"])]
 
 
 def check_output(out, formats=FIGURE_FORMATS):
