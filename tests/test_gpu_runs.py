@@ -22,3 +22,38 @@ def test_table_takes_the_worst_seed_and_marks_targets_not_reached_on_every_seed(
                                        " compute ", " to 0.90 ", " to 0.92 ", " to 0.94 "]
     assert rows == ["| `book` | 1 | 0.880–0.880 | – | 1.000 | – | – | – |",
                     "| `quick` | 2 | 0.925–0.930 | – | 0.148 | 0.148 | 0.148 | – |"]
+
+
+def test_a_moving_average_lags_the_weights_and_is_tested_after_every_epoch():
+    import torch
+    from torch import nn
+
+    from tools.gpu_runs import moving_averages
+    net = nn.Sequential(nn.Flatten(), nn.Linear(4, 2, bias=False))
+    X, y = torch.ones(3, 1, 2, 2), torch.tensor([0, 0, 0])
+    on_batch, accuracy = moving_averages(net, (0.75,), [(X, y)], batches_per_epoch=2)
+    with torch.no_grad():
+        net[1].weight.copy_(torch.tensor([[0.0] * 4, [1.0] * 4]))  # answers class 1
+    on_batch(1, 0.0, 0, 3)  # the first update copies the weights
+    with torch.no_grad():
+        net[1].weight.copy_(torch.tensor([[0.8] * 4, [0.0] * 4]))  # now answers class 0
+    on_batch(2, 0.0, 0, 3)  # end of epoch 1: the average keeps 3/4 of the old weights,
+    assert accuracy == {"0.75": [0.0]}  # 0.2 against 0.75: still class 1
+    on_batch(3, 0.0, 0, 3)
+    assert accuracy == {"0.75": [0.0]}  # tested once an epoch, not every step
+    assert moving_averages(net, (), [(X, y)], 2) == (None, {})
+
+
+def test_accuracy_at_sides_tests_each_side_and_their_average():
+    import torch
+    from torch import nn
+
+    from tools.gpu_runs import accuracy_at_sides
+    torch.manual_seed(0)
+    # any side goes through: pool to 4x4, then a linear layer
+    net = nn.Sequential(nn.AdaptiveAvgPool2d(4), nn.Flatten(), nn.Linear(16, 10))
+    result = accuracy_at_sides(net, (28, 36))
+    assert set(result) == {"28", "36", "mean"}
+    assert all(0 <= acc <= 1 for acc in result.values())
+    assert result["28"] != result["36"]  # the resized pictures are other inputs
+    assert accuracy_at_sides(net, (28, 28))["mean"] == result["28"]  # the same twice: itself

@@ -21,7 +21,9 @@ from pathlib import Path
 
 from d2lresnet.experiments.frontier import compute_to  # noqa: F401 (the table's, and tested here)
 
-# name: Preset overrides (on top of the named preset), for the recipe sweep
+# name: Preset overrides (on top of the named preset), for the recipe sweep. Two keys are
+# measured beside the recipe, not part of it: "ema", decays of moving averages of the weights
+# (each tested after every epoch), and "test_sides", sides the final net is also tested at.
 RECIPES = {
     "book": ("book", {}),
     "quick": ("quick", {}),
@@ -40,7 +42,10 @@ RECIPES = {
                                        test_flips=True)),
     "q32x4-b128-ls0": ("quick", dict(resize=32, num_epochs=4, batch_size=128,
                                      label_smoothing=0.0, test_flips=True)),
+    "q32x4-b128-ema": ("quick", dict(resize=32, num_epochs=4, batch_size=128, test_flips=True,
+                                     ema=(0.99, 0.998, 0.9995), test_sides=(28, 32, 36, 40))),
 }
+MEASURED_BESIDE = ("ema", "test_sides")
 
 
 def machine():
@@ -71,14 +76,19 @@ def recipe_job(args):
     from d2lresnet.presets import get_preset
     from d2lresnet.train import train
     base, overrides = RECIPES[name]
-    preset = get_preset(base, **overrides)
+    beside = {key: overrides[key] for key in MEASURED_BESIDE if key in overrides}
+    preset = get_preset(base, **{k: v for k, v in overrides.items() if k not in beside})
     torch.manual_seed(seed)
     train_iter, test_iter = load_data_fashion_mnist(preset.batch_size, seed=seed,
                                                     **preset.data_options())
-    net = resnet18()
+    net = resnet18().to(device)  # on its device before the averages copy it
     started = time.perf_counter()
+    on_batch, ema_acc = moving_averages(net, beside.get("ema", ()), test_iter, len(train_iter))
     history = train(net, train_iter, test_iter, preset.num_epochs, preset.lr, device,
-                    recipe=preset, progress=False)
+                    recipe=preset, progress=False, on_batch=on_batch)
+    extra = dict(test_acc_ema=ema_acc) if ema_acc else {}
+    if beside.get("test_sides"):
+        extra["test_sides"] = accuracy_at_sides(net, beside["test_sides"])
     book = book_flops()
     compute = [spent / book for spent in training_flops(preset, history.examples)]
     sides = epoch_sides(preset, len(history.examples))
@@ -86,7 +96,64 @@ def recipe_job(args):
                             test_acc=history.test_acc, train_loss=history.train_loss,
                             test_acc_flips=history.test_acc_flips,
                             book_compute_fraction=compute,
-                            seconds=time.perf_counter() - started)
+                            seconds=time.perf_counter() - started, **beside, **extra)
+
+
+def moving_averages(net, decays, test_iter, batches_per_epoch):
+    """An on_batch for train() that keeps an exponential moving average of net's weights (and
+    batch-norm statistics) for each decay and tests each after every epoch; and the dict of
+    their test accuracies, {decay: [one per epoch]}. No decays: (None, {})."""
+    if not decays:
+        return None, {}
+    from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+
+    from d2lresnet.train import evaluate_accuracy
+    # The first update copies net's weights, so Xavier init applied by train() is kept.
+    averages = {str(d): AveragedModel(net, multi_avg_fn=get_ema_multi_avg_fn(d),
+                                      use_buffers=True) for d in decays}
+    accuracy = {decay: [] for decay in averages}
+
+    def on_batch(step, loss, correct, size):
+        for average in averages.values():
+            average.update_parameters(net)
+        if step % batches_per_epoch == 0:
+            for decay, average in averages.items():
+                accuracy[decay].append(evaluate_accuracy(average.module, test_iter))
+    return on_batch, accuracy
+
+
+def accuracy_at_sides(net, sides, device=None):
+    """net's test accuracy with the test images resized to each side, and with the
+    predictions at all those sides averaged ("mean"): sizes it did not train at, and a
+    test-time augmentation by size (as flips are one by mirroring)."""
+    from d2lresnet.data import load_data_fashion_mnist
+    from d2lresnet.train import predict
+
+    result, summed = {}, 0
+    for side in sides:
+        _, test_iter = load_data_fashion_mnist(256, resize=side)
+        labels, predictions, probabilities = predict(net, test_iter, device)
+        result[str(side)] = (predictions == labels).float().mean().item()
+        summed = summed + probabilities
+    result["mean"] = (summed.argmax(dim=1) == labels).float().mean().item()
+    return result
+
+
+def sides_of_checkpoints(paths, offsets=(-8, -4, 0, 4, 8)):
+    """For each saved ResNet-18 run (a checkpoint of `frontier --checkpoints`): its test
+    accuracy at its own side and at sides near it, and with those predictions averaged."""
+    from d2lresnet.checkpoint import load_checkpoint
+    from d2lresnet.model import resnet18
+
+    results = {}
+    for path in paths:
+        net = resnet18()
+        state = load_checkpoint(path, net)
+        side = state["recipe"].get("resize") or 28
+        results[str(path)] = dict(trained_at=side, epochs=state["epoch"], **accuracy_at_sides(
+            net, [side + offset for offset in offsets if side + offset >= 28]))
+        print(path, json.dumps(results[str(path)]), flush=True)
+    return results
 
 
 def format_table(saved, targets=(0.90, 0.92, 0.94)):
@@ -123,9 +190,17 @@ def main():
     parser.add_argument("--recipes", nargs="+", choices=RECIPES, default=list(RECIPES))
     parser.add_argument("--table", metavar="JSON", help="print a saved recipes JSON as the "
                         "README's Markdown table, and train nothing")
+    parser.add_argument("--sides-of", nargs="+", metavar="CHECKPOINT",
+                        help="test saved runs at sides near their own, save --out/sides.json, "
+                             "and train nothing")
     args = parser.parse_args()
     if args.table:
         print(format_table(json.loads(Path(args.table).read_text())))
+        return
+    if args.sides_of:
+        results = dict(machine=machine(), runs=sides_of_checkpoints(args.sides_of))
+        Path(args.out).mkdir(parents=True, exist_ok=True)
+        (Path(args.out) / "sides.json").write_text(json.dumps(results, indent=1))
         return
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
