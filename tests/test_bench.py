@@ -36,3 +36,16 @@ def test_compiled_against_eager_times_both_with_whatever_compiles(monkeypatch):
     saved = row["eager_step_seconds"] - row["compiled_step_seconds"]
     assert row["payback_steps"] == (round(row["compile_seconds"] / saved) if saved > 0 else None)
     assert "28x28" in bench.format_compiled([row])
+
+
+def test_bench_compile_measures_the_side_asked_for_and_refuses_warmup(monkeypatch, capsys):
+    from d2lresnet.cli import main
+    asked = []
+    monkeypatch.setattr(bench, "compiled_against_eager",
+                        lambda sides, batch_size, steps: asked.append(sides) or [])
+    assert main(["bench", "--compile", "--json", "--resize", "40", "--steps", "1"]) == 0
+    assert main(["bench", "--compile", "--json", "--steps", "1"]) == 0
+    assert asked == [(40,), (28, 48, 96)]
+    capsys.readouterr()
+    assert main(["bench", "--compile", "--warmup", "1"]) == 1 and asked == [(40,), (28, 48, 96)]
+    assert "--warmup does not apply to --compile" in capsys.readouterr().err
