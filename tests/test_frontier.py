@@ -87,7 +87,9 @@ def test_the_compute_figure_draws_every_seed_of_each_recipe_and_the_goals(langua
     sweep = {"quick/0": dict(book_compute_fraction=[0.05, 0.1], test_acc=[0.90, 0.92]),
              "quick/1": dict(book_compute_fraction=[0.05, 0.1], test_acc=[0.89, 0.93]),
              "q32x4/0": dict(book_compute_fraction=[0.02], test_acc=[0.9]),  # not asked for
-             "book/0": dict(book_compute_fraction=[0.5, 1.0], test_acc=[0.88, 0.92])}
+             "book/0": dict(book_compute_fraction=[0.5, 1.0], test_acc=[0.88, 0.92]),
+             "quick/cpu": dict(book_compute_fraction=[0.05, 0.1], test_acc=[0.91, 0.925],
+                               device="cpu")}
     i18n.set_language(language)
     try:
         with warnings.catch_warnings():
@@ -101,6 +103,9 @@ def test_the_compute_figure_draws_every_seed_of_each_recipe_and_the_goals(langua
     assert [list(line.get_ydata()) for line in curves] == [[0.88, 0.92], [0.90, 0.92],
                                                             [0.89, 0.93]]
     assert curves[1].get_color() == curves[2].get_color() != curves[0].get_color()
+    [on_cpu] = [line for line in ax.lines  # dashed: trained on a CPU
+                if line.get_linestyle() == "--" and line.get_marker() == "o"]
+    assert list(on_cpu.get_ydata()) == [0.91, 0.925] and on_cpu.get_color() == curves[1].get_color()
     goals = [(line.get_xdata()[0], line.get_ydata()[0]) for line in ax.lines
              if line.get_marker() == "x"]
     assert goals == [(share, acc) for acc, share in frontier.COMPUTE_GOALS]

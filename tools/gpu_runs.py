@@ -95,7 +95,7 @@ def recipe_job(args):
     return name, seed, dict(preset=dataclasses.asdict(preset), seed=seed, sides=sides,
                             test_acc=history.test_acc, train_loss=history.train_loss,
                             test_acc_flips=history.test_acc_flips,
-                            book_compute_fraction=compute,
+                            book_compute_fraction=compute, device=history.device,
                             seconds=time.perf_counter() - started, **beside, **extra)
 
 

@@ -85,7 +85,8 @@ def compute_to(run, target):
 def plot_compute(runs, recipes=("book", "quick", "best"), path=None):
     """Test accuracy against training compute, a fraction of the book recipe's 10 epochs
     (machine-free: FLOPs counted, times the examples seen), one line per seed of each recipe,
-    a dot per epoch; the goals as crosses. ``runs``: tools/gpu_runs.py's saved "runs"."""
+    a dot per epoch, dashed where it trained on a CPU; the goals as crosses. ``runs``:
+    tools/gpu_runs.py's saved "runs", or compute_runs() of frontier's."""
     import matplotlib.pyplot as plt
     from matplotlib.ticker import ScalarFormatter
 
@@ -93,8 +94,9 @@ def plot_compute(runs, recipes=("book", "quick", "best"), path=None):
     for i, recipe in enumerate(recipes):
         seeds = [run for key, run in runs.items() if key.split("/")[0] == recipe]
         for j, run in enumerate(seeds):
-            ax.plot(run["book_compute_fraction"], run["test_acc"], "o-", color=f"C{i}", ms=3,
-                    lw=1, alpha=0.9, label=None if j else
+            ax.plot(run["book_compute_fraction"], run["test_acc"], "o", color=f"C{i}", ms=3,
+                    ls="--" if run.get("device") == "cpu" else "-", lw=1, alpha=0.9,
+                    label=None if j else
                     f"{recipe}: {min(r['test_acc'][-1] for r in seeds):.3f}–"
                     f"{max(r['test_acc'][-1] for r in seeds):.3f}, "
                     f"{run['book_compute_fraction'][-1]:.3f}")
@@ -124,7 +126,7 @@ def compute_runs(runs):
 
 
 def compute_figure_path(out):
-    """Where the compute figure goes beside the time figure: frontier.png -> frontier_compute.png."""
+    """Where the compute figure goes: frontier.png -> frontier_compute.png beside it."""
     out = Path(out)
     return out.with_name(f"{out.stem}_compute{out.suffix}")
 
