@@ -44,6 +44,8 @@ RECIPES = {
                                      label_smoothing=0.0, test_flips=True)),
     "q32x4-b128-ema": ("quick", dict(resize=32, num_epochs=4, batch_size=128, test_flips=True,
                                      ema=(0.99, 0.998, 0.9995), test_sides=(28, 32, 36, 40))),
+    "q32x4-b128-lr05": ("quick", dict(resize=32, num_epochs=4, batch_size=128, lr=0.05,
+                                      test_flips=True)),  # the lr scaled with the batch
 }
 MEASURED_BESIDE = ("ema", "test_sides")
 
