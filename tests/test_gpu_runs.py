@@ -57,3 +57,23 @@ def test_accuracy_at_sides_tests_each_side_and_their_average():
     assert all(0 <= acc <= 1 for acc in result.values())
     assert result["28"] != result["36"]  # the resized pictures are other inputs
     assert accuracy_at_sides(net, (28, 28))["mean"] == result["28"]  # the same twice: itself
+
+
+def test_a_recipe_job_records_the_averages_and_sides_beside_the_recipe(monkeypatch):
+    # smoke's two epochs with one moving average and one extra test side, end to end
+    import torch
+
+    import tools.gpu_runs as gpu_runs
+    monkeypatch.setitem(gpu_runs.RECIPES, "smoke-ema",
+                        ("smoke", dict(ema=(0.9,), test_sides=(32,))))
+    threads = torch.get_num_threads()
+    try:
+        name, seed, run = gpu_runs.recipe_job(("smoke-ema", 0, "cpu"))
+    finally:
+        torch.set_num_threads(threads)
+    assert (name, seed, run["ema"], run["test_sides"]) == ("smoke-ema", 0, (0.9,), (32,))
+    assert run["preset"]["name"] == "smoke" and "ema" not in run["preset"]
+    assert len(run["test_acc_ema"]["0.9"]) == len(run["test_acc"]) == 2
+    assert set(run["test_acc_at_sides"]) == {"32", "mean"}
+    assert run["test_acc_at_sides"]["mean"] == run["test_acc_at_sides"]["32"]  # one side
+    assert run["device"] == "cpu"

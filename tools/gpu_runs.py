@@ -90,7 +90,7 @@ def recipe_job(args):
                     recipe=preset, progress=False, on_batch=on_batch)
     extra = dict(test_acc_ema=ema_acc) if ema_acc else {}
     if beside.get("test_sides"):
-        extra["test_sides"] = accuracy_at_sides(net, beside["test_sides"])
+        extra["test_acc_at_sides"] = accuracy_at_sides(net, beside["test_sides"])
     book = book_flops()
     compute = [spent / book for spent in training_flops(preset, history.examples)]
     sides = epoch_sides(preset, len(history.examples))
