@@ -110,7 +110,8 @@ def test_the_compute_figure_draws_every_seed_of_each_recipe_and_the_goals(langua
              if line.get_marker() == "x"]
     assert goals == [(share, acc) for acc, share in frontier.COMPUTE_GOALS]
     legend = [text.get_text() for text in ax.get_legend().get_texts()]
-    assert legend == ["book: 0.920–0.920, 1.000", "quick: 0.920–0.930, 0.100"]
+    assert legend[:2] == ["book: 0.920, 1.000", "quick: 0.920–0.930, 0.100"]  # 1 run, 3 runs
+    assert len(legend) == 3 and "0.919" in legend[2]  # the notes' line, named in the legend
 
 
 @pytest.fixture
@@ -214,3 +215,18 @@ def test_a_run_that_shared_the_cpu_says_so_in_the_table_and_figure(tmp_path):
     assert "shared" not in table[2] and "up to 46% of the CPU" in table[3]
     fig = frontier.plot_frontier({"book": alone, "quick": shared})
     assert any("up to 46% of the CPU" in t.get_text() for t in fig.axes[0].texts)
+
+
+def test_the_table_gives_the_compute_spent_and_the_compute_to_each_target():
+    import dataclasses
+    recipe = json.loads(json.dumps(dataclasses.asdict(get_preset("quick"))))
+    run = {**fake_run("quick", 0.925), "epochs": 5, "recipe": recipe, "examples": [60_000] * 5,
+           "test_acc": [0.85, 0.91, 0.81, 0.905, 0.925], "wall_seconds": [60.0 * i for i in
+                                                                       range(1, 6)]}
+    epoch = 60_000 * count_flops(resnet18(), (1, 1, 48, 48), backward=True) / book_flops()
+    header, _, row = frontier.format_table({"quick": run}).splitlines()
+    assert header.split(" | ")[-4:-1] == ["to 0.90", "to 0.92", "to 0.94"]
+    # 0.90 first reached in epoch 2 (not the later 0.905), 0.92 in epoch 5, 0.94 never
+    assert f"| {5 * epoch:.3f} | {2 * epoch:.3f} | {5 * epoch:.3f} | – |" in row
+    old = frontier.format_table({"book": fake_run("book", 0.92)}).splitlines()[2]
+    assert old.split(" | ")[4:9] == ["–"] * 5  # no flips; no recipe saved: nothing counted

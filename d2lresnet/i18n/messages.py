@@ -106,6 +106,7 @@ MESSAGES = {
         "col_preset": "preset", "col_epochs": "epochs", "col_wall": "wall time",
         "col_test_acc": "test acc", "col_with_flips": "with test-time flips",
         "col_machine": "machine", "minutes": "{n} min", "no_runs": "No preset measured yet.",
+        "col_compute": "compute (book = 1)", "col_compute_to": "to {acc}",
         "shared_cpu": "shared: other processes used up to {pct}% of the CPU",
         # versus.plot_versus
         "plain_cnn": "plain CNN", "resnet18": "ResNet-18",
@@ -293,6 +294,7 @@ MESSAGES = {
         "col_preset": "预设", "col_epochs": "迭代周期数", "col_wall": "耗时",
         "col_test_acc": "测试精度", "col_with_flips": "加上测试时翻转",
         "col_machine": "机器", "minutes": "{n}分钟", "no_runs": "还没有测量过任何预设。",
+        "col_compute": "计算量（书中方案为1）", "col_compute_to": "达到{acc}时",
         "shared_cpu": "与其他进程共用：其他进程最多占用了{pct}%的CPU",
         "plain_cnn": "普通卷积神经网络", "resnet18": "ResNet-18",
         "versus_line": "{net}：{acc}（{params}M个参数，每个迭代周期{seconds}秒）",
