@@ -13,7 +13,7 @@ from pathlib import Path
 import jupytext
 import pytest
 
-from d2lresnet.experiments.runs import load_runs
+from d2lresnet.experiments.runs import load_runs, shared_cpu
 from d2lresnet.experiments.versus import median_epoch_seconds
 from d2lresnet.model import count_parameters, plain_cnn, resnet18
 from d2lresnet.presets import PRESETS, Preset
@@ -55,6 +55,25 @@ def test_the_book_runs_shape_is_what_notebook_05_says():
     assert 0.25 < BOOK["train_loss"][-1] / 0.011 - 1 < 0.45
 
 
+@pytest.mark.parametrize("name", ["quick", "best"])
+def test_the_saved_cpu_runs_are_todays_presets_measured_alone(name):
+    run = load_runs(FIGURES / "frontier.json")[name]
+    assert Preset(**run["recipe"]) == PRESETS[name]
+    assert run["epochs"] == PRESETS[name].num_epochs and run["device"] == "cpu"
+    assert shared_cpu(run) is None and len(run["others_cpu"]) == run["epochs"]
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_notebook_08_quotes_the_cpu_runs(language):
+    runs = load_runs(FIGURES / "frontier.json")
+    text = prose(language, "08_appendix.py")
+    for name in ("quick", "best"):
+        for number in (f"{runs[name]['test_acc'][-1]:.3f}",
+                       f"{runs[name]['wall_seconds'][-1] / 60:.0f}"):
+            assert number in text, (name, number)
+    assert f"{BOOK['wall_seconds'][-1] / 60:.0f}" in text
+
+
 @pytest.mark.parametrize("language", ["en", "zh"])
 @pytest.mark.parametrize("key", ["loss", "train_acc", "test_acc", "low_after_4"])
 def test_notebook_05_quotes_the_book_run(language, key):
@@ -94,3 +113,16 @@ def test_no_number_without_a_saved_source(language):
         text = prose(language, name)
         for unsourced in ("362", "757", "0.924", "80 ex"):
             assert unsourced not in text, (name, unsourced)
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_notebook_08_quotes_the_sides_run_and_its_claim_holds(language):
+    sides = json.loads((FIGURES / "sides_cpu.json").read_text())["runs"]
+    for run in sides.values():  # "testing at other sizes costs accuracy", averaged or not
+        own = run[str(run["trained_at"])]
+        others = [acc for side, acc in run.items() if side.isdigit() and
+                  int(side) != run["trained_at"]]
+        assert others and max(others + [run["mean"]]) < own
+    text = prose(language, "08_appendix.py")
+    for side in ("48", "44", "52"):
+        assert f"{sides['quick'][side]:.3f}" in text, side

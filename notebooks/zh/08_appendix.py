@@ -41,8 +41,8 @@ from d2lresnet import (PreActResidual, ResNeXtBottleneck, Residual, architecture
                        count_parameters, resnet, resnet18)
 from d2lresnet.data import CLASS_NAMES, FashionMNISTBatches, load_fashion_mnist
 from d2lresnet.experiments.family import family_table, format_family_table
-from d2lresnet.experiments.frontier import (COMPUTE_GOALS, compute_to, format_table,
-                                            plot_compute, plot_frontier)
+from d2lresnet.experiments.frontier import (COMPUTE_GOALS, compute_runs, compute_to,
+                                            format_table, plot_compute, plot_frontier)
 from d2lresnet.experiments.runs import describe_machine, load_runs
 from d2lresnet.experiments.twins import cifar_resnet, depth_to_n
 from d2lresnet.experiments.versus import median_epoch_seconds, plot_versus
@@ -101,7 +101,7 @@ floors
 # %% [markdown]
 # ## 多长时间、在什么机器上
 #
-# `python -m d2lresnet frontier`完全按`train --preset`的方式训练各个预设，并在每个迭代周期之后保存测试精度和从开始算起的实际耗时（含读取数据和每次评估）。本笔记本发布时，保存的文件中只有一次运行：笔记的`book`训练方案，在一台不支持bf16的双核CPU（AVX2）上以fp32训练10个迭代周期。图中横轴是耗时（对数坐标），纵轴是测试精度，虚线是笔记的0.919；单元格输出迭代周期耗时的中位数，以及像书中那样只计计算步骤的速度。要测量你自己的机器，运行`python -m d2lresnet frontier --presets quick --out notebooks/figures/frontier.png`（文件中已有的运行会保留）。
+# `python -m d2lresnet frontier`完全按`train --preset`的方式训练各个预设，并在每个迭代周期之后保存测试精度、从开始算起的实际耗时（含读取数据和每次评估），以及这段时间里其他程序占用了多少CPU：与其他程序共用机器的运行会在表中注明。本笔记本发布时，保存的文件中有三次运行，都在同一台不支持bf16的双核CPU（AVX2）上以fp32训练：笔记的`book`训练方案、`quick`和`best`。图中横轴是耗时（对数坐标），纵轴是测试精度，虚线是笔记的0.919；单元格输出迭代周期耗时的中位数，以及像书中那样只计计算步骤的速度。要测量你自己的机器，运行`python -m d2lresnet frontier --presets quick --out notebooks/figures/frontier.png`（文件中已有的运行会保留）。
 
 # %%
 runs = load_runs("../figures/frontier.json")
@@ -112,13 +112,23 @@ for name, run in runs.items():
 plot_frontier(runs)
 Markdown(format_table(runs))
 
+# %%
+quick, best, book = runs["quick"], runs["best"], runs["book"]
+assert quick["test_acc"][-1] > book["test_acc"][-1] - 0.005  # level with the book's ten epochs
+assert quick["wall_seconds"][-1] < book["wall_seconds"][-1] / 5  # in under a fifth of the time
+assert best["test_acc"][-1] > quick["test_acc"][-1]  # best: better than quick, and slower
+assert quick["wall_seconds"][-1] < best["wall_seconds"][-1] < book["wall_seconds"][-1]
+for name, run in runs.items():
+    print(f"{name}: test acc {run['test_acc'][-1]:.3f} after {run['wall_seconds'][-1] / 60:.0f} "
+          f"min, {run['wall_seconds'][-1] / book['wall_seconds'][-1]:.2f} of the book's time")
+
 # %% [markdown]
-# 在这台机器上，书中的10个迭代周期每个约需28分钟，共5小时，计算步骤每秒38个样本，笔记为52.9：这台机器比笔记所用的CPU慢。第一个迭代周期有别的任务同时使用CPU（JSON中的`seconds_note`写明了这一点），所以取中位数才公平。在GPU上，每个预设都只要几分钟。
+# 在这台机器上，书中的10个迭代周期每个约需28分钟，共5小时，计算步骤每秒38个样本，笔记为52.9：这台机器比笔记所用的CPU慢。第一个迭代周期有别的任务同时使用CPU（JSON中的`seconds_note`写明了这一点；这次运行早于按迭代周期的记录），所以取中位数才公平。`quick`的结果与书中方案的10个迭代周期持平，0.922对0.921，却只用了29分钟，而不是301分钟；`best`继续提高到0.933，用了55分钟。下一个单元格检查这些说法，并输出每次运行的耗时占书中方案的比例。在GPU上，每个预设都只要几分钟。
 
 # %% [markdown]
 # ## 达到一定精度所需的计算量
 #
-# 耗时等于计算量除以吞吐量，而只有吞吐量取决于机器。一个训练方案所花的计算量（一个样本前向和反向传播的浮点运算次数，由`count_flops(..., backward=True)`数出，乘以见过的样本数）在任何计算机上都相同。保存的对比实验（`notebooks/figures/recipes_gpu.json`：每个方案两个随机种子，由`python -m tools.gpu_runs --only recipes`在一块GPU上训练）把每个迭代周期的测试精度与到那时为止所花的计算量画在一起，计算量以书中方案96×96、10个迭代周期的计算量为单位。叉号是本项目的目标：以书中方案二十分之一的计算量达到0.92，以三分之一达到0.94。检查从网络重新数出`quick`的计算量。
+# 耗时等于计算量除以吞吐量，而只有吞吐量取决于机器。一个训练方案所花的计算量（一个样本前向和反向传播的浮点运算次数，由`count_flops(..., backward=True)`数出，乘以见过的样本数）在任何计算机上都相同。保存的对比实验（`notebooks/figures/recipes_gpu.json`：每个方案两个随机种子，由`python -m tools.gpu_runs --only recipes`在一块GPU上训练）把每个迭代周期的测试精度与到那时为止所花的计算量画在一起，计算量以书中方案96×96、10个迭代周期的计算量为单位。叉号是本项目的目标：以书中方案二十分之一的计算量达到0.92，以三分之一达到0.94。虚线是上面在这台CPU上训练的三次运行，计算量按同样的方法计数。检查从网络重新数出`quick`的计算量，并确认`quick`在CPU上和在GPU的两个随机种子上一样，都在最后一个迭代周期首次达到0.92：达到一定精度所需的计算量属于训练方案，只有分钟数取决于机器。
 
 # %%
 sweep = json.loads(Path("../figures/recipes_gpu.json").read_text())["runs"]
@@ -126,16 +136,19 @@ book_compute = 10 * 60_000 * count_flops(resnet18(), (1, 1, 96, 96), backward=Tr
 quick_compute = 5 * 60_000 * count_flops(resnet18(), (1, 1, 48, 48), backward=True)
 assert all(abs(sweep[f"quick/{seed}"]["book_compute_fraction"][-1]
                - quick_compute / book_compute) < 1e-12 for seed in (0, 1))
-plot_compute(sweep)
+by_compute = {**sweep, **{f"{name}/cpu": run for name, run in compute_runs(runs).items()}}
+plot_compute(by_compute)
 plt.show()
 
-quick_to_092 = max(compute_to(sweep[f"quick/{seed}"], 0.92) for seed in (0, 1))
-best_acc = max(max(run["test_acc"] + run["test_acc_flips"]) for run in sweep.values())
+to_092 = [compute_to(by_compute[f"quick/{seed}"], 0.92) for seed in (0, 1, "cpu")]
+assert max(to_092) - min(to_092) < 1e-12  # the same epoch on both GPU seeds and on this CPU
+quick_to_092 = max(to_092)
+best_acc = max(max(run["test_acc"] + run["test_acc_flips"]) for run in by_compute.values())
 assert COMPUTE_GOALS[0][1] < quick_to_092 < 0.2 and best_acc < COMPUTE_GOALS[1][0]
 print(f"quick: 0.92 at {quick_to_092:.3f} of the book's compute; best run: {best_acc:.3f}")
 
 # %% [markdown]
-# 两个目标都还没有达到。`quick`在约七分之一的计算量时首次达到0.92（上面打印的数，取较差的种子），是目标的三倍；更小的图像（28到40像素）只花二十分之一，但停在0.90到0.91附近（见README的“Compute to accuracy”）。所有运行中最好的是64×64的`best`，停在0.933，即使加上测试时翻转也不到0.94。
+# 两个目标都还没有达到。`quick`在约七分之一的计算量时首次达到0.92（上面打印的数，取较差的种子），是目标的三倍；更小的图像（28到40像素）只花二十分之一，但停在0.90到0.91附近（见README的“Compute to accuracy”）。所有运行中最好的是64×64的`best`，停在0.933，即使加上测试时翻转也不到0.94，在GPU的两个随机种子上和在这台CPU上都是如此。在与训练时不同的尺寸上测试会降低精度（`quick`在48像素上为0.922，在44像素上为0.899，在52像素上为0.901；见README）。
 
 # %% [markdown]
 # ## 放大并不增加信息
@@ -369,7 +382,7 @@ assert abs(count_flops(pre18, (1, 1, 96, 96)) / count_flops(r18_net, (1, 1, 96, 
 # ## 小结
 #
 # * 各个预设的区别在于图像大小、迭代周期数、学习率调度、动量、标签平滑和数据增广；上表直接从`train`所用的对象中读出。
-# * 笔记的训练方案在只支持AVX2的双核CPU上花了5小时（每个迭代周期28分钟，计算步骤每秒38个样本，笔记为52.9）；用`frontier`测量你自己的机器。
+# * 笔记的训练方案在只支持AVX2的双核CPU上花了5小时（每个迭代周期28分钟，计算步骤每秒38个样本，笔记为52.9）；`quick`用29分钟达到同样的测试精度（0.922），`best`用55分钟达到0.933。用`frontier`测量你自己的机器。
 # * 把28×28放大到96×96不增加信息（秩至多为28），却要多花计算。
 # * 在支持bf16指令的CPU上，`train`用bfloat16和`channels_last`计算。
 # * 在28×28上训练五个迭代周期后，5层的普通卷积神经网络与ResNet-18不相上下，耗时只有它的33分之一；但这个比较混杂了好几个因素（深度、28倍的参数、从28到7的第一个模块、只有五个迭代周期），说明不了跨层数据通路本身的作用。
