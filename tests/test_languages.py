@@ -13,7 +13,7 @@ NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 SWITCH = ("from d2lresnet import i18n\n"
           "from d2lresnet.drawing.plots import present_from_environment\n"
           "i18n.set_notebook_language()\n"
-          "present_from_environment()  # D2LRESNET_PRESENT=1: large type for a room")
+          "present_from_environment();  # D2LRESNET_PRESENT=1: large type for a room")
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
 

@@ -13,12 +13,6 @@
 #     name: python3
 # ---
 
-# %%
-from d2lresnet import i18n
-from d2lresnet.drawing.plots import present_from_environment
-i18n.set_notebook_language()
-present_from_environment()  # D2LRESNET_PRESENT=1: large type for a room
-
 # %% [markdown]
 # # 6 Residual networks (残差网络（ResNet）)
 #
@@ -30,6 +24,12 @@ present_from_environment()  # D2LRESNET_PRESENT=1: large type for a room
 #
 # The notes are in Chinese; these are the terms they use (the module prints and draws them in
 # the notebook's language):
+
+# %% tags=["setup"] jupyter={"source_hidden": true}
+from d2lresnet import i18n
+from d2lresnet.drawing.plots import present_from_environment
+i18n.set_notebook_language()
+present_from_environment();  # D2LRESNET_PRESENT=1: large type for a room
 
 # %%
 from IPython.display import Markdown

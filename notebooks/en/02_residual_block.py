@@ -13,12 +13,6 @@
 #     name: python3
 # ---
 
-# %%
-from d2lresnet import i18n
-from d2lresnet.drawing.plots import present_from_environment
-i18n.set_notebook_language()
-present_from_environment()  # D2LRESNET_PRESENT=1: large type for a room
-
 # %% [markdown]
 # # 6.2 Residual blocks (残差块)
 #
@@ -32,6 +26,12 @@ present_from_environment()  # D2LRESNET_PRESENT=1: large type for a room
 # they form one "weight layer" of the notes' figure. (In training mode BatchNorm normalises
 # with the statistics of the current batch, so what it does to one example depends on the
 # others.) The cell after the figure checks both.
+
+# %% tags=["setup"] jupyter={"source_hidden": true}
+from d2lresnet import i18n
+from d2lresnet.drawing.plots import present_from_environment
+i18n.set_notebook_language()
+present_from_environment();  # D2LRESNET_PRESENT=1: large type for a room
 
 # %%
 import inspect

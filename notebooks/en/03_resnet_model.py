@@ -13,12 +13,6 @@
 #     name: python3
 # ---
 
-# %%
-from d2lresnet import i18n
-from d2lresnet.drawing.plots import present_from_environment
-i18n.set_notebook_language()
-present_from_environment()  # D2LRESNET_PRESENT=1: large type for a room
-
 # %% [markdown]
 # # 6.3 The ResNet model (ResNet模型)
 #
@@ -31,6 +25,12 @@ present_from_environment()  # D2LRESNET_PRESENT=1: large type for a room
 # with 64 output channels and stride 2, followed by a 3x3 max-pooling layer with stride 2.
 # The difference is that ResNet adds a batch normalization layer after each convolutional
 # layer.* Each stride halves height and width, so 224 becomes 112, then 56.
+
+# %% tags=["setup"] jupyter={"source_hidden": true}
+from d2lresnet import i18n
+from d2lresnet.drawing.plots import present_from_environment
+i18n.set_notebook_language()
+present_from_environment();  # D2LRESNET_PRESENT=1: large type for a room
 
 # %%
 import inspect

@@ -13,12 +13,6 @@
 #     name: python3
 # ---
 
-# %%
-from d2lresnet import i18n
-from d2lresnet.drawing.plots import present_from_environment
-i18n.set_notebook_language()
-present_from_environment()  # D2LRESNET_PRESENT=1: large type for a room
-
 # %% [markdown]
 # # Tracing shapes through ResNet-18 (查看形状)
 #
@@ -29,6 +23,12 @@ present_from_environment()  # D2LRESNET_PRESENT=1: large type for a room
 # ## The notes' printout, line for line
 #
 # This is the text the notes print:
+
+# %% tags=["setup"] jupyter={"source_hidden": true}
+from d2lresnet import i18n
+from d2lresnet.drawing.plots import present_from_environment
+i18n.set_notebook_language()
+present_from_environment();  # D2LRESNET_PRESENT=1: large type for a room
 
 # %%
 EXPECTED = """\

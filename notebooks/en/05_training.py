@@ -13,12 +13,6 @@
 #     name: python3
 # ---
 
-# %%
-from d2lresnet import i18n
-from d2lresnet.drawing.plots import present_from_environment
-i18n.set_notebook_language()
-present_from_environment()  # D2LRESNET_PRESENT=1: large type for a room
-
 # %% [markdown]
 # # 6.4 Training (训练)
 #
@@ -31,6 +25,12 @@ present_from_environment()  # D2LRESNET_PRESENT=1: large type for a room
 # notes' recipe (hours on a CPU), `quick` a shorter recipe for CPUs, `smoke` only checks that
 # the code runs (seconds). Without the variable you get `book` on a GPU and `quick` on a CPU.
 # What each preset contains, and how long each took on which machine, is in notebook 08.
+
+# %% tags=["setup"] jupyter={"source_hidden": true}
+from d2lresnet import i18n
+from d2lresnet.drawing.plots import present_from_environment
+i18n.set_notebook_language()
+present_from_environment();  # D2LRESNET_PRESENT=1: large type for a room
 
 # %%
 import math

@@ -13,12 +13,6 @@
 #     name: python3
 # ---
 
-# %%
-from d2lresnet import i18n
-from d2lresnet.drawing.plots import present_from_environment
-i18n.set_notebook_language()
-present_from_environment()  # D2LRESNET_PRESENT=1: large type for a room
-
 # %% [markdown]
 # # Going deeper: the degradation problem (退化问题)
 #
@@ -38,6 +32,12 @@ present_from_environment()  # D2LRESNET_PRESENT=1: large type for a room
 # This notebook trains plain and residual networks of two depths on Fashion-MNIST and
 # measures the degradation on your own run, then looks at the gradients of both kinds of
 # network at initialisation.
+
+# %% tags=["setup"] jupyter={"source_hidden": true}
+from d2lresnet import i18n
+from d2lresnet.drawing.plots import present_from_environment
+i18n.set_notebook_language()
+present_from_environment();  # D2LRESNET_PRESENT=1: large type for a room
 
 # %%
 import inspect

@@ -13,12 +13,6 @@
 #     name: python3
 # ---
 
-# %%
-from d2lresnet import i18n
-from d2lresnet.drawing.plots import present_from_environment
-i18n.set_notebook_language()
-present_from_environment()  # D2LRESNET_PRESENT=1: large type for a room
-
 # %% [markdown]
 # # The ResNet family and the exercises (ResNet家族与练习)
 #
@@ -27,6 +21,12 @@ present_from_environment()  # D2LRESNET_PRESENT=1: large type for a room
 # beside torchvision's models and GoogLeNet's Inception blocks, and works through the book's
 # five exercises. The cells compute the numbers and assert what they can test; what the papers
 # measured (Exercise 5) is cited.
+
+# %% tags=["setup"] jupyter={"source_hidden": true}
+from d2lresnet import i18n
+from d2lresnet.drawing.plots import present_from_environment
+i18n.set_notebook_language()
+present_from_environment();  # D2LRESNET_PRESENT=1: large type for a room
 
 # %%
 import inspect

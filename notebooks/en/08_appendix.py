@@ -13,12 +13,6 @@
 #     name: python3
 # ---
 
-# %%
-from d2lresnet import i18n
-from d2lresnet.drawing.plots import present_from_environment
-i18n.set_notebook_language()
-present_from_environment()  # D2LRESNET_PRESENT=1: large type for a room
-
 # %% [markdown]
 # # 8 Appendix: how fast, on what machine, and why
 #
@@ -30,6 +24,12 @@ present_from_environment()  # D2LRESNET_PRESENT=1: large type for a room
 # pre-activation stack's shortcuts (notebook 07's Exercise 4, continued). Nothing here trains:
 # the runs were measured once, saved in `notebooks/figures/`, and are read back (tests check
 # the prose against those files).
+
+# %% tags=["setup"] jupyter={"source_hidden": true}
+from d2lresnet import i18n
+from d2lresnet.drawing.plots import present_from_environment
+i18n.set_notebook_language()
+present_from_environment();  # D2LRESNET_PRESENT=1: large type for a room
 
 # %%
 import dataclasses

@@ -13,18 +13,18 @@
 #     name: python3
 # ---
 
-# %%
-from d2lresnet import i18n
-from d2lresnet.drawing.plots import present_from_environment
-i18n.set_notebook_language()
-present_from_environment()  # D2LRESNET_PRESENT=1: large type for a room
-
 # %% [markdown]
 # # 6 残差网络（ResNet）
 #
 # 随着我们设计越来越深的网络，深刻理解“新添加的层如何提升神经网络的性能”变得至关重要。更重要的是设计网络的能力：在这种网络中，添加层会使网络更具表现力。ResNet就是这样的设计。本笔记本把这个论证变成可以计算的东西：先用简单的曲线拟合，再用一个真实的（很小的）网络，让它变深并继续训练。
 #
 # 笔记中使用的是D2L中文版的术语，下表列出它们的英文对照（本模块打印和绘制的文字都跟随笔记本的语言）：
+
+# %% tags=["setup"] jupyter={"source_hidden": true}
+from d2lresnet import i18n
+from d2lresnet.drawing.plots import present_from_environment
+i18n.set_notebook_language()
+present_from_environment();  # D2LRESNET_PRESENT=1: large type for a room
 
 # %%
 from IPython.display import Markdown

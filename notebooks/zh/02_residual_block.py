@@ -13,16 +13,16 @@
 #     name: python3
 # ---
 
-# %%
-from d2lresnet import i18n
-from d2lresnet.drawing.plots import present_from_environment
-i18n.set_notebook_language()
-present_from_environment()  # D2LRESNET_PRESENT=1: large type for a room
-
 # %% [markdown]
 # # 6.2 残差块
 #
 # 假设我们的原始输入为$\mathbf{x}$，而希望学出的理想映射为$f(\mathbf{x})$（作为图中上方激活函数的输入）。左图是一个正常块，虚线框中的部分需要直接拟合出该映射$f(\mathbf{x})$；而右图虚线框中的部分则需要拟合出**残差映射**$f(\mathbf{x}) - \mathbf{x}$，输入在最后的激活函数之前被加回来。两幅图都是根据模块中`Residual(3, 3)`的层画出来的。在预测模式下，批量规范化层使用移动平均统计量，这时卷积层和批量规范化层都是仿射变换，合起来就是笔记图中的一个“加权层”。（在训练模式下，批量规范化层用当前小批量的统计量做规范化，它对一个样本的输出还取决于同一小批量中的其他样本。）图后的单元格对两种模式都做了检验。
+
+# %% tags=["setup"] jupyter={"source_hidden": true}
+from d2lresnet import i18n
+from d2lresnet.drawing.plots import present_from_environment
+i18n.set_notebook_language()
+present_from_environment();  # D2LRESNET_PRESENT=1: large type for a room
 
 # %%
 import inspect

@@ -13,12 +13,6 @@
 #     name: python3
 # ---
 
-# %%
-from d2lresnet import i18n
-from d2lresnet.drawing.plots import present_from_environment
-i18n.set_notebook_language()
-present_from_environment()  # D2LRESNET_PRESENT=1: large type for a room
-
 # %% [markdown]
 # # 6.3 ResNet模型
 #
@@ -27,6 +21,12 @@ present_from_environment()  # D2LRESNET_PRESENT=1: large type for a room
 # ## b1：第一个模块
 #
 # 笔记中写道：“前两层跟GoogLeNet中的一样：在输出通道数为64、步幅为2的7×7卷积层后，接步幅为2的3×3的最大汇聚层。不同之处在于ResNet每个卷积层后增加了批量规范化层。”步幅为2的层都把高和宽减半，所以224先变成112，再变成56。
+
+# %% tags=["setup"] jupyter={"source_hidden": true}
+from d2lresnet import i18n
+from d2lresnet.drawing.plots import present_from_environment
+i18n.set_notebook_language()
+present_from_environment();  # D2LRESNET_PRESENT=1: large type for a room
 
 # %%
 import inspect

@@ -13,12 +13,6 @@
 #     name: python3
 # ---
 
-# %%
-from d2lresnet import i18n
-from d2lresnet.drawing.plots import present_from_environment
-i18n.set_notebook_language()
-present_from_environment()  # D2LRESNET_PRESENT=1: large type for a room
-
 # %% [markdown]
 # # 查看形状
 #
@@ -27,6 +21,12 @@ present_from_environment()  # D2LRESNET_PRESENT=1: large type for a room
 # ## 笔记中的输出，逐行核对
 #
 # 这是笔记打印的内容：
+
+# %% tags=["setup"] jupyter={"source_hidden": true}
+from d2lresnet import i18n
+from d2lresnet.drawing.plots import present_from_environment
+i18n.set_notebook_language()
+present_from_environment();  # D2LRESNET_PRESENT=1: large type for a room
 
 # %%
 EXPECTED = """\

@@ -13,18 +13,18 @@
 #     name: python3
 # ---
 
-# %%
-from d2lresnet import i18n
-from d2lresnet.drawing.plots import present_from_environment
-i18n.set_notebook_language()
-present_from_environment()  # D2LRESNET_PRESENT=1: large type for a room
-
 # %% [markdown]
 # # 6.4 训练
 #
 # 笔记中写道：“在Fashion‐MNIST数据集上训练ResNet。”我们像笔记那样训练笔记本03中的ResNet-18，把你这次运行的结果行印在笔记的结果行下面，再看看网络会犯哪些错误。
 #
 # **训练要花多长时间，由你决定。** 训练方案来自一个**预设**（preset），由环境变量`D2LRESNET_PRESET`选择（在启动JupyterLab之前设置）：`book`就是笔记的训练方案（在CPU上要几个小时），`quick`是为CPU设计的较短方案，`smoke`只检验代码能否运行（几秒钟）。不设置这个变量时，有GPU就用`book`，只有CPU就用`quick`。每个预设包含哪些设置、在哪台机器上花了多长时间，见笔记本08。
+
+# %% tags=["setup"] jupyter={"source_hidden": true}
+from d2lresnet import i18n
+from d2lresnet.drawing.plots import present_from_environment
+i18n.set_notebook_language()
+present_from_environment();  # D2LRESNET_PRESENT=1: large type for a room
 
 # %%
 import math

@@ -13,12 +13,6 @@
 #     name: python3
 # ---
 
-# %%
-from d2lresnet import i18n
-from d2lresnet.drawing.plots import present_from_environment
-i18n.set_notebook_language()
-present_from_environment()  # D2LRESNET_PRESENT=1: large type for a room
-
 # %% [markdown]
 # # 更深的网络：退化问题
 #
@@ -30,6 +24,12 @@ present_from_environment()  # D2LRESNET_PRESENT=1: large type for a room
 # 这不是过拟合（过拟合只会体现在测试集上），而是更深的网络更难优化。他们把这种现象称为**退化**（degradation）问题，6.2节的残差块就是他们给出的解决办法。
 #
 # 本笔记本在Fashion-MNIST上训练两种深度的普通网络和残差网络，在你自己的运行结果上测出退化，然后再看看两种网络在初始化时的梯度。
+
+# %% tags=["setup"] jupyter={"source_hidden": true}
+from d2lresnet import i18n
+from d2lresnet.drawing.plots import present_from_environment
+i18n.set_notebook_language()
+present_from_environment();  # D2LRESNET_PRESENT=1: large type for a room
 
 # %%
 import inspect

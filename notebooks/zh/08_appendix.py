@@ -13,16 +13,16 @@
 #     name: python3
 # ---
 
-# %%
-from d2lresnet import i18n
-from d2lresnet.drawing.plots import present_from_environment
-i18n.set_notebook_language()
-present_from_environment()  # D2LRESNET_PRESENT=1: large type for a room
-
 # %% [markdown]
 # # 8 附录：多快、在什么机器上、为什么
 #
 # 笔记6.4的最后一行是`52.9 examples/sec on cpu`。本笔记本收集了这一行背后、但不属于本课正文的内容：每个训练预设包含什么，保存的运行花了多长时间、在哪台机器上，为什么放大图像要多花计算却不增加信息，bf16和`channels_last`做了什么，ResNet-18与普通卷积神经网络的比较，ResNet家族的乘加次数，ResNeXt的分组卷积，以及梯度沿预激活堆叠的跨层数据通路传递的情况（接笔记本07的练习4）。这里不训练任何网络：这些运行都测过一次，保存在`notebooks/figures/`中，这里只是读回来（测试会核对正文中的数字与这些文件是否一致）。
+
+# %% tags=["setup"] jupyter={"source_hidden": true}
+from d2lresnet import i18n
+from d2lresnet.drawing.plots import present_from_environment
+i18n.set_notebook_language()
+present_from_environment();  # D2LRESNET_PRESENT=1: large type for a room
 
 # %%
 import dataclasses
