@@ -1,8 +1,9 @@
 """Training (6.4): the book's train_ch6, honest about speed and fast on a CPU.
 
 Same semantics as the book: Xavier init of conv and linear weights, SGD, cross-entropy, the
-loss and accuracies of each epoch; ``train`` reads as the book's loop. Added, each in a small
-helper beside it: channels_last and bf16 autocast where the hardware has it, a Recipe
+loss and accuracies of each epoch; ``train`` reads as the book's loop. What the machine is and
+how fast it runs lives in d2lresnet/machine.py. Added here, each in a small helper beside the
+loop: channels_last and bf16 autocast where the hardware has it, a Recipe
 (momentum, one-cycle, label smoothing: a presets.Preset is one), a live plot and progress
 bars, checkpoints that hold the recipe (a resume under another recipe is refused), and a clear
 stop when the loss blows up.
@@ -10,8 +11,6 @@ stop when the loss blows up.
 import dataclasses
 import json
 import math
-import os
-import platform
 import sys
 import time
 from dataclasses import dataclass, field
@@ -24,6 +23,7 @@ from tqdm.auto import tqdm
 from . import i18n
 from .checkpoint import check_new_or_resumed, load_checkpoint, save_checkpoint, saved_epoch
 from .drawing.plots import ProgressPlot
+from .machine import choose_precision, cpu_seconds, describe_machine, others_share
 
 
 class TrainingDiverged(RuntimeError):
@@ -37,69 +37,6 @@ def try_gpu():
     if torch.backends.mps.is_available():
         return torch.device("mps")
     return torch.device("cpu")
-
-
-def cpu_has_bf16():
-    """Whether the CPU has bf16 instructions (AVX512-BF16, AMX or Arm BF16); without them
-    bf16 is emulated and slower than fp32."""
-    try:
-        flags = set(Path("/proc/cpuinfo").read_text().split())
-    except OSError:
-        return False
-    return bool(flags & {"avx512_bf16", "amx_bf16", "bf16"})
-
-
-def describe_machine(device=None):
-    """One line: the GPU's name on CUDA, else cores, CPU model, torch and the SIMD it uses
-    (bf16 needs AVX-512 BF16 or AMX)."""
-    version = torch.__version__.split("+")[0]
-    if device is not None and torch.device(device).type == "cuda":
-        return f"{torch.cuda.get_device_name(torch.device(device))}, torch {version}"
-    model = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return f"{cores} cores, {model}, torch {version} ({torch.backends.cpu.get_cpu_capability()})"
-
-
-def cpu_seconds():
-    """(CPU seconds the whole machine has spent busy, of which this process and its children),
-    read from /proc/stat; None where there is no /proc (not Linux)."""
-    try:
-        fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()
-    except OSError:
-        return None
-    user, nice, system, idle, iowait, irq, softirq, steal = (int(v) for v in fields[1:9])
-    busy = (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
-    return busy, sum(os.times()[:4])
-
-
-def others_share(before, after, seconds, cores=None):
-    """The share of the machine's CPU that other processes used between two cpu_seconds()
-    readings `seconds` apart: 0 alone, 0.5 when something else kept half the cores busy.
-    None if either reading is None. Steal (a virtual machine's neighbours) counts as others."""
-    if before is None or after is None or seconds <= 0:
-        return None
-    cores = cores or os.cpu_count() or 1
-    others = (after[0] - before[0]) - (after[1] - before[1])
-    return round(min(max(others / (seconds * cores), 0.0), 1.0), 3)
-
-
-def choose_precision(device, precision="auto"):
-    if precision not in ("auto", "bf16", "fp32"):
-        raise ValueError(f"precision must be 'auto', 'bf16' or 'fp32', got {precision!r}")
-    if precision != "auto":
-        return precision
-    if device.type == "cuda":
-        return "bf16" if torch.cuda.is_bf16_supported() else "fp32"
-    if device.type == "cpu":
-        return "bf16" if cpu_has_bf16() else "fp32"
-    return "fp32"
 
 
 @dataclass

@@ -16,7 +16,7 @@ from d2lresnet.cli import main
 from d2lresnet.model import resnet18
 from d2lresnet.presets import Preset, get_preset
 from d2lresnet.shapes import count_flops
-from d2lresnet.train import cpu_seconds, others_share
+from d2lresnet.machine import cpu_seconds, others_share
 
 SAVED = Path(__file__).parent.parent / "notebooks" / "figures" / "frontier.json"
 

@@ -9,8 +9,10 @@ import torch
 from d2lresnet import PreActResidual, resnet, resnet18
 from d2lresnet.data import load_data_fashion_mnist
 from d2lresnet.presets import PRESETS, Preset, default_preset_name, get_preset
+from d2lresnet import machine
 from d2lresnet import train as train_module
-from d2lresnet.train import (Recipe, TrainingDiverged, choose_precision, evaluate_accuracy,
+from d2lresnet.machine import choose_precision
+from d2lresnet.train import (Recipe, TrainingDiverged, evaluate_accuracy,
                              init_weights, predict, train)
 
 
@@ -142,7 +144,7 @@ def test_predict_returns_labels_predictions_and_probabilities(tiny_data):
 @pytest.mark.parametrize("has_bf16, expected", [(True, "bf16"), (False, "fp32")])
 def test_precision_choice(monkeypatch, has_bf16, expected):
     cpu = torch.device("cpu")
-    monkeypatch.setattr(train_module, "cpu_has_bf16", lambda: has_bf16)
+    monkeypatch.setattr(machine, "cpu_has_bf16", lambda: has_bf16)
     assert choose_precision(cpu, "auto") == expected  # bf16 only where the CPU has it
     assert choose_precision(cpu, "fp32") == "fp32" and choose_precision(cpu, "bf16") == "bf16"
     with pytest.raises(ValueError, match="precision"):

@@ -18,7 +18,8 @@ from torch import nn
 from ..data import load_data_fashion_mnist, load_data_fashion_mnist_book
 from ..model import resnet18
 from ..shapes import count_flops
-from ..train import choose_precision, cpu_has_bf16, train_step
+from ..machine import choose_precision, cpu_has_bf16
+from ..train import train_step
 
 
 def examples_per_sec(loader, steps, warmup, precision, memory_format):

@@ -27,7 +27,8 @@ from ..data import TRAIN_IMAGES, load_data_fashion_mnist
 from ..model import resnet18
 from ..presets import get_preset
 from ..shapes import count_flops
-from ..train import describe_machine, train  # noqa: F401 (describe_machine: re-exported)
+from ..machine import describe_machine  # noqa: F401 (re-exported)
+from ..train import train
 
 FIGURE_FORMATS = (".png", ".pdf", ".svg")
 RUN_FIELDS = ("preset", "epochs", "wall_seconds", "test_acc", "test_acc_flips", "train_loss",

@@ -76,6 +76,11 @@ MESSAGES = {
         "class_shirt": "shirt", "class_sneaker": "sneaker", "class_bag": "bag",
         "class_ankle_boot": "ankle boot",
         # train.History.summary(): what the speed after the book's two lines means
+        # machine.estimate_training: before a long cell, how long it will take here
+        "estimate": "⏱ This will take {duration} on this machine (timed from a few steps just "
+                    "now).",
+        "duration_under_minute": "under a minute", "duration_minutes": "about {minutes} minutes",
+        "duration_hours": "about {hours} hours",
         "speed_note": "(end to end, data loading included; compute alone, as the book times "
                       "it: {rate} examples/sec; {precision})",
         # notebook 05: the student's result line under the notes'
@@ -270,6 +275,9 @@ MESSAGES = {
         "class_dress": "连衣裙", "class_coat": "外套", "class_sandal": "凉鞋",
         "class_shirt": "衬衫", "class_sneaker": "运动鞋", "class_bag": "包",
         "class_ankle_boot": "短靴",
+        "estimate": "⏱ 在这台机器上，这需要{duration}（刚才按几个训练步计时估算）。",
+        "duration_under_minute": "不到1分钟", "duration_minutes": "约{minutes}分钟",
+        "duration_hours": "约{hours}小时",
         "speed_note": "（以上是端到端的速度，含读取数据的时间；像书中那样只计计算时间，"
                       "则是每秒{rate}个样本；{precision}）",
         "result_notes": "<- 笔记（book训练方案，10个迭代周期，CPU）",
