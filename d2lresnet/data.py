@@ -11,6 +11,7 @@ import gzip
 import hashlib
 import math
 import os
+import tempfile
 import zlib
 from pathlib import Path
 
@@ -84,7 +85,7 @@ def _raw_dir(root):
 
 def _check_raw(raw):
     """True if raw/ holds all four files, each with the right md5; DataError if one is damaged."""
-    if not all((raw / name).exists() for name in FILES):
+    if not all((raw / name).is_file() for name in FILES):
         return False
     for name, expected in FILES.items():
         if _md5(raw / name) != expected:
@@ -123,13 +124,17 @@ def _install(sources, cache):
     rewritten, so a read-only cache that holds the data works."""
     raw = _raw_dir(cache)
     for name, src in sources.items():
-        dest, tmp = raw / name, raw / f"{name}.{os.getpid()}.part"
+        dest, tmp = raw / name, None
         keep = dest.is_file() and _md5(dest) == FILES[name]
         digest = hashlib.md5()
         try:
             if not keep:
                 raw.mkdir(parents=True, exist_ok=True)
-            with (contextlib.nullcontext() if keep else open(tmp, "wb")) as out:
+                # A new file of our own (O_EXCL, random name): a link planted in a shared
+                # cache under a name we would pick is never written through.
+                fd, tmp = tempfile.mkstemp(dir=raw, prefix=f".{name}.", suffix=".part")
+                tmp = Path(tmp)
+            with (contextlib.nullcontext() if keep else os.fdopen(fd, "wb")) as out:
                 for chunk in _chunks(src):
                     digest.update(chunk)
                     if out:
@@ -144,8 +149,9 @@ def _install(sources, cache):
             raise DataError(f"cannot write the cache {cache} ({err.strerror or err}); set "
                             f"D2LRESNET_CACHE to a folder you can write") from err
         finally:
-            with contextlib.suppress(OSError):
-                tmp.unlink()
+            if tmp is not None:
+                with contextlib.suppress(OSError):
+                    tmp.unlink()
 
 
 def find_fashion_mnist(root=None, download=True):
@@ -176,7 +182,14 @@ def find_fashion_mnist(root=None, download=True):
                  f"(sudo apt-get install dataset-fashion-mnist)")
     if download:
         try:
-            torchvision.datasets.FashionMNIST(cache, download=True)
+            # Into a new folder of our own, then verified into the cache like any other source:
+            # torchvision would write through whatever already lies in the cache's raw/.
+            cache.mkdir(parents=True, exist_ok=True)
+            with tempfile.TemporaryDirectory(dir=cache, prefix=".download.") as fetched:
+                torchvision.datasets.FashionMNIST(fetched, download=True)
+                sources = _four_files(_raw_dir(fetched))
+                if sources:
+                    _install(sources, cache)
             if _check_raw(_raw_dir(cache)):
                 return cache
         except (OSError, RuntimeError) as err:  # URLError is an OSError
@@ -187,9 +200,16 @@ def find_fashion_mnist(root=None, download=True):
 
 
 def load_fashion_mnist(train=True, root=None):
-    """The whole split as (images uint8 [N, 28, 28], labels int64 [N]), read by torchvision."""
-    dataset = torchvision.datasets.FashionMNIST(find_fashion_mnist(root), train=train)
-    return dataset.data, dataset.targets
+    """The whole split as (images uint8 [N, 28, 28], labels int64 [N]), read from the raw
+    files whose md5 was just checked. Never torchvision's FashionMNIST(root): it prefers an
+    old processed/{training,test}.pt beside them, which nothing has verified."""
+    from torchvision.datasets.mnist import read_image_file, read_label_file
+
+    raw = _raw_dir(find_fashion_mnist(root))
+    prefix = "train" if train else "t10k"
+    images = read_image_file(str(raw / f"{prefix}-images-idx3-ubyte"))
+    labels = read_label_file(str(raw / f"{prefix}-labels-idx1-ubyte"))
+    return images, labels
 
 
 SEED_MAX = 2**32 - 1  # NumPy's range; seed * 100_003 + epoch then fits a 64-bit generator seed
@@ -231,6 +251,9 @@ class FashionMNISTBatches:
                  seed=0, drop_last_single=False, progressive=()):
         self.batch_size = whole_number("batch_size", batch_size, 2 if drop_last_single else 1)
         self.seed = whole_number("seed", seed, 0, SEED_MAX)
+        if len(images) != len(labels):
+            raise ValueError(f"images and labels must be as many: {len(images)} images, "
+                             f"{len(labels)} labels")
         if drop_last_single and len(labels) < 2:
             raise ValueError(f"training needs at least 2 examples, got {len(labels)}")
         self.images, self.labels = images, labels
@@ -318,5 +341,7 @@ def load_data_fashion_mnist_book(batch_size, resize=None, root=None, num_workers
     root = find_fashion_mnist(root)
     mnist_train = torchvision.datasets.FashionMNIST(root, train=True, transform=trans)
     mnist_test = torchvision.datasets.FashionMNIST(root, train=False, transform=trans)
+    for dataset, train in ((mnist_train, True), (mnist_test, False)):  # the verified files,
+        dataset.data, dataset.targets = load_fashion_mnist(train, root)  # not processed/*.pt
     return (data.DataLoader(mnist_train, batch_size, shuffle=True, num_workers=num_workers),
             data.DataLoader(mnist_test, batch_size, shuffle=False, num_workers=num_workers))

@@ -300,3 +300,73 @@ def test_progressive_resizing_trains_small_first_and_tests_at_full_size():
 def test_a_bad_progressive_size_is_refused():
     with pytest.raises(ValueError, match="progressive"):
         load_data_fashion_mnist(16, resize=40, limit=32, progressive=(24, 0))
+
+
+# Issue 35 ----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("where", ["cache", "root"])
+def test_old_processed_files_never_replace_the_checked_ones(raw_files, empty_cache, tmp_path,
+                                                            where):
+    # torchvision's FashionMNIST(root) prefers processed/{training,test}.pt when both exist:
+    # all-zero tensors there trained to "test acc 1.000" with no word of warning.
+    root = empty_cache if where == "cache" else tmp_path / "root"
+    _cache_with_the_data(raw_files, root)
+    processed = root / "FashionMNIST" / "processed"
+    processed.mkdir()
+    for name, count in (("training.pt", 60_000), ("test.pt", 10_000)):
+        torch.save((torch.zeros(count, 28, 28, dtype=torch.uint8),
+                    torch.zeros(count, dtype=torch.int64)), processed / name)
+    for train in (True, False):
+        images, labels = data.load_fashion_mnist(train, root if where == "root" else None)
+        assert images.float().mean() > 50 and set(labels.tolist()) == set(range(10))
+    book_train, book_test = load_data_fashion_mnist_book(
+        10_000, root=root if where == "root" else None, num_workers=0)
+    assert set(book_train.dataset.targets.tolist()) == set(range(10))
+    assert book_test.dataset.data.float().mean() > 50
+
+
+def test_a_link_planted_in_a_shared_cache_is_not_written_through(raw_files, empty_cache,
+                                                                  tmp_path, monkeypatch):
+    # Every name the old code could pick (NAME.<pid>.part) links to a file of someone else's.
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me")
+    raw = data._raw_dir(empty_cache)
+    raw.mkdir(parents=True)
+    import os
+    for name in FILES:
+        (raw / f"{name}.{os.getpid()}.part").symlink_to(victim)
+    monkeypatch.setenv("D2LRESNET_DATA", str(_folder_of_four(raw_files, tmp_path / "four",
+                                                             compress=True)))
+    assert find_fashion_mnist(download=False) == empty_cache
+    assert victim.read_text() == "keep me"
+    assert data._check_raw(raw)
+    assert not list(raw.glob(".*.part"))  # no temporary file of ours left
+
+
+def test_a_download_is_verified_into_the_cache_through_a_folder_of_its_own(
+        raw_files, empty_cache, tmp_path, monkeypatch):
+    monkeypatch.setattr(data, "DEBIAN_DIR", tmp_path / "no-debian")
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me")
+    raw = data._raw_dir(empty_cache)
+    raw.mkdir(parents=True)
+    (raw / "train-images-idx3-ubyte.gz").symlink_to(victim)  # where torchvision would write
+    roots = []
+
+    def download(root, download=False, **kwargs):  # torchvision's download, offline
+        roots.append(root)
+        fetched = data._raw_dir(root)
+        fetched.mkdir(parents=True)
+        for name in FILES:
+            shutil.copy(raw_files / name, fetched / name)
+
+    monkeypatch.setattr(data.torchvision.datasets, "FashionMNIST", download)
+    assert find_fashion_mnist() == empty_cache
+    assert victim.read_text() == "keep me" and data._check_raw(raw)
+    assert roots and roots[0] != str(empty_cache) and not list(empty_cache.glob(".download*"))
+
+
+def test_images_and_labels_of_different_lengths_are_refused():
+    with pytest.raises(ValueError, match="10 images, 9 labels"):
+        data.FashionMNISTBatches(torch.zeros(10, 28, 28, dtype=torch.uint8),
+                                 torch.zeros(9, dtype=torch.int64), 4)
