@@ -46,7 +46,12 @@ data: setup
 	$(FIND_DATA)
 
 # JupyterLab refuses to run as root (a container, a cloud VM) unless told; nobody else needs it.
-JUPYTER_LAB = $(BIN)/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root)
+# The file browser shows one file per notebook: the Jupytext .py twins (the sources we edit)
+# are hidden from it, beside JupyterLab's own defaults; the package's .py files stay visible.
+HIDE_GLOBS := ["__pycache__","*.pyc","*.pyo",".DS_Store","*~","[0-9][0-9]*_*.py","index.py"]
+JUPYTER_LAB = $(BIN)/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) \
+	'--ContentsManager.hide_globs=$(HIDE_GLOBS)'
+
 
 # JupyterLab's own menus in Chinese: `make lab LAB_LANG=zh_CN` (the language pack comes with the
 # lab extra). It sets the default of JupyterLab's language setting in this .venv's app settings;

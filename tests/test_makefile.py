@@ -1,7 +1,10 @@
 """`make lab` where a student may be: as root (--allow-root, only then) and without the data
 (JupyterLab opens anyway, after a warning saying how to get it). Run with stand-ins for
 `jupyter`, `python`, `id` and `apt-get`, so nothing is installed or started."""
+import fnmatch
+import json
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -44,6 +47,19 @@ def test_lab_opens_without_the_data_and_allows_root_only_for_root(make_lab, uid,
     [command] = [line for line in result.stdout.splitlines() if line.startswith("jupyter")]
     assert command.split()[:2] == ["jupyter", "lab"] and command.endswith("notebooks/index.ipynb")
     assert ("--allow-root" in command) == allow_root
+
+
+def test_the_file_browser_shows_one_file_per_notebook(make_lab):
+    [command] = [line for line in make_lab(1000).stdout.splitlines()
+                 if line.startswith("jupyter")]
+    hidden = json.loads(re.search(r"--ContentsManager.hide_globs=(\[.*\])", command).group(1))
+    shown = lambda path: not any(fnmatch.fnmatch(path.name, glob) for glob in hidden)
+    twins = [p.with_suffix(".py") for p in ROOT.glob("notebooks/**/*.ipynb")
+             if ".ipynb_checkpoints" not in str(p)]
+    assert twins and all(p.exists() and not shown(p) for p in twins)
+    assert all(shown(p) for p in ROOT.glob("notebooks/**/*.ipynb"))
+    assert all(shown(p) for p in ROOT.glob("d2lresnet/**/*.py"))  # a student reads train.py
+    assert "__pycache__" in hidden  # JupyterLab's own defaults kept
 
 
 def test_make_data_still_fails_without_the_data(make_lab):

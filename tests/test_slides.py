@@ -74,6 +74,18 @@ def test_setup_code_before_the_title_is_left_out():
     assert kinds == ["skip", "skip", "slide", "-"]
 
 
+def test_the_setup_cell_after_the_title_is_left_out_of_slides_and_pages(tmp_path):
+    setup = new_code_cell("present_from_environment()", metadata={"tags": ["setup"]},
+                          outputs=[new_output("execute_result", data={"text/plain": "False"})])
+    nb = new_notebook(cells=[new_markdown_cell("# Title"), setup, new_code_cell("1")])
+    kinds = [c.metadata.slideshow.slide_type for c in slides.mark_slides(nb).cells]
+    assert kinds == ["slide", "skip", "-"]
+    path = tmp_path / "nb.ipynb"
+    nbformat.write(nb, path)
+    page = slides.build_html([path], tmp_path / "html")[0].read_text()
+    assert "present_from_environment" not in page and "False" not in page
+
+
 def test_a_heading_inside_a_cell_starts_its_own_slide():
     nb = new_notebook(cells=[new_markdown_cell(
         "# Title\n\nIntro.\n\n## Section\ntext\n```\n# not a heading (code)\n```\n"

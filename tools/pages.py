@@ -7,7 +7,7 @@ sources stay plain and the slides follow every edit. A markdown cell is first sp
 heading inside it; then a ``#`` or ``##`` heading opens a new slide, a deeper heading a
 sub-slide (reveal.js: down), and so does prose that follows code, so each explanation and the
 cell that demonstrates it share a screen; the rest stays on the slide above it. Code before the
-title (set-up: installing on Colab, choosing a language) is left out. A cell that already has
+title and the cell tagged "setup" (installing on Colab, choosing a language) are left out. A cell that already has
 ``slideshow`` metadata keeps it (unsplit), so an author can still override a cell.
 
 Formulas are written as MathML when a page is built (latex2mathml), so pages and slides show
@@ -95,6 +95,22 @@ def split_at_headings(cell):
     return parts
 
 
+SETUP_TAG = "setup"
+
+
+def is_setup(cell):
+    """The notebook's set-up cell (language, presentation), tagged "setup" and hidden in
+    JupyterLab: not part of the lesson, so pages and slides leave it out."""
+    return SETUP_TAG in cell.get("metadata", {}).get("tags", [])
+
+
+def without_setup(nb):
+    """A copy of nb without its set-up cells (and so without their output)."""
+    nb = copy.deepcopy(nb)
+    nb.cells = [cell for cell in nb.cells if not is_setup(cell)]
+    return nb
+
+
 def mark_slides(nb):
     """A copy of ``nb`` with its markdown cells split at headings and slideshow metadata on
     every cell (see the module docstring)."""
@@ -106,8 +122,8 @@ def mark_slides(nb):
         if "slide_type" in cell.metadata.get("slideshow", {}):
             opened = opened or cell.metadata.slideshow.slide_type != "skip"
             continue
-        if i < title and cell.cell_type == "code":
-            kind = "skip"  # set-up before the title (installing on Colab, choosing a language)
+        if cell.cell_type == "code" and (i < title or is_setup(cell)):
+            kind = "skip"  # set-up (installing on Colab, choosing a language): not the lesson
         else:
             kind = slide_type(cell, nb.cells[i - 1] if i else None)
         if not opened and kind in ("-", "subslide"):
@@ -202,7 +218,7 @@ def _export(exporter, paths, output_dir, suffix, transform=lambda nb: nb):
 
 def build_html(paths, output_dir):
     """Write OUTPUT_DIR/NAME.html for each notebook; return the paths written."""
-    return list(_export(MathMLExporter(), paths, output_dir, ".html"))
+    return list(_export(MathMLExporter(), paths, output_dir, ".html", without_setup))
 
 
 def build_slides(paths, output_dir, reveal_prefix=None, require_js=None, jquery=None):
