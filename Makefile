@@ -111,9 +111,11 @@ $(EXECUTED_DIR)/%.ipynb: notebooks/%.ipynb $(MODULE) tools/execute_notebook.py |
 	D2LRESNET_PRESET=$(D2LRESNET_PRESET) MPLBACKEND=module://matplotlib_inline.backend_inline \
 	  $(BIN)/python -m tools.execute_notebook --timeout 3600 --output-dir $(dir $@) $<
 
+# build/html/index.html leads to every page, as notebooks/index.ipynb does in JupyterLab.
 html: $(EXECUTED)
 	$(foreach lang,en zh,$(PAGES) html --output-dir build/html/$(lang) \
 	  $(filter $(EXECUTED_DIR)/$(lang)/%,$(EXECUTED)) &&) true
+	$(PAGES) html --output-dir build/html notebooks/index.ipynb
 
 # reveal.js, jQuery and require.js come from CDNs; REVEAL_PREFIX=... points elsewhere.
 # One folder per language: build/slides/en/, build/slides/zh/.

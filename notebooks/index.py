@@ -29,5 +29,5 @@
 # | ResNet家族与练习 · family, exercises | [07 ResNet家族与练习](zh/07_family_and_exercises.ipynb) | [07 The family and the exercises](en/07_family_and_exercises.ipynb) |
 # | 附录 · appendix | [08 附录：多快、在什么机器上、为什么](zh/08_appendix.ipynb) | [08 Appendix: how fast, on what machine, and why](en/08_appendix.ipynb) |
 #
-# 训练时长由环境变量 `D2LRESNET_PRESET` 选择（`smoke`、`quick`、`book`），见 README。
-# Training time is chosen with `D2LRESNET_PRESET` (`smoke`, `quick`, `book`); see the README.
+# 训练时长由环境变量`D2LRESNET_PRESET`选择（`smoke`、`quick`、`best`、`book`），见笔记本08。
+# Training time is chosen with `D2LRESNET_PRESET` (`smoke`, `quick`, `best`, `book`); see notebook 08.

@@ -86,6 +86,16 @@ def test_the_setup_cell_after_the_title_is_left_out_of_slides_and_pages(tmp_path
     assert "present_from_environment" not in page and "False" not in page
 
 
+def test_the_index_page_links_every_notebooks_page(tmp_path):
+    index = ROOT / "notebooks" / "index.ipynb"
+    page = slides.build_html([index], tmp_path)[0]
+    links = re.findall(r'href="([^"]+)"', page.read_text())
+    notebooks = sorted(p.relative_to(index.parent).with_suffix(".html").as_posix()
+                       for p in index.parent.glob("[ez][nh]/*.ipynb"))
+    assert sorted(link for link in links if link.endswith(".html")) == notebooks
+    assert not [link for link in links if link.endswith(".ipynb")]
+
+
 def test_a_heading_inside_a_cell_starts_its_own_slide():
     nb = new_notebook(cells=[new_markdown_cell(
         "# Title\n\nIntro.\n\n## Section\ntext\n```\n# not a heading (code)\n```\n"

@@ -216,9 +216,24 @@ def _export(exporter, paths, output_dir, suffix, transform=lambda nb: nb):
     return written
 
 
+_NOTEBOOK_LINK = re.compile(r"\]\(([^)\s]+)\.ipynb\)")
+
+
+def linking_pages(nb):
+    """A copy of nb whose markdown links to notebooks point to their pages (x.ipynb -> x.html):
+    the index page leads to the other pages, as notebooks/index.ipynb does in JupyterLab."""
+    nb = copy.deepcopy(nb)
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            cell.source = _NOTEBOOK_LINK.sub(r"](\1.html)", cell.source)
+    return nb
+
+
 def build_html(paths, output_dir):
-    """Write OUTPUT_DIR/NAME.html for each notebook; return the paths written."""
-    return list(_export(MathMLExporter(), paths, output_dir, ".html", without_setup))
+    """Write OUTPUT_DIR/NAME.html for each notebook; return the paths written. Links between
+    notebooks become links between pages."""
+    return list(_export(MathMLExporter(), paths, output_dir, ".html",
+                        lambda nb: linking_pages(without_setup(nb))))
 
 
 def build_slides(paths, output_dir, reveal_prefix=None, require_js=None, jquery=None):
