@@ -7,19 +7,33 @@ its own beside PATH (two runs sharing a path never share it) and renamed into pl
 complete, and Ctrl-C during the write is held until the rename, so "epoch N is saved" is true
 when it is said. It holds the recipe it was trained with: a resume under another recipe is
 refused, naming the fields that differ.
+
+One run writes a checkpoint at a time: check_new_or_resumed takes a lock (``.NAME.lock`` beside
+it, held by this process until the run's last epoch is saved, it is interrupted, or the
+process ends) and a second run of the same file is refused, naming the first one's process.
+A link given as the path stays a link (the file it points to is written), and temporary files
+that a killed run left behind are removed when the next run takes the lock.
 """
 import contextlib
 import dataclasses
+import glob
 import hashlib
 import io
+import math
 import os
 import signal
+import stat
 import struct
 import tempfile
 import threading
 from pathlib import Path
 
 import torch
+
+try:
+    import fcntl  # POSIX: the lock that keeps two runs off one checkpoint
+except ImportError:  # Windows: no lock
+    fcntl = None
 
 FORMAT = "d2lresnet checkpoint 2"  # 2: the recipe is saved with the run
 FIELDS = ("format", "epoch", "model", "optimizer", "scheduler", "history", "recipe")
@@ -29,6 +43,73 @@ _DIGEST_SIZE = 64            # a hex SHA-256
 
 class CheckpointError(ValueError):
     """Not a d2lresnet checkpoint, not one for this run, or a path that cannot be written."""
+
+
+def _real(path):
+    """Where writing ``path`` lands: the file a link points to, so the link stays a link."""
+    return Path(os.path.realpath(path))
+
+
+_LOCKS = {}  # the real path of each checkpoint this process writes: (lock file, its fd)
+
+
+def _lock(path):
+    """Take ``path``'s lock for this process (again: nothing to do); CheckpointError if
+    another process holds it. True if it was taken now."""
+    real = _real(path)
+    if fcntl is None or str(real) in _LOCKS:
+        return False
+    lock = real.with_name(f".{real.name}.lock")
+    while True:
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o666)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            owner = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
+            os.close(fd)
+            raise CheckpointError(f"{path} is being written by another run (process {owner}); "
+                                  f"wait for it to end, or name another path") from None
+        try:  # the file we locked is still the one at that name (not removed by its last owner)
+            same = os.path.samestat(os.fstat(fd), os.stat(lock, follow_symlinks=False))
+        except FileNotFoundError:
+            same = False
+        if same:
+            break
+        os.close(fd)
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, str(os.getpid()).encode(), 0)
+    _LOCKS[str(real)] = (lock, fd)
+    # Any temporary file of this checkpoint is now a killed run's: no other writer is left.
+    for stale in real.parent.glob(f".{glob.escape(real.name)}.*.tmp"):
+        with contextlib.suppress(OSError):
+            stale.unlink()
+    return True
+
+
+def release_lock(path):
+    """Let other processes write ``path`` again (nothing if this process holds no lock)."""
+    held = _LOCKS.pop(str(_real(path)), None)
+    if held:
+        lock, fd = held
+        with contextlib.suppress(OSError):
+            lock.unlink()  # while still held: a process that opened it finds it gone, retries
+        os.close(fd)
+
+
+def _regular_or_none(path):
+    """Refuse a path that exists but is no regular file (a FIFO would block a read forever)."""
+    try:
+        mode = os.stat(path).st_mode
+    except (FileNotFoundError, NotADirectoryError):  # nothing there yet; its folders are
+        return                                       # check_writable's to judge
+    except OSError as err:
+        raise CheckpointError(f"cannot use the checkpoint {path}: {err.strerror or err}") from None
+    if stat.S_ISDIR(mode):
+        raise CheckpointError(f"cannot write the checkpoint {path}: it is a folder; name a file "
+                              f"inside it, e.g. {Path(path) / 'resnet18.pt'}")
+    if not stat.S_ISREG(mode):
+        raise CheckpointError(f"cannot use the checkpoint {path}: it is not a regular file "
+                              f"(a pipe, a device or a socket); name a file")
 
 
 def _open_tmp(path):
@@ -67,10 +148,11 @@ def _seal(data):
 def check_writable(path):
     """Raise CheckpointError now if ``path`` cannot take a checkpoint, rather than after an
     epoch of training: a folder, a parent that is a file, a read-only disk."""
-    path = Path(path)
-    if path.is_dir():
-        raise CheckpointError(f"cannot write the checkpoint {path}: it is a folder; name a file "
-                              f"inside it, e.g. {path / 'resnet18.pt'}")
+    if str(path).endswith(("/", os.sep)):  # Path() would drop the slash: newdir/ -> newdir
+        raise CheckpointError(f"cannot write the checkpoint {path}: it names a folder; name a "
+                              f"file inside it, e.g. {Path(path) / 'resnet18.pt'}")
+    _regular_or_none(path)
+    path = _real(path)
     parent = next(p for p in path.parents if p.exists())
     if not parent.is_dir():
         raise CheckpointError(f"cannot write the checkpoint {path}: {parent} is a file, "
@@ -86,20 +168,29 @@ def check_writable(path):
 
 
 def check_new_or_resumed(path, resume):
-    """Refuse, before any training, to overwrite a file that resume=False would replace."""
+    """Refuse, before any training, a path that cannot take the checkpoint, a file that
+    resume=False would replace, or a checkpoint another run is writing; then hold its lock
+    (see the module docstring)."""
     if path is not None and not str(path):
         raise CheckpointError("the checkpoint path is empty; name a file, e.g. runs/resnet18.pt")
-    if path and not resume and Path(path).exists() and not Path(path).is_dir():
-        raise CheckpointError(f"{path} already exists; resume=True (--resume) continues it, or "
-                              f"name another path (nothing was overwritten)")
-    if path:
-        check_writable(path)
+    if not path:
+        return
+    check_writable(path)
+    taken = _lock(path)
+    try:
+        if not resume and Path(path).exists():
+            raise CheckpointError(f"{path} already exists; resume=True (--resume) continues it, "
+                                  f"or name another path (nothing was overwritten)")
+    except CheckpointError:
+        if taken:
+            release_lock(path)
+        raise
 
 
 def save_checkpoint(path, net, optimizer, scheduler, history, epoch, recipe):
     """Save the training state after ``epoch`` finished epochs (history: a dataclass or dict;
     recipe: a dict of plain values); see the module docstring."""
-    path = Path(path)
+    path = _real(path)  # a link stays a link
     if dataclasses.is_dataclass(history):
         history = dataclasses.asdict(history)
     with _ctrl_c_held():
@@ -120,6 +211,8 @@ def save_checkpoint(path, net, optimizer, scheduler, history, epoch, recipe):
         except BaseException:
             tmp.unlink(missing_ok=True)  # never leave 45 MB of half a checkpoint behind
             raise
+    if epoch >= recipe.get("num_epochs", math.inf):
+        release_lock(path)  # the run's last epoch: its checkpoint is free for the next run
 
 
 def _describe(state):
@@ -154,7 +247,13 @@ def read_checkpoint(path):
     checkpoint: why") for an empty file, text, a plain state_dict, wrong fields, a changed
     byte, or a pickle that would run code (never unpickled beyond weights_only)."""
     path = Path(path)
-    data = path.read_bytes()
+    # Opened without waiting and checked before reading: a FIFO would block read_bytes forever.
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    with open(fd, "rb") as f:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise CheckpointError(f"{path} is not a d2lresnet checkpoint: it is not a regular "
+                                  f"file (a pipe, a device or a socket)")
+        data = f.read()
 
     def refuse(why):
         return CheckpointError(f"{path} is not a d2lresnet checkpoint: {why}")
@@ -184,7 +283,9 @@ def read_checkpoint(path):
 
 
 def saved_epoch(path):
-    """The number of finished epochs the checkpoint at ``path`` holds (0: none, or unreadable)."""
+    """The number of finished epochs the checkpoint at ``path`` holds (0: none, or unreadable).
+    An interrupted run asks this last: its lock is released."""
+    release_lock(path)
     try:
         return read_checkpoint(path)["epoch"]
     except (OSError, CheckpointError):

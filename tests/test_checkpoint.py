@@ -281,3 +281,79 @@ def _rewrite(path, state):
     optimizer = torch.optim.SGD(net.parameters(), lr=0.1)
     optimizer.load_state_dict(state["optimizer"])
     save_checkpoint(path, net, optimizer, None, state["history"], state["epoch"], state["recipe"])
+
+
+# Issue 35: one writer, links kept, no stale temporary files, no hang ----------------------
+
+T = ["--preset", "smoke", "--limit", "64", "--batch-size", "32", "--precision", "fp32"]
+
+
+def _cli(*args):
+    from d2lresnet.cli import main
+    return main(["train", *T, "--epochs", "1", *map(str, args)])
+
+
+def test_a_second_run_of_one_checkpoint_is_refused_while_the_first_holds_it(tmp_path, capsys,
+                                                                            tiny_data):
+    import subprocess
+    import sys
+    path = tmp_path / "same.pt"
+    # The first run: takes the checkpoint as train() does, says so, and waits to be let go.
+    first = subprocess.Popen(
+        [sys.executable, "-c", "import sys; from d2lresnet.checkpoint import "
+         "check_new_or_resumed as c; c(sys.argv[1], False); print('held', flush=True); "
+         "sys.stdin.read()", str(path)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert first.stdout.readline() == "held\n"
+        assert _cli("--checkpoint", path) == 1
+        assert f"{path} is being written by another run (process {first.pid})" \
+            in capsys.readouterr().err
+        with pytest.raises(CheckpointError, match="another run"):
+            train(tiny_net(), *tiny_data, num_epochs=1, lr=0.1, device="cpu", checkpoint=path,
+                  progress=False)
+        assert not path.exists()
+    finally:
+        first.communicate("", timeout=60)
+    assert _cli("--checkpoint", path) == 0  # the first run ended: the path is free
+    assert read_checkpoint(path)["epoch"] == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["same.pt"]  # no lock file left
+
+
+def test_a_killed_runs_temporary_file_is_removed_by_the_next_run(tmp_path):
+    path = tmp_path / "ck.pt"
+    stale = tmp_path / ".ck.pt.k1ll3d.tmp"  # what SIGKILL during a save leaves
+    stale.write_bytes(b"\0" * 1000)
+    other = tmp_path / ".other.pt.k1ll3d.tmp"  # another checkpoint's: not ours to remove
+    other.write_bytes(b"\0")
+    assert _cli("--checkpoint", path) == 0
+    assert not stale.exists() and other.exists()
+
+
+def test_a_checkpoint_named_through_a_link_stays_a_link(tmp_path):
+    (tmp_path / "real").mkdir()
+    target, link = tmp_path / "real" / "ck.pt", tmp_path / "ck.pt"
+    link.symlink_to(target)
+    assert _cli("--checkpoint", link) == 0  # a dangling link: the file is made where it points
+    assert _cli("--checkpoint", link, "--resume", "--epochs", "2") == 0
+    assert link.is_symlink() and read_checkpoint(target)["epoch"] == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ck.pt", "real"]
+
+
+def test_a_checkpoint_path_ending_in_a_slash_names_a_folder(tmp_path, capsys):
+    assert _cli("--checkpoint", f"{tmp_path / 'newdir'}/") == 1
+    assert "names a folder; name a file inside it" in capsys.readouterr().err
+    assert not (tmp_path / "newdir").exists()
+
+
+def test_a_fifo_as_checkpoint_is_refused_not_waited_on(tmp_path):
+    import subprocess
+    import sys
+    fifo = tmp_path / "f.pt"
+    os.mkfifo(fifo)
+    for extra in (["--resume"], []):
+        result = subprocess.run([sys.executable, "-m", "d2lresnet", "train", *T, "--checkpoint",
+                                 str(fifo), *extra], capture_output=True, text=True, timeout=120)
+        assert result.returncode == 1 and "not a regular file" in result.stderr, result.stderr
+    with pytest.raises(CheckpointError, match="not a regular file"):
+        read_checkpoint(fifo)  # opened without waiting for a writer
