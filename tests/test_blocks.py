@@ -130,3 +130,35 @@ def test_the_smallest_resnext_bottleneck_builds_and_runs():
     blk = ResNeXtBottleneck(64, 16, use_1x1conv=True)  # int(16 * 4 / 64) * 32 == 32 channels
     assert blk.conv2.in_channels == 32
     assert blk(torch.rand(2, 64, 4, 4)).shape == (2, 64, 4, 4)
+
+
+def test_forward_runs_the_notes_layers_in_their_order():
+    # conv -> BN -> ReLU -> conv -> BN -> + x -> ReLU, read off forward hooks (each layer's
+    # input is the previous layer's output), with torchvision's BasicBlock's two 3x3 convs.
+    from torchvision.models.resnet import BasicBlock
+    blk = Residual(3, 3)
+    names = {module: name for name, module in blk.named_children()}
+    calls = []  # (name, input, output) of each layer, in call order
+
+    def record(module, inputs, output):
+        calls.append((names[module], inputs[0].clone(), output.clone()))  # forward adds in place
+
+    hooks = [module.register_forward_hook(record) for module in names]
+    X = torch.rand(4, 3, 6, 6)
+    with torch.no_grad():
+        Y = blk(X)
+    for hook in hooks:
+        hook.remove()
+    assert [name for name, _, _ in calls] == ["conv1", "bn1", "conv2", "bn2"]
+    (_, conv1_in, conv1_out), (_, bn1_in, bn1_out), (_, conv2_in, conv2_out), \
+        (_, bn2_in, bn2_out) = calls
+    assert torch.equal(conv1_in, X) and torch.equal(bn1_in, conv1_out)
+    assert torch.equal(conv2_in, F.relu(bn1_out))
+    assert torch.equal(bn2_in, conv2_out)
+    assert torch.equal(Y, F.relu(bn2_out + X))
+
+    def hyperparameters(block):
+        return [(conv.in_channels, conv.out_channels, conv.kernel_size, conv.stride, conv.padding)
+                for conv in (block.conv1, block.conv2)]
+
+    assert hyperparameters(blk) == hyperparameters(BasicBlock(3, 3))

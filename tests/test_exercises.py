@@ -216,4 +216,4 @@ def test_static_pages_fold_each_solution(language_folder, label, tmp_path):
                         page.read_text(encoding="utf-8"), flags=re.S)
     assert [summary for summary, _ in folded] == [label] * 3
     for number, (_, body) in zip(["02.1", "02.2", "02.3"], folded):
-        assert "exercises" in body and number in body and "answer_2_" in body
+        assert "exercises" in body and number in body and "solution_2_" in body

@@ -162,15 +162,17 @@ MESSAGES = {
                      "i = 0, ..., k - 1; contains(bumps(k), bumps(1)) checks one k.",
         "hint_02_1_channels": "the channels are wrong: a block outputs num_channels channels, "
                               "whatever its input has.",
-        "hint_02_1_side": "the channels are right; height and width are not. A 3×3 conv with "
-                          "padding 1 and stride s turns a side of n into ⌊(n + 2 - 3)/s⌋ + 1, "
-                          "rounding down.",
+        "hint_02_1_side": "the channels are right; height and width are not. The first 3×3 "
+                          "conv sets them: padding 1 adds a pixel on each side, and the stride "
+                          "keeps every second position, starting from the first; mind the odd "
+                          "side.",
         "hint_02_2": "{missing} block(s) that can add are missing from your list, and it has "
                      "{extra} that cannot. Without use_1x1conv=True the input is added as it "
                      "is, so its channels and its height and width must already match; "
                      "block_output_shape(...) tells you for one block.",
-        "hint_02_3": "a 1×1 conv from a to b channels has a·b weights and b biases (bias=True, "
-                     "PyTorch's default); print(block.shortcut) shows a and b.",
+        "hint_02_3": "think of a 1×1 conv as a fully connected layer applied at every pixel, "
+                     "from the input channels to the output channels, and count that layer's "
+                     "weights and biases; print(block.shortcut) shows the channels.",
         "hint_03_1": "ResNet-34's b3 is resnet_block(64, 128, 4). Only its first block starts "
                      "from 64 channels and has the 1×1 conv; a 3×3 conv from a to b channels "
                      "has 9ab + b parameters, a batch norm layer 2b. count_parameters() counts "
@@ -346,13 +348,13 @@ MESSAGES = {
                      "（所有鼓包的宽度相同）。G_k的中心是-1 + (2i + 1)/k，i = 0, ..., k - 1；"
                      "contains(bumps(k), bumps(1))检查一个k。",
         "hint_02_1_channels": "通道数不对：无论输入有多少个通道，残差块都输出num_channels个通道。",
-        "hint_02_1_side": "通道数对了，高和宽不对。填充为1、步幅为s的3×3卷积层把边长n变为"
-                          "⌊(n + 2 - 3)/s⌋ + 1（向下取整）。",
+        "hint_02_1_side": "通道数对了，高和宽不对。它们由第一个3×3卷积层决定：填充为1在每边各"
+                          "加一个像素，步幅从第一个位置起每隔一个位置取一个；注意边长是奇数。",
         "hint_02_2": "你的列表漏掉了{missing}个可以相加的残差块，并包含了{extra}个不能相加的。"
                      "不设置use_1x1conv=True时，输入原样相加，所以它的通道数以及高和宽必须已经"
                      "相同；block_output_shape(...)可以检查一个残差块。",
-        "hint_02_3": "从a个通道到b个通道的1×1卷积层有a·b个权重和b个偏置（bias=True，PyTorch的"
-                     "默认值）；print(block.shortcut)会显示a和b。",
+        "hint_02_3": "把1×1卷积层看作在每个像素上作用的全连接层，从输入通道到输出通道，数一数"
+                     "这个全连接层的权重和偏置；print(block.shortcut)会显示通道数。",
         "hint_03_1": "ResNet-34的b3是resnet_block(64, 128, 4)。只有其中第一个残差块从64个通道"
                      "开始，并含有1×1卷积层；从a个通道到b个通道的3×3卷积层有9ab + b个参数，"
                      "批量规范化层有2b个。count_parameters()可以数出一个已构建的模块的参数。",
