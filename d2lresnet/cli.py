@@ -213,7 +213,7 @@ def build_parser():
 
 
 def run_train(args):
-    from .checkpoint import check_new_or_resumed
+    from .checkpoint import check_new_or_resumed, release_lock
     from .experiments.runs import measure
     from .train import History, TrainingDiverged
 
@@ -231,6 +231,9 @@ def run_train(args):
     except TrainingDiverged as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
+    finally:
+        if args.checkpoint:
+            release_lock(args.checkpoint)  # however the run ended, the file is free again
     history = History(**{f: run[f] for f in History.__dataclass_fields__})
     if not run["test_acc"]:
         return 130

@@ -199,3 +199,85 @@ def test_ctrl_c_at_any_moment_stops_without_a_traceback(delay):
     _, err = process.communicate(timeout=120)
     assert "Traceback" not in err, err
     assert process.returncode in (0, 130)
+
+
+# Issue 35: each command writes only its own kind of file, and finds out before training ----
+
+FIGURES = os.path.join(os.path.dirname(__file__), "..", "notebooks", "figures")
+
+
+class Trained(Exception):
+    """Raised where training would start: a refusal must come before it."""
+
+
+@pytest.fixture
+def no_training(monkeypatch):
+    from d2lresnet import data
+    from d2lresnet.experiments import frontier, versus
+
+    def trained(*args, **kwargs):
+        raise Trained
+
+    for module, name in [(frontier, "measure"), (versus, "measure"),
+                         (data, "load_fashion_mnist")]:
+        monkeypatch.setattr(module, name, trained)
+
+
+def _copy(name, to):
+    import shutil
+    to.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy(os.path.join(FIGURES, name), to)
+    return to
+
+
+@pytest.mark.parametrize("command, saved, holds", [
+    ("versus", "frontier.json", "frontier's runs"),
+    ("frontier", "versus.json", "a versus comparison"),
+    ("frontier", "degradation.json", "a degradation experiment"),
+    ("degradation", "frontier.json", "frontier's runs"),
+    ("degradation", "unrelated", "something else"),
+])
+def test_a_command_never_writes_over_another_commands_numbers(tmp_path, capsys, no_training,
+                                                              command, saved, holds):
+    json_path = tmp_path / "x" / "results.json"
+    if saved == "unrelated":
+        json_path.parent.mkdir()
+        json_path.write_text('{"a": 1}')
+    else:
+        _copy(saved, json_path)
+    before = json_path.read_bytes()
+    options = {"frontier": ["--presets", "smoke"]}.get(command, ["--preset", "smoke"])
+    assert main([command, *options, "--out", str(tmp_path / "x" / "results.png")]) == 1
+    [line] = capsys.readouterr().err.splitlines()
+    assert f"error: {json_path} holds {holds}" in line and "move it away" in line
+    assert json_path.read_bytes() == before
+
+
+@pytest.mark.parametrize("command, saved", [("frontier", "frontier.json"),
+                                            ("versus", "versus.json"),
+                                            ("degradation", "degradation.json")])
+def test_a_command_goes_on_beside_its_own_kind_of_file(tmp_path, no_training, command, saved):
+    _copy(saved, tmp_path / "results.json")
+    options = {"frontier": ["--presets", "smoke"]}.get(command, ["--preset", "smoke"])
+    with pytest.raises(Trained):
+        main([command, *options, "--out", str(tmp_path / "results.png")])
+
+
+@pytest.mark.parametrize("command", ["degradation", "frontier", "versus"])
+def test_an_unwritable_output_is_found_before_training(tmp_path, capsys, no_training, command):
+    from readonly import read_only
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    options = {"frontier": ["--presets", "smoke"]}.get(command, ["--preset", "smoke"])
+    with read_only(folder):
+        assert main([command, *options, "--out", str(folder / "deg.png")]) == 1
+    [line] = capsys.readouterr().err.splitlines()
+    assert "Read-only" in line or "ermission" in line
+
+
+def test_a_folder_where_an_output_goes_is_found_before_training(tmp_path, capsys, no_training):
+    (tmp_path / "f_compute.png").mkdir()
+    (tmp_path / "g.json").mkdir()
+    for out in ("f.png", "g.png"):
+        assert main(["frontier", "--presets", "smoke", "--out", str(tmp_path / out)]) == 1
+        assert "it is a folder" in capsys.readouterr().err

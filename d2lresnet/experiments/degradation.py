@@ -108,8 +108,8 @@ def plot_degradation(results, path=None, title_extra=""):
 
 
 def save_results(results, path):
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    Path(path).write_text(json.dumps(results, indent=1))
+    from .runs import save_json
+    save_json(path, results)  # whole or not at all, through a temporary file of its own
 
 
 def load_results(path):
@@ -132,6 +132,9 @@ def check_output(out):
     parent = next(p for p in out.parents if p.exists())
     if not parent.is_dir():
         raise ValueError(f"cannot write {out}: {parent} is a file, not a folder")
+    from .runs import check_kind, check_output as check_writable
+    check_writable(out, (".png",))  # a read-only folder: refused now, not after training
+    check_kind(out.with_suffix(".json"), "degradation")  # never over another command's file
     return out
 
 

@@ -164,9 +164,9 @@ def run(preset_names, out="runs/frontier.png", data=None, device=None, checkpoin
     The names, the figure's path and the JSON beside it are checked before anything trains."""
     for name in preset_names:
         get_preset(name)  # an unknown name fails now, not after the others have trained
-    out = check_output(out)
+    out = check_output(out, also=(compute_figure_path(out),))
     json_path = out.with_suffix(".json")
-    runs = load_runs(json_path)
+    runs = load_runs(json_path, kind="frontier")  # never another command's file
     if checkpoints:
         Path(checkpoints).mkdir(parents=True, exist_ok=True)
     for name in preset_names:

@@ -111,9 +111,10 @@ def book_compute_fraction(run):
     return [spent / book for spent in training_flops(Preset(**run["recipe"]), run["examples"])]
 
 
-def check_output(out, formats=FIGURE_FORMATS):
+def check_output(out, formats=FIGURE_FORMATS, also=()):
     """Refuse, before any training, a figure path that cannot be written: another format, a
-    folder, a parent that is a file, a read-only folder. Returns it as a Path."""
+    folder (or a folder where its .json, or a path in ``also``, goes), a parent that is a file,
+    a read-only folder. Returns it as a Path."""
     out = Path(out)
     if out.is_dir():
         raise ValueError(f"cannot save the figure as {out}: it is a folder")
@@ -123,6 +124,9 @@ def check_output(out, formats=FIGURE_FORMATS):
     parent = next(p for p in out.parents if p.exists())
     if not parent.is_dir():
         raise ValueError(f"cannot save the figure as {out}: {parent} is a file, not a folder")
+    for beside in (out.with_suffix(".json"), *also):
+        if beside.is_dir():
+            raise ValueError(f"cannot save {beside} beside the figure {out}: it is a folder")
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryFile(dir=out.parent):
@@ -133,7 +137,8 @@ def check_output(out, formats=FIGURE_FORMATS):
 
 
 def save_json(path, value):
-    """Write value as JSON to path through a temporary file of its own: whole or not at all."""
+    """Write value as JSON to path through a temporary file of its own (made with O_EXCL, so
+    never a planted link): whole or not at all."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -146,10 +151,55 @@ def save_json(path, value):
         raise
 
 
-def load_runs(path, missing_ok=True):
+KINDS = {"frontier": "frontier's runs ({preset: run})",
+         "versus": "a versus comparison (recipe, machine, nets)",
+         "degradation": "a degradation experiment (plain, residual, config)"}
+
+
+def json_kind(saved):
+    """Which command's file a parsed JSON value looks like: a key of KINDS, else None."""
+    if not isinstance(saved, dict):
+        return None
+    if isinstance(saved.get("nets"), dict):
+        return "versus"
+    if {"plain", "residual", "config"} <= set(saved):
+        return "degradation"
+    if all(isinstance(run, dict) and "preset" in run for run in saved.values()):
+        return "frontier"
+    return None
+
+
+def read_json(path):
+    """The JSON value in path, or a ValueError naming the file in one line."""
+    path = Path(path)
+    try:
+        if not path.is_file():
+            raise ValueError(f"{path} is not a file")
+        return json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise ValueError(f"{path} is not a JSON file ({getattr(err, 'strerror', None) or err});"
+                         f" move it away or name another --out") from None
+
+
+def check_kind(path, kind):
+    """Refuse, before any training, to write ``kind``'s numbers (a key of KINDS) over a file
+    at path that holds anything else: one line naming the file and what it holds. Nothing
+    there is fine."""
+    path = Path(path)
+    if not path.exists() and not path.is_symlink():
+        return
+    found = json_kind(read_json(path))
+    if found != kind:
+        what = KINDS[found] if found else "something else"
+        raise ValueError(f"{path} holds {what}, not {KINDS[kind]}: it would be overwritten; "
+                         f"move it away or name another --out")
+
+
+def load_runs(path, missing_ok=True, kind=None):
     """The runs saved in path, {name: run}: a frontier file ({preset: run}), or a versus file
-    ({"recipe", "machine", "nets": {net: run}}, read as its nets). No file: {} if missing_ok.
-    Anything else is refused with one line naming the file."""
+    ({"recipe", "machine", "nets": {net: run}}, read as its nets); kind="frontier" or
+    "versus" accepts only that kind. No file: {} if missing_ok. Anything else is refused with
+    one line naming the file."""
     path = Path(path)
     if not path.exists() and missing_ok:
         return {}
@@ -162,6 +212,8 @@ def load_runs(path, missing_ok=True):
         saved = json.loads(path.read_text())
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
         raise refuse(f"it is not JSON ({err})") from None
+    if kind:
+        check_kind(path, kind)
     if isinstance(saved, dict) and isinstance(saved.get("nets"), dict):
         saved = saved["nets"]
     if not isinstance(saved, dict):

@@ -75,7 +75,7 @@ def run(preset=None, out="runs/versus.png", data=None, device=None, **overrides)
     get_preset(preset, **overrides)
     out = check_output(out)
     json_path = out.with_suffix(".json")
-    load_runs(json_path)  # a file that is not a saved run is refused, not overwritten
+    load_runs(json_path, kind="versus")  # any other file is refused, not overwritten
     result = compare(preset, data, device=device, **overrides)
     save_json(json_path, result)  # the numbers first: a figure that fails loses nothing
     plot_versus(result, out)
