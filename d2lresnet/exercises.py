@@ -305,19 +305,21 @@ def _bottleneck_parameters(answer):
 
 
 _LAYER_NAMES = {"bn": "bn", "batchnorm": "bn", "batchnorm2d": "bn", "relu": "relu",
-                "conv": "conv", "conv2d": "conv", "convolution": "conv"}
+                "conv": "conv", "conv2d": "conv", "convolution": "conv",
+                "add": "add", "+": "add", "addition": "add", "sum": "add"}
 
 
 def _layers_in_order(block, X):
-    """'conv', 'bn' and 'relu' in the order ``block(X)`` calls them (read off PyTorch's
-    function calls, so a functional F.relu counts as a layer too)."""
+    """'conv', 'bn', 'relu' and 'add' in the order ``block(X)`` calls them (read off PyTorch's
+    function calls, so a functional F.relu counts as a layer too, and `Y + X` as the add)."""
     from torch.overrides import TorchFunctionMode
 
     class Record(TorchFunctionMode):
         def __torch_function__(self, func, types, args=(), kwargs=None):
             name = getattr(func, "__name__", "")
             kind = ("conv" if name.startswith("conv") else "bn" if name == "batch_norm"
-                    else "relu" if name.startswith("relu") else None)
+                    else "relu" if name.startswith("relu")
+                    else "add" if name in ("add", "add_", "__add__", "__iadd__") else None)
             if kind:
                 calls.append(kind)
             return func(*args, **(kwargs or {}))
@@ -330,7 +332,7 @@ def _layers_in_order(block, X):
 
 @exercise("07.4")
 def _preact_order(answer):
-    """The layers of PreActResidual's branch in the order the input meets them."""
+    """The layers and the addition of a PreActResidual, in the order the input meets them."""
     if isinstance(answer, str) or not hasattr(answer, "__iter__") \
             or not all(isinstance(item, str) for item in answer):
         raise _WrongForm(i18n.tr("form_layer_names"))

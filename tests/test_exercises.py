@@ -39,9 +39,12 @@ ANSWERS = {
                                     resnet((3, 4, 6, 3), stage_widths=(32, 64, 128, 256))]),
     "07.3": (262_400 + 590_080 + 263_168 + 3_072, [262_400 + 590_080 + 263_168,
                                                    2 * 9 * 1024 * 1024]),
-    "07.4": (["bn", "relu", "conv", "bn", "relu", "conv"],
-             [["conv", "bn", "relu", "conv", "bn", "relu"], ["bn", "relu", "conv"],
-              ["relu", "bn", "conv", "relu", "bn", "conv"]]),
+    # the whole block, the addition included: nothing follows it
+    "07.4": (["bn", "relu", "conv", "bn", "relu", "conv", "add"],
+             [["conv", "bn", "relu", "conv", "bn", "add", "relu"],  # the notes' block
+              ["bn", "relu", "conv", "bn", "relu", "conv"],  # the book's words, no addition
+              ["bn", "relu", "conv", "bn", "relu", "conv", "add", "relu"],
+              ["add", "bn", "relu", "conv", "bn", "relu", "conv"], ["bn", "relu", "conv"]]),
     # each stage's blocks cost about the same (side halves, channels double): 54 / 9 blocks,
     # a little more as the two downsampling blocks weigh more in the shallow net
     "07.5": (6.2, [110 / 20, 36.0, 1.0]),

@@ -65,3 +65,12 @@ def test_format_table_headers_follow_the_language(rows):
         i18n.set_language("en")
     assert header.split() == [i18n.MESSAGES["zh"]["col_model"], i18n.MESSAGES["zh"]["col_params"],
                               "extra"]  # a column without a key keeps its name
+
+
+def test_each_step_up_the_family_changes_one_part_of_its_entry():
+    # Notebook 07: "easier to modify": ResNet-18 -> 34 changes the blocks per stage, 34 -> 50
+    # and 50 -> ResNeXt-50 the block, each step one part of one ARCHITECTURES entry.
+    steps = [("resnet18", "resnet34"), ("resnet34", "resnet50"), ("resnet50", "resnext50_32x4d")]
+    changed = [[part for part, x, y in zip(("block", "depths"), ARCHITECTURES[a], ARCHITECTURES[b])
+                if x != y] for a, b in steps]
+    assert changed == [["depths"], ["block"], ["block"]]

@@ -197,23 +197,32 @@ MESSAGES = {
                      "by the epochs.",
         "hint_05_2": "a row of the confusion matrix holds one true class's test images: divide "
                      "its diagonal entry by the row's sum and look for the smallest share.",
-        "hint_07_1": "an Inception block concatenates its four paths along the channels: add "
-                     "the output channels of each path's last layer (c1, c2[1], c3[1], c4).",
+        "hint_07_1": "an Inception block does not add its paths, it joins them along the "
+                     "channels (torch.cat in its forward): what does each path contribute?",
         "hint_07_2_layers": "your network has {layers} layers as the notes count them; Table 1 "
                             "gives ResNet-34's residual blocks per stage, two 3×3 convs each, "
                             "plus the 7×7 conv and the fully connected layer.",
         "hint_07_2_widths": "34 layers, but not ResNet-34's parameters: keep the notes' widths "
                             "(64, 128, 256, 512) and basic residual blocks; only the blocks per "
                             "stage change.",
-        "hint_07_3": "count the three convolutions (1×1, 3×3 and 1×1, each with a bias, as the "
-                     "notes' convolutions have) and the three BatchNorms (2 parameters per "
-                     "channel); the inner width is num_channels, the output 4 × num_channels; "
-                     "count_parameters() counts a block you built.",
-        "hint_07_4_order": "the right layers, in the wrong order: in a pre-activation block "
-                           "each convolution comes after its BatchNorm and ReLU.",
-        "hint_07_4_layers": "not the right layers: the branch has two convolutions, each with "
-                            "its own BatchNorm and ReLU, and nothing after the addition; "
-                            "inspect.getsource(PreActResidual.forward) shows them.",
+        "hint_07_3": "go layer by layer: print(Bottleneck(1024, 256)) lists its layers with "
+                     "their channels in and out; ask what each one holds per channel, the "
+                     "biases and BatchNorm's scale and shift included.",
+        "hint_07_4_order": "the right layers, in the wrong order: “pre-activation” says where "
+                           "BatchNorm and ReLU sit against each convolution, and a residual "
+                           "block adds its input to what its branch computed.",
+        "hint_07_4_layers": "not the right layers: the branch keeps the notes' two "
+                            "convolutions, each with its own BatchNorm and ReLU, the block adds "
+                            "its input once, and what follows the addition is what He et al. "
+                            "(2016) changed.",
+        "family_new_depths": "{a} → {b}: blocks per stage {old} → {new}, same block",
+        "family_new_block": "{a} → {b}: block {old} → {new}, same blocks per stage",
+        "inception_misfit": "one Inception path one channel wider: block {block} of GoogLeNet "
+                            "gets {got} channels but was built for {built_for}",
+        "numbers_by_hand": "channel numbers chosen by hand: {inception} for GoogLeNet's "
+                           "Inception blocks; ResNet-18's stages take {resnet} numbers in all "
+                           "(a width and a block count each)",
+        "block_cost": "{block}: {params:,} parameters, {mflops:.0f} MFLOPs forward",
         "hint_07_5": "the layers are not the measure: each of the three stages has n residual "
                      "blocks, a stage that halves the side doubles the channels, so every "
                      "block costs about the same; the first layer and the head cost little. "
@@ -375,20 +384,27 @@ MESSAGES = {
                      "（最后一个较小，也算在内），再乘以迭代周期数。",
         "hint_05_2": "混淆矩阵的一行是同一个真实类别的测试图像：用对角线上的数除以该行之和，"
                      "找出最小的比例。",
-        "hint_07_1": "Inception块沿通道维连结它的四条路径：把每条路径最后一层的输出通道数加起来"
-                     "（c1、c2[1]、c3[1]、c4）。",
+        "hint_07_1": "Inception块不把各条路径相加，而是沿通道维把它们连结起来（见forward中的"
+                     "torch.cat）：每条路径各贡献多少个通道？",
         "hint_07_2_layers": "按笔记的数法，你的网络有{layers}层；表1给出ResNet-34每个模块的"
                             "残差块数，每个残差块有两个3×3卷积层，再加上7×7卷积层和全连接层。",
         "hint_07_2_widths": "层数是34，但参数与ResNet-34不同：保持笔记的通道数（64、128、256、"
                             "512）和基本的残差块，只改变每个模块的残差块数。",
-        "hint_07_3": "数三个卷积层（1×1、3×3和1×1，像笔记中的卷积层一样带偏置）和三个批量"
-                     "规范化层（每个通道2个参数）；中间的通道数是num_channels，输出是"
-                     "4 × num_channels；count_parameters()可以数出一个已构建的块的参数。",
-        "hint_07_4_order": "层对了，顺序不对：在预激活的残差块中，每个卷积层位于它的批量"
-                           "规范化层和ReLU之后。",
-        "hint_07_4_layers": "层不对：残差分支有两个卷积层，各有自己的批量规范化层和ReLU，"
-                            "相加之后没有任何层；inspect.getsource(PreActResidual.forward)"
-                            "会显示它们。",
+        "hint_07_3": "逐层去数：print(Bottleneck(1024, 256))会列出它的各层及其输入、输出通道"
+                     "数；想一想每一层在每个通道上有哪些参数，偏置以及批量规范化层的拉伸参数"
+                     "和偏移参数都算在内。",
+        "hint_07_4_order": "层对了，顺序不对：“预激活”说明了批量规范化层和ReLU相对于每个卷积"
+                           "层的位置；而残差块总是把输入加到残差分支算出的结果上。",
+        "hint_07_4_layers": "层不对：残差分支仍是笔记中的两个卷积层，各有自己的批量规范化层"
+                            "和ReLU，整个块只加一次输入；何恺明等人（2016）改动的正是相加之后"
+                            "的部分。",
+        "family_new_depths": "{a} → {b}：每个模块的残差块数{old} → {new}，残差块不变",
+        "family_new_block": "{a} → {b}：残差块{old} → {new}，每个模块的残差块数不变",
+        "inception_misfit": "把一条Inception路径加宽1个通道：GoogLeNet的第{block}个Inception块"
+                            "收到{got}个通道，但它是按{built_for}个输入通道构建的",
+        "numbers_by_hand": "手工选定的通道数：GoogLeNet的Inception块共{inception}个；ResNet-18的"
+                           "各个模块一共只需{resnet}个数（每个模块一个通道数和一个残差块数）",
+        "block_cost": "{block}：{params}个参数，前向传播{mflops:.0f} MFLOPs",
         "hint_07_5": "不要按层数算：三个阶段各有n个残差块，边长减半的阶段通道数加倍，所以每个"
                      "残差块的计算量大致相同；第一层和输出层的计算量很小。count_flops()可以数出"
                      "两个网络的计算量。",

@@ -17,10 +17,9 @@
 # # The ResNet family and the exercises (ResNet家族与练习)
 #
 # The notes: *although ResNet's main architecture is similar to GoogLeNet's, it is simpler and
-# easier to modify.* This notebook builds the family of the paper's Table 1 from one table,
-# beside torchvision's models and GoogLeNet's Inception blocks, and works through the book's
-# five exercises. The cells compute the numbers and assert what they can test; what the papers
-# measured (Exercise 5) is cited.
+# easier to modify.* You build the family of the ResNet paper's Table 1 from one table, change
+# one number in GoogLeNet and in ResNet, then answer the book's five exercises. Nothing
+# trains: Run All takes ⟨RUN-ALL-TIME⟩ under the default preset on a 2-core CPU.
 
 # %% tags=["setup"] jupyter={"source_hidden": true}
 from d2lresnet import i18n
@@ -36,57 +35,45 @@ from torch import nn
 from torch.nn import functional as F
 
 from d2lresnet import (ARCHITECTURES, Bottleneck, PreActResidual, Residual, count_flops,
-                       count_layers, count_parameters, display_name, exercises, resnet,
-                       resnet_block)
+                       count_parameters, display_name, exercises, resnet)
 from d2lresnet.experiments.family import family_table, format_family_table
+from d2lresnet.model import STAGE_WIDTHS
 
 # %% [markdown]
 # ## The ResNet family from one table
 #
-# Like torchvision, the module lists the family in one table, `ARCHITECTURES`: a name, the
-# kind of block and the blocks per stage; stem, widths and head are shared. `family_table`
-# builds each member on the *meta* device (shapes, no numbers), as the notes would (1 input
-# channel, 10 classes) and in torchvision's configuration (3 channels, 1000 classes, no conv
-# bias, BatchNorm on the projection shortcut), beside torchvision's own parameter counts. It
-# counts layers the notes' way, the shortcuts' 1x1 convolutions left out, and the
-# multiply-adds (GMACs) of one forward pass at 96x96 (notebook 08 has them at 224x224).
-# ResNet-34 has about twice the parameters and arithmetic of ResNet-18; ResNet-50, deeper
-# still, costs only a little more than ResNet-34 (the bottleneck, Exercise 3). **Easier to
-# modify**: from ResNet-18 to ResNet-34 only the blocks per stage change, from ResNet-34 to
-# ResNet-50 only the block, and ResNeXt-50 swaps the block once more; the cell reads that from
-# the table too.
+# `ARCHITECTURES` lists the family in one table: each member's kind of block and blocks per
+# stage; all else is shared. `family_table` builds each member as the
+# notes would (1 input channel, 10 classes); `gmacs_96` counts the billions of multiply-adds
+# per 96x96 image, and `top1` is torchvision's ImageNet accuracy. The cell checks that
+# ResNet-34 has about twice ResNet-18's parameters and arithmetic, while ResNet-50, deeper
+# still, costs little more than ResNet-34 (the bottleneck, Exercise 3); then it prints what
+# changes from one member to the next.
 
 # %%
 rows = family_table()
-by_name = {row["model"]: row for row in rows}
-for columns in (["model", "block", "depths", "layers", "params", "gmacs_96"],
-                ["model", "params_tv_config", "params_torchvision", "top1"]):
-    print(format_family_table(rows, columns), end="\n\n")
-assert [row["layers"] for row in rows] == [18, 34, 50, 101, 152, 50]  # counted in the modules
-for row in rows:
-    assert row["params_tv_config"] == row["params_torchvision"]  # parameter for parameter
-assert by_name["ResNet-18"]["params"] == 11_178_378  # the notes' ResNet-18
-r18, r34, r50 = (by_name[m] for m in ("ResNet-18", "ResNet-34", "ResNet-50"))
+print(format_family_table(rows, ["model", "block", "depths", "layers", "params", "gmacs_96",
+                                  "top1"]), end="\n\n")
+r18, r34, r50 = rows[:3]
 assert 1.8 < r34["params"] / r18["params"] < 2.1 and 1.8 < r34["gmacs_96"] / r18["gmacs_96"] < 2.1
-assert r50["gmacs_96"] / r34["gmacs_96"] < 1.2 and r50["layers"] > r34["layers"]
-steps = [("resnet18", "resnet34"), ("resnet34", "resnet50"), ("resnet50", "resnext50_32x4d")]
-changed = [[field for field, x, y in zip(("block", "depths"), ARCHITECTURES[a], ARCHITECTURES[b])
-            if x != y] for a, b in steps]  # which part of the entry differs
-for (a, b), fields in zip(steps, changed):
-    print(f"{display_name(a)} -> {display_name(b)}: {fields}", ARCHITECTURES[b][0].__name__,
-          ARCHITECTURES[b][1])
-assert changed == [["depths"], ["block"], ["block"]]
+assert r50["layers"] > r34["layers"] and r50["gmacs_96"] / r34["gmacs_96"] < 1.2
+for a, b in [("resnet18", "resnet34"), ("resnet34", "resnet50"), ("resnet50", "resnext50_32x4d")]:
+    (block_a, depths_a), (block_b, depths_b) = ARCHITECTURES[a], ARCHITECTURES[b]
+    if depths_a != depths_b:
+        print(i18n.tr("family_new_depths", a=display_name(a), b=display_name(b),
+                      old=depths_a, new=depths_b))
+    if block_a is not block_b:
+        print(i18n.tr("family_new_block", a=display_name(a), b=display_name(b),
+                      old=block_a.__name__, new=block_b.__name__))
 
 # %% [markdown]
-# ### Easier to modify: one entry against an Inception block
+# ### Easier to modify than GoogLeNet
 #
-# GoogLeNet is built from Inception blocks (D2L's section *Networks with Parallel
-# Concatenations (GoogLeNet)*): four parallel paths, six convolutions whose channels are chosen
-# by hand, for each of nine blocks. The paths are concatenated, so a block's output channels
-# are the sum of its paths' and must equal the next block's input: the designer keeps that by
-# hand too. A ResNet stage takes two numbers, channels and blocks, and every convolution in it,
-# the 1x1 shortcut's included, has that one width. D2L's Inception block and GoogLeNet's nine;
-# the cell runs the nine in a row, then changes one path's channels by one and runs them again:
+# GoogLeNet stacks nine Inception blocks (D2L, *Networks with Parallel Concatenations*), each
+# with four parallel paths and six hand-chosen channel numbers. The paths are concatenated, so
+# a block puts out the sum of its paths' channels, and the next block must be built for that
+# sum. A ResNet stage takes two numbers, its channels and its blocks. The cell widens one
+# Inception path by one channel, and ResNet-18's b3 by one channel:
 
 # %%
 class Inception(nn.Module):
@@ -116,33 +103,35 @@ GOOGLENET = [(192, 64, (96, 128), (16, 32), 32), (256, 128, (128, 192), (32, 96)
              (832, 256, (160, 320), (32, 128), 128), (832, 384, (192, 384), (48, 128), 128)]  # b5
 
 
-def channel_choices(module):  # the output channels of each of its convolutions
-    return [m.out_channels for m in module.modules() if isinstance(m, nn.Conv2d)]
-
-
-def run_in_a_row(table):
-    """The blocks one after the other (shapes only); the error if one does not fit the next."""
-    with torch.device("meta"):
+def first_misfit(table):
+    """Runs the blocks one after the other (shapes only, on the meta device); returns the
+    first block that cannot take what the block before put out, or None if all fit."""
+    x = torch.empty(1, table[0][0], 7, 7, device="meta")
+    for number, args in enumerate(table, start=1):
+        with torch.device("meta"):
+            block = Inception(*args)
         try:
-            nn.Sequential(*(Inception(*args) for args in table))(torch.empty(1, 192, 7, 7))
-        except RuntimeError as error:
-            return str(error).splitlines()[0]
+            x = block(x)
+        except RuntimeError:  # a convolution given the wrong number of channels
+            return dict(block=number, got=x.shape[1], built_for=args[0])
 
 
 one_off = [GOOGLENET[0][:4] + (GOOGLENET[0][4] + 1,)] + GOOGLENET[1:]  # b3's pool path: 33
-assert run_in_a_row(GOOGLENET) is None and run_in_a_row(one_off) is not None
-print(run_in_a_row(one_off))
-inception_numbers = [channel_choices(Inception(*args)) for args in GOOGLENET]
-stage = nn.Sequential(*resnet_block(64, 128, 2))  # ResNet-18's b3: 128 channels, 2 blocks
-assert set(channel_choices(stage)) == {128}  # one width for all its convolutions
-print(sum(map(len, inception_numbers)), "numbers chosen by hand:", inception_numbers[:2], "...")
+with torch.device("meta"):
+    wider = resnet(stage_widths=(64, 129, 256, 512))  # b3 one channel wider
+assert first_misfit(GOOGLENET) is None and first_misfit(one_off) is not None
+assert wider(torch.empty(1, 1, 96, 96, device="meta")).shape == (1, 10)  # b4 takes b3's width
+print(i18n.tr("inception_misfit", **first_misfit(one_off)))
+hand_chosen = sum(isinstance(m, nn.Conv2d) for args in GOOGLENET for m in Inception(*args).modules())
+print(i18n.tr("numbers_by_hand", inception=hand_chosen,
+              resnet=len(STAGE_WIDTHS) + len(ARCHITECTURES["resnet18"][1])))
 
 # %% [markdown]
 # ## Exercises (练习)
 #
-# The book's five exercises, each with a question whose answer you can check: replace the
-# `...` in its answer cell, run it and the check below it (a hint when wrong, never the answer).
-# A solution is folded under each check; the worked answer follows it.
+# Each of the book's five exercises comes with a question you can check: replace the `...`
+# in the answer cell, run it and the check below it; a wrong answer gets a hint. A solution
+# and a worked answer follow.
 #
 # ### Exercise 1. Inception block vs residual block
 #
@@ -150,8 +139,7 @@ print(sum(map(len, inception_numbers)), "numbers chosen by hand:", inception_num
 # removing some paths in the Inception block, how are they related to each other?*
 #
 # **Check yourself.** How many channels does `Inception(192, 64, (96, 128), (16, 32), 32)`
-# put out for an input of 192 channels? (A residual block without a 1x1 convolution puts out
-# as many as it takes in.)
+# put out for an input of 192 channels? Answer with an integer.
 
 # %%
 answer_7_1 = ...  # your answer
@@ -161,44 +149,23 @@ exercises.check("07.1", answer_7_1)
 
 # %% tags=["solution"] jupyter={"source_hidden": true} cellView="form"
 #@title Solution · 解答
-inception = Inception(192, 64, (96, 128), (16, 32), 32)
-answer_7_1 = 64 + 128 + 32 + 32  # the four paths' last layers, concatenated
-assert inception(torch.rand(1, 192, 28, 28)).shape[1] == answer_7_1
-assert exercises.check("07.1", answer_7_1)
+solution_7_1 = 64 + 128 + 32 + 32  # the four paths' last layers, concatenated
+assert exercises.check("07.1", solution_7_1)
+
+# %% [markdown] tags=["solution"]
+# **Worked answer.** Inception **concatenates** its paths; a residual block **adds** its
+# branch to the input. A residual block passes its input through when its branch puts out
+# zero (notebook 02); no Inception path carries the input, so the identity must be learned. Keep only Inception's 1x1-then-3x3 path, end it with a 1x1 convolution back to the
+# input's channels and add the input: the bottleneck of Exercise 3. Keep many alike paths and
+# add the input: ResNeXt's block (notebook 08).
 
 # %% [markdown]
-# **Worked answer.**
-#
-# * **How paths merge.** Inception **concatenates** its paths (1x1, 3x3, 5x5 convolutions, a
-#   max-pool); a residual block **adds** its branch (two 3x3 convolutions) to the input itself.
-# * **No identity path in Inception.** Passing the input through unchanged must be learned;
-#   a residual block does it when its branch outputs zero. The notes' recipe ("set the upper
-#   layer's weights and bias to 0") applied to each Inception path's last layer and to the
-#   residual branch's (`bn2`):
-
-# %%
-inception, residual = Inception(192, 64, (96, 128), (16, 32), 32), Residual(192, 192)
-paths = (inception.p1_1, inception.p2_2, inception.p3_2, inception.p4_2)  # each path's last
-with torch.no_grad():
-    for last in paths:
-        last.weight.zero_(), last.bias.zero_()
-residual.zero_init_().eval()  # bn2's scale and shift at zero
-X = torch.rand(2, 192, 28, 28)  # non-negative, like the output of a ReLU
-assert inception(X).shape[1] == sum(p.out_channels for p in paths) != X.shape[1]
-assert torch.count_nonzero(inception(X)) == 0  # the input is lost
-assert torch.equal(residual(X), X)  # the input passes through
-
-# %% [markdown]
-# *After removing paths.* Keep only Inception's second path (1x1, then 3x3), end it with a 1x1
-# convolution back to the input's channels and add the input: the bottleneck of Exercise 3.
-# Keep many alike paths and add the input: ResNeXt's block (notebook 08).
-#
 # ### Exercise 2. The variants of the paper's Table 1
 #
 # *Refer to Table 1 in the ResNet paper to implement different variants.*
 #
 # **Check yourself.** Build ResNet-34 with the notes' `resnet(...)`: Table 1 gives its
-# residual blocks per stage. Answer with the network.
+# residual blocks per stage. Answer with the built network, an `nn.Module`.
 
 # %%
 answer_7_2 = ...  # your answer
@@ -208,22 +175,21 @@ exercises.check("07.2", answer_7_2)
 
 # %% tags=["solution"] jupyter={"source_hidden": true} cellView="form"
 #@title Solution · 解答
-answer_7_2 = resnet((3, 4, 6, 3))  # Table 1: 3, 4, 6 and 3 basic blocks per stage
-assert count_layers(answer_7_2) == 1 + 2 * (3 + 4 + 6 + 3) + 1
-assert exercises.check("07.2", answer_7_2)
+solution_7_2 = resnet((3, 4, 6, 3))  # Table 1: 3, 4, 6 and 3 basic blocks per stage
+assert exercises.check("07.2", solution_7_2)
+
+# %% [markdown] tags=["solution"]
+# **Worked answer.** Table 1's five networks are the family table's first five rows.
 
 # %% [markdown]
-# **Worked answer.** Table 1's five networks are the family table above, one entry each in
-# `ARCHITECTURES`, each with torchvision's parameters (notebook 08 checks their multiply-adds
-# against Table 1).
-#
 # ### Exercise 3. The bottleneck, for deeper networks
 #
 # *For deeper networks, ResNet introduces a "bottleneck" architecture to reduce model
 # complexity. Try to implement it.*
 #
-# **Check yourself.** How many parameters does `Bottleneck(1024, 256)` have (ResNet-50's
-# block inside b4: 1024 channels in and out, 256 inside)? Count by hand first.
+# **Check yourself.** How many parameters does `Bottleneck(1024, 256)` have (1024 channels in
+# and out, 256 inside)? Answer with an integer counting every trainable parameter, the
+# convolutions' biases and BatchNorm's scale and shift included. Count by hand first.
 
 # %%
 answer_7_3 = ...  # your answer
@@ -237,41 +203,39 @@ conv1 = 1024 * 256 + 256  # 1x1, 1024 -> 256 channels, with a bias per output
 conv2 = 9 * 256 * 256 + 256  # 3x3, 256 -> 256
 conv3 = 256 * 1024 + 1024  # 1x1, 256 -> 1024
 batch_norms = 2 * (256 + 256 + 1024)  # a scale and a shift per channel
-answer_7_3 = conv1 + conv2 + conv3 + batch_norms
-assert answer_7_3 == count_parameters(Bottleneck(1024, 256))
-assert exercises.check("07.3", answer_7_3)
+solution_7_3 = conv1 + conv2 + conv3 + batch_norms
+assert exercises.check("07.3", solution_7_3)
 
-# %% [markdown]
+# %% [markdown] tags=["solution"]
 # **Worked answer.** `Bottleneck` replaces the two 3x3 convolutions by a 1x1 convolution that
-# divides the channels by 4, a 3x3 convolution on those, and a 1x1 convolution back. At the same
-# width, 256 channels in and out (ResNet-50's first stage between blocks), against a basic block:
+# divides the channels by 4, a 3x3 convolution on those, and a 1x1 convolution back. Against a
+# basic block of the same width:
 
-# %%
-def size_and_cost(block, input_shape):
-    """Parameters and forward MFLOPs of one block."""
-    return count_parameters(block), count_flops(nn.Sequential(block), input_shape) / 1e6
-
-
-X = torch.rand(1, 256, 14, 14)
-assert Bottleneck(256, 64)(X).shape == Residual(256, 256)(X).shape == X.shape
-basic, bottleneck = (size_and_cost(b, X.shape) for b in (Residual(256, 256), Bottleneck(256, 64)))
-print({"Residual(256, 256)": basic, "Bottleneck(256, 64)": bottleneck})
+# %% tags=["solution"]
+X = torch.rand(1, 256, 14, 14)  # both blocks: 256 channels in and out
+cost = {}
+for name, block in (("Residual(256, 256)", Residual(256, 256)),
+                    ("Bottleneck(256, 64)", Bottleneck(256, 64))):
+    cost[name] = count_parameters(block), count_flops(nn.Sequential(block), X.shape)
+    print(i18n.tr("block_cost", block=name, params=cost[name][0], mflops=cost[name][1] / 1e6))
+basic, bottleneck = cost.values()
 assert basic[0] / bottleneck[0] > 15 and basic[1] / bottleneck[1] > 15
 
+# %% [markdown] tags=["solution"]
+# The bottleneck costs over 15 times less. The paper spends the saving on depth and width:
+# three layers on four times the channels for about a basic block's cost, so ResNet-50 has 50
+# layers for little more arithmetic than ResNet-34.
+
 # %% [markdown]
-# For the same channels the bottleneck costs over 15 times less. The paper spends that saving
-# on depth: three layers where a basic block has two, on four times the channels, for about
-# the same cost. That is how ResNet-50 has 50 layers for little more arithmetic than
-# ResNet-34 (the family table's `gmacs_96` column).
-#
 # ### Exercise 4. The pre-activation block ("Identity Mappings")
 #
 # *In subsequent versions of ResNet, the authors changed the "convolution, batch normalization,
 # and activation" structure to the "batch normalization, activation, and convolution"
 # structure. Make this improvement yourself. See Figure 1 in He et al. (2016) for details.*
 #
-# **Check yourself.** In what order does the input meet the layers of a pre-activation
-# block's branch? Answer with a list of `"conv"`, `"bn"` and `"relu"`.
+# **Check yourself.** From a pre-activation block's input to its output, in what order does
+# the input meet the layers and the addition? Answer with a list of `"conv"`, `"bn"`, `"relu"`
+# and `"add"`.
 
 # %%
 answer_7_4 = ...  # your answer
@@ -281,22 +245,21 @@ exercises.check("07.4", answer_7_4)
 
 # %% tags=["solution"] jupyter={"source_hidden": true} cellView="form"
 #@title Solution · 解答
-answer_7_4 = ["bn", "relu", "conv", "bn", "relu", "conv"]  # each conv after its BN and ReLU
-assert exercises.check("07.4", answer_7_4)
+solution_7_4 = ["bn", "relu", "conv", "bn", "relu", "conv", "add"]  # nothing after the addition
+assert exercises.check("07.4", solution_7_4)
 
-# %% [markdown]
+# %% [markdown] tags=["solution"]
 # **Worked answer.** He et al. (2016) moved BatchNorm and ReLU in front of each convolution;
 # nothing follows the addition any more, in particular no ReLU:
 
-# %%
+# %% tags=["solution"]
 print(inspect.getsource(PreActResidual.forward))
 
+# %% [markdown] tags=["solution"]
+# So the shortcuts of a whole stack form one identity path (notebook 08 follows the gradient
+# along it).
+
 # %% [markdown]
-# With nothing after the addition, the shortcuts of a whole stack form one identity path:
-# notebook 08 measures how much of the gradient arrives unchanged through 64 blocks of each
-# kind, and builds the whole pre-activation ResNet-18. **Try it yourself:** train
-# `resnet(block=PreActResidual)` and `resnet18()` as notebook 05 does.
-#
 # ### Exercise 5. Why not grow the function class without bound?
 #
 # *Why can't we just increase the complexity of functions without bound, even if the function
@@ -304,7 +267,7 @@ print(inspect.getsource(PreActResidual.forward))
 #
 # **Check yourself.** About how many times the arithmetic of the paper's 20-layer CIFAR
 # network (n = 3 blocks per stage) does its 110-layer one (n = 18) spend on a 32x32 image?
-# Within 5% counts as right.
+# Answer with a number; within 5% counts as right.
 
 # %%
 answer_7_5 = ...  # your answer
@@ -317,33 +280,41 @@ exercises.check("07.5", answer_7_5)
 from d2lresnet.experiments.twins import cifar_resnet
 
 shape = (1, 1, 32, 32)
-answer_7_5 = count_flops(cifar_resnet(18), shape) / count_flops(cifar_resnet(3), shape)
+solution_7_5 = count_flops(cifar_resnet(18), shape) / count_flops(cifar_resnet(3), shape)
 by_blocks = (3 * 18) / (3 * 3)  # every block costs about the same
-print(f"{answer_7_5:.2f}, counting blocks: {by_blocks:.0f}")
-assert exercises.check("07.5", answer_7_5) and exercises.check("07.5", by_blocks)
+print(round(solution_7_5, 2), by_blocks)
+assert exercises.check("07.5", solution_7_5) and exercises.check("07.5", by_blocks)
+
+# %% [markdown] tags=["solution"]
+# **Worked answer.** Nesting guarantees that a bigger class **contains** a function at least as
+# good as the smaller one's best, not that it is easy to find, cheap, or generalises:
+#
+# * **Compute.** Each block adds a fixed cost to every step and prediction.
+# * **Overfitting.** The paper's 1202-layer CIFAR-10 network tested worse than its 110-layer
+#   one (Table 6: 7.93% against 6.43% error).
+# * **Diminishing returns.** From ResNet-50 on, each step of the family buys fewer ImageNet
+#   points per extra multiply-add (`top1`; notebook 08 plots it). Not before: ResNet-34 to 50,
+#   the bottleneck's cheap step, buys more per multiply-add than 18 to 34.
 
 # %% [markdown]
-# **Worked answer.** Nesting guarantees that a bigger class **contains** a function at least as
-# good as the best of the smaller one, not that it is easy to find, cheap to run, or likely to
-# generalise:
-#
-# * **Compute.** Each block adds a fixed cost: every step and prediction grows with depth.
-# * **Overfitting.** More functions fit the training data but not the test data: the paper's
-#   1202-layer CIFAR-10 network tested worse than its 110-layer one (Table 6: 7.93% against
-#   6.43% error, not run here).
-# * **Diminishing returns.** Each step up in size buys less accuracy.
-#
-# Notebook 08 measures the first and the last: the cost of the paper's CIFAR networks grows
-# on a straight line with depth, and from ResNet-50 on each step buys fewer ImageNet points
-# per extra multiply-add.
-#
 # ## Summary
 #
-# * The ResNet family is one table: ResNet-18 to ResNet-34 changes the blocks per stage,
-#   ResNet-50 the block; each member has torchvision's parameters. GoogLeNet needs six
-#   hand-chosen channel numbers per Inception block, and their sums must chain.
-# * The bottleneck costs 15 times less than a basic block of the same width: ResNet-50 has 50
-#   layers for about ResNet-34's cost.
-# * With pre-activation nothing follows the addition, so the shortcuts of a stack form one
-#   identity path (notebook 08 measures the gradient along it).
+# * The ResNet family is one table: ResNet-34 changes ResNet-18's blocks per stage, ResNet-50
+#   the block. Widening a ResNet stage is one number; widening one Inception path breaks the
+#   chain of hand-chosen channel sums.
+# * The bottleneck gives ResNet-50 its 50 layers for about ResNet-34's cost.
 # * A bigger nested class is not free: it costs compute, can overfit, and buys less and less.
+
+# %% [markdown]
+# ## Going further
+#
+# * Train `resnet(block=PreActResidual)` beside `resnet18()` as notebook 05 does, with the same
+#   recipe and seed, and compare their curves.
+# * Notebook 08 builds the whole pre-activation ResNet-18 and ResNeXt-50, measures the gradient
+#   along a stack's shortcuts, and puts the family's ImageNet accuracy against its arithmetic.
+# * In torchvision's configuration (3 input channels, 1000 classes, no bias in the
+#   convolutions, BatchNorm after the shortcut's 1x1 convolution), every member of the family
+#   has exactly torchvision's parameters:
+
+# %%
+print(format_family_table(rows, ["model", "params_tv_config", "params_torchvision"]))
