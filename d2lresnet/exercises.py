@@ -191,13 +191,9 @@ def _smallest_two_pixels(answer):
     size = _whole_number(answer)
     if size < 2:
         raise _WrongForm(i18n.tr("form_side"))
-    side = _b5_side(size)
-    if side != 2:
-        return i18n.tr("hint_04_1_smaller" if side > 2 else "hint_04_1_larger",
-                       size=size, side=side)
-    if _b5_side(size - 1) == 2:
-        return i18n.tr("hint_04_1_smallest", size=size)
-    return None
+    # One hint whatever the answer: "smaller"/"larger" would let a student bisect to it.
+    smallest = _b5_side(size) == 2 and _b5_side(size - 1) != 2
+    return None if smallest else i18n.tr("hint_04_1")
 
 
 @exercise("04.2")

@@ -143,3 +143,19 @@ def test_block_output_shape_takes_numpy_integers_as_residual_does():
     assert block_output_shape(*args, **kwargs).shape == (6, 3, 3)
     assert Residual(*args, kwargs["use_1x1conv"], kwargs["strides"])(
         torch.rand(2, 3, 6, 6)).shape == (2, 6, 3, 3)
+
+
+def test_torchs_flop_counter_counts_each_stage_as_its_convolutions():
+    # Notebooks 03 and 04 quote count_flops per stage and explain it as 2 k^2 c_in c_out h w
+    # summed over the stage's convolutions: b3, b4 and b5 the same, b2 one eighth more.
+    net = resnet18()
+    by_formula = []
+    for stage, received in zip(net[1:5], trace_shapes(net, (1, 1, 224, 224))[:4]):
+        convs = [leaf for leaf in trace_leaves(stage, received.shape)
+                 if isinstance(leaf.module, nn.Conv2d)]
+        flops = sum(2 * leaf.module.kernel_size[0] * leaf.module.kernel_size[1]
+                    * leaf.module.in_channels * leaf.output_shape.numel() for leaf in convs)
+        assert count_flops(stage, received.shape) == flops
+        by_formula.append(flops)
+    b2, b3, b4, b5 = by_formula
+    assert b3 == b4 == b5 and 8 * b2 == 9 * b3

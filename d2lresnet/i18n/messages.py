@@ -174,20 +174,28 @@ MESSAGES = {
                      "from the input channels to the output channels, and count that layer's "
                      "weights and biases; print(block.shortcut) shows the channels.",
         "hint_03_1": "ResNet-34's b3 is resnet_block(64, 128, 4). Only its first block starts "
-                     "from 64 channels and has the 1×1 conv; a 3×3 conv from a to b channels "
-                     "has 9ab + b parameters, a batch norm layer 2b. count_parameters() counts "
-                     "a stage you built.",
+                     "from 64 channels and has the 1×1 conv on the shortcut; the other three "
+                     "blocks are alike, so count the first block and one other. Each conv has "
+                     "weights and a bias, each batch norm layer γ and β; print(...) shows every "
+                     "layer's channels, and count_parameters() counts a stage you built.",
         "hint_03_2": "count as the notes do: the 7×7 conv, two 3×3 convs per residual block and "
                      "the fully connected layer; the 1×1 convs on the shortcuts do not count.",
-        "hint_04_1_smaller": "at {size}×{size}, b5 puts out {side}×{side}: try a smaller "
-                             "input.",
-        "hint_04_1_larger": "at {size}×{size}, b5 still puts out {side}×{side}: try a larger "
-                            "input.",
-        "hint_04_1_smallest": "at {size}×{size}, b5 puts out 2×2, but a smaller input does "
-                              "too: look for the smallest.",
-        "hint_04_2": "apply ⌊(n + 2p - k)/s⌋ + 1 five times: the 7×7 conv (stride 2, padding "
-                     "3), the 3×3 max-pooling (stride 2, padding 1), then the first 3×3 conv "
-                     "of b3, b4 and b5 (stride 2, padding 1). b2 keeps the side.",
+        "hint_04_1": "work backwards from b5: for it to put out a side of 2, what is the "
+                     "smallest side it can receive? The output-size formula rounds down, so "
+                     "one pixel more can make the difference. Take the same step back through "
+                     "each layer that halves the side, up to the input.",
+        "hint_04_2": "apply the output-size formula once for each layer that changes the side, "
+                     "in the order the image meets them, each with its own kernel size, stride "
+                     "and padding: print(net) shows them. A layer with stride 1 and a padding "
+                     "that fits its kernel keeps the side.",
+        # notebooks 03 and 04
+        "nb03_layer_count": "{weighted} layers with weights, {shortcuts} of them 1×1 convs on "
+                            "shortcuts; the notes' count per part: {per_part}, {depth} in all",
+        "nb03_family_row": "{name:<19} {block:<17} blocks per stage {depths}: {layers} layers, "
+                           "{parameters:,} parameters",
+        "nb03_stage_row": "{stage}  {c_in:>3} → {c_out:<3} {parameters:>10,} parameters "
+                          "{share:6.1%} of the network  {gflop:.3f} GFLOP",
+        "nb03_shortcut_row": "{conv}: {parameters:,} parameters, gradient norm {norm:.2g}",
         "form_class": "a class: its name, like \"coat\", or its number from 0 to 9",
         "form_network": "a network (an nn.Module), like resnet(...)",
         "form_layer_names": "a list of layer names, like [\"conv\", \"bn\", \"relu\"]",
@@ -365,17 +373,26 @@ MESSAGES = {
         "hint_02_3": "把1×1卷积层看作在每个像素上作用的全连接层，从输入通道到输出通道，数一数"
                      "这个全连接层的权重和偏置；print(block.shortcut)会显示通道数。",
         "hint_03_1": "ResNet-34的b3是resnet_block(64, 128, 4)。只有其中第一个残差块从64个通道"
-                     "开始，并含有1×1卷积层；从a个通道到b个通道的3×3卷积层有9ab + b个参数，"
-                     "批量规范化层有2b个。count_parameters()可以数出一个已构建的模块的参数。",
+                     "开始，并在跨层数据通路上含有1×1卷积层；其余三个残差块都一样，所以数出第一个"
+                     "残差块和另一个残差块的参数即可。每个卷积层都有权重和偏置，每个批量规范化层"
+                     "都有拉伸参数γ和偏移参数β；print(...)会显示b3中每一层的通道数，"
+                     "count_parameters()可以数出你构建的b3的参数。",
         "hint_03_2": "像笔记那样数：7×7卷积层、每个残差块的两个3×3卷积层和全连接层；"
                      "跨层数据通路上的1×1卷积层不计在内。",
-        "hint_04_1_smaller": "输入为{size}×{size}时，b5输出{side}×{side}：试试更小的输入。",
-        "hint_04_1_larger": "输入为{size}×{size}时，b5仍然输出{side}×{side}：试试更大的输入。",
-        "hint_04_1_smallest": "输入为{size}×{size}时，b5输出2×2，但更小的输入也是如此："
-                              "要找最小的。",
-        "hint_04_2": "把⌊(n + 2p - k)/s⌋ + 1用五次：7×7卷积层（步幅2，填充3），3×3最大汇聚层"
-                     "（步幅2，填充1），然后是b3、b4和b5的第一个3×3卷积层（步幅2，填充1）。"
-                     "b2不改变边长。",
+        "hint_04_1": "从b5往回推：要让b5输出的边长为2，它接收的边长最小是多少？输出大小的公式"
+                     "向下取整，所以多一个像素就可能不同。对每个把边长减半的层重复这一步，"
+                     "一直推回到输入。",
+        "hint_04_2": "按图像经过的顺序，对每个改变边长的层用一次输出大小的公式，每层用它自己的"
+                     "卷积核大小、步幅和填充：print(net)会显示它们。步幅为1、填充与卷积核相配的"
+                     "层不改变边长。",
+        # 笔记本03和04
+        "nb03_layer_count": "{weighted}个带参数的层，其中{shortcuts}个是跨层数据通路上的1×1"
+                            "卷积层；按笔记的数法，各部分的层数为{per_part}，共{depth}层",
+        "nb03_family_row": "{name:<19} {block:<17} 每个模块的残差块数{depths}：{layers}层，"
+                           "{parameters}个参数",
+        "nb03_stage_row": "{stage}  {c_in:>3} → {c_out:<3} {parameters:>8}个参数  "
+                          "占全网络{share:6.1%}  {gflop:.3f} GFLOP",
+        "nb03_shortcut_row": "{conv}：{parameters}个参数，梯度范数{norm:.2g}",
         "form_class": "一个类别：它的名称，例如\"外套\"，或它的编号0到9",
         "form_network": "一个网络（nn.Module），例如resnet(...)",
         "form_layer_names": "一个层名称列表，例如[\"conv\", \"bn\", \"relu\"]",

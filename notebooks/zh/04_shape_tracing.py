@@ -16,17 +16,18 @@
 # %% [markdown]
 # # 查看形状
 #
-# 笔记在6.3的最后把一张224×224的图像送进网络，打印每个模块输出的形状：“查看形状。分辨率降低，通道数量增加，直到全局平均汇聚层聚集所有特征。”
-#
-# ## 笔记中的输出，逐行核对
-#
-# 这是笔记打印的内容：
+# 笔记在6.3的最后把一张224×224的图像送进网络，打印每个模块输出的形状：“分辨率降低，通道数量增加，直到全局平均汇聚层聚集所有特征。”我们先重现这段输出，再用输出大小的公式算出每一个边长，然后看看其他输入大小会怎样。在默认预设下，用2核CPU运行全部单元格（Run All）需要⟨RUN-ALL-TIME⟩。
 
 # %% tags=["setup"] jupyter={"source_hidden": true}
 from d2lresnet import i18n
 from d2lresnet.drawing.plots import present_from_environment
 i18n.set_notebook_language()
 present_from_environment();  # D2LRESNET_PRESENT=1: large type for a room
+
+# %% [markdown]
+# ## 笔记中的输出，逐行核对
+#
+# 这是笔记打印的内容：
 
 # %%
 EXPECTED = """\
@@ -40,7 +41,7 @@ Flatten output shape:\t torch.Size([1, 512])
 Linear output shape:\t torch.Size([1, 10])"""
 
 # %% [markdown]
-# 下面把书中的循环原封不动地用在模块的ResNet-18上，捕获它打印的内容，再与笔记逐行比较。
+# 下面把书中的循环原封不动地用在笔记本03的ResNet-18上（由`resnet18()`构建），捕获它打印的内容，再与笔记逐行比较。
 
 # %%
 import contextlib
@@ -65,24 +66,13 @@ for line, expected in zip(lines, expected_lines):
     assert line == expected, (line, expected)
 
 # %% [markdown]
-# 模块不做任何计算也能得到同样的层名和形状：`trace_shapes`在PyTorch的*meta*设备上运行网络的一个副本，meta设备上的张量只有形状、没有数据。每一行是一层的类名、输出形状和参数数量。
-
-# %%
-from d2lresnet import trace_shapes
-
-rows = trace_shapes(net, (1, 1, 224, 224))
-notes = [tuple(line.split(" output shape:\t ")) for line in EXPECTED.splitlines()]
-assert [(row.name, str(row.shape)) for row in rows] == notes
-rows[:2]
-
-# %% [markdown]
-# ## 输出大小的公式，逐层核对
+# ## 输出大小的公式
 #
 # 大小为$k$的卷积窗口或汇聚窗口，在填充为$p$、步幅为$s$时，把边长为$n$个像素的输入变为
 #
 # $$\left\lfloor \frac{n + 2p - k}{s} \right\rfloor + 1 .$$
 #
-# `trace_leaves`记录每个最内层模块的输入形状和输出形状，因此可以用网络中的每个卷积层和最大汇聚层来检验这个公式：第一个7×7卷积层、8个残差块中所有的3×3卷积层、3个1×1卷积层以及最大汇聚层。输入大小分别取224×224、训练一节（6.4）使用的96×96，以及一个需要向下取整的奇数。下面列出每种输入大小下检验过的层数。
+# 只有步幅为2的层会改变边长；其余卷积层的步幅都是1，填充正好使边长保持不变。以224×224为例：第一个7×7卷积层得到$\lfloor(224 + 6 - 7)/2\rfloor + 1 = 112$，最大汇聚层得到$\lfloor(112 + 2 - 3)/2\rfloor + 1 = 56$，b3的第一个3×3卷积层得到$\lfloor(56 + 2 - 3)/2\rfloor + 1 = 28$，与它并行、位于跨层数据通路上的1×1卷积层得到$\lfloor(56 - 1)/2\rfloor + 1 = 28$，所以两者可以相加。下面的单元格从网络中读出每层的$k$、$s$、$p$和它接收的边长，把公式的结果与该层实际输出的边长对照，并检查只有步幅为2的层改变边长：
 
 # %%
 from torch import nn
@@ -90,61 +80,46 @@ from torch import nn
 from d2lresnet import conv_output_size, trace_leaves
 
 
-def pair(value):
-    return value if isinstance(value, tuple) else (value, value)
+def first(value):  # PyTorch stores (3, 3) for a conv, 3 for a max-pooling
+    return value[0] if isinstance(value, tuple) else value
 
 
-def formula_holds(leaf):
+def side_by_formula(leaf):
     layer = leaf.module
-    return all(conv_output_size(leaf.input_shape[dim], k, s, p) == leaf.output_shape[dim]
-               for dim, k, s, p in zip((2, 3), pair(layer.kernel_size), pair(layer.stride),
-                                       pair(layer.padding)))
+    return conv_output_size(leaf.input_shape[2], first(layer.kernel_size), first(layer.stride),
+                            first(layer.padding))
 
 
-checked = {}
-for size in (224, 96, 97):
-    windows = [leaf for leaf in trace_leaves(net, (1, 1, size, size))
-               if isinstance(leaf.module, (nn.Conv2d, nn.MaxPool2d))]
-    assert len(windows) == 1 + 1 + 8 * 2 + 3  # stem conv, max-pool, block convs, shortcuts
-    assert all(map(formula_holds, windows))
-    checked[size] = len(windows)
-checked
-
-# %% [markdown]
-# 在224×224下挑几层，把公式算一遍：第一个卷积层
-# $\lfloor(224 + 6 - 7)/2\rfloor + 1 = 112$，最大汇聚层
-# $\lfloor(112 + 2 - 3)/2\rfloor + 1 = 56$，b3中第一个步幅为2的3×3卷积层
-# $\lfloor(56 + 2 - 3)/2\rfloor + 1 = 28$，以及与它并行的1×1卷积层
-# $\lfloor(56 - 1)/2\rfloor + 1 = 28$，所以两者可以相加。
-
-# %%
-picked = [leaf for leaf in trace_leaves(net, (1, 1, 224, 224))
-          if leaf.path in ("0.0", "0.3", "2.0.conv1", "2.0.shortcut")]
+windows = [leaf for leaf in trace_leaves(net, (1, 1, 224, 224))
+           if isinstance(leaf.module, (nn.Conv2d, nn.MaxPool2d))]
+picked = [leaf for leaf in windows if leaf.path in ("0.0", "0.3", "2.0.conv1", "2.0.shortcut")]
 for leaf in picked:
-    print(f"{leaf.path:<13} {leaf.input_shape[2]:>4} → {leaf.output_shape[2]:<4}", leaf.module)
-assert [leaf.output_shape[2] for leaf in picked] == [112, 56, 28, 28]
+    print(f"{leaf.path:<13} {leaf.input_shape[2]:>4} → {side_by_formula(leaf):<4}", leaf.module)
+assert [side_by_formula(leaf) for leaf in picked] == [leaf.output_shape[2] for leaf in picked]
+# and only the layers with stride 2 change the side
+assert all((leaf.output_shape[2] != leaf.input_shape[2]) == (first(leaf.module.stride) == 2)
+           for leaf in windows)
 
 # %% [markdown]
 # ## 其他输入大小
 #
-# Fashion-MNIST的图像是28×28，笔记在训练时（6.4）把它们放大到96×96。下面是同一个网络在96×96下的架构图，由它的各层画出，并标出每部分输出的形状。最后一个模块b5的输入（即b4的输出）是6×6，输出是3×3；如果直接用原来的28×28图像，b5的输入只有2×2，输出只剩一个像素。下面的单元格输出两种大小下b5输入和输出的边长：
+# Fashion-MNIST的图像是28×28，笔记在训练时（6.4）把它们放大到96×96。`trace_shapes`不做任何计算就能得到这些形状：它在PyTorch的*meta*设备上运行网络的一个副本，meta设备上的张量只有形状、没有数据。输入为96×96时，最后一个模块b5接收6×6的输入（即b4的输出），输出3×3；如果直接用原来的28×28图像，b5只接收2×2，输出只剩一个像素。下面的单元格输出两种大小下b5接收和输出的边长，并画出96×96下的网络，标出每部分输出的形状：
 
 # %%
-from d2lresnet.drawing.diagrams import drawn
+from d2lresnet import trace_shapes
 from d2lresnet.drawing.resnet_diagram import draw_resnet
 
+rows = trace_shapes(net, (1, 1, 224, 224))
 rows_96 = trace_shapes(net, (1, 1, 96, 96))
-figure_96 = draw_resnet(net, (1, 1, 96, 96))
-assert [box.shape for box in drawn(figure_96) if box.shape] == [tuple(r.shape) for r in rows_96]
 b5_sides = {}  # input size: (the side b5 receives, the side it puts out)
 for size, trace in [(96, rows_96), (28, trace_shapes(net, (1, 1, 28, 28)))]:
     b5_sides[size] = (trace[3].shape[-1], trace[4].shape[-1])  # b4's output is b5's input
 print(b5_sides)
 assert b5_sides == {96: (6, 3), 28: (2, 1)}
-figure_96
+draw_resnet(net, (1, 1, 96, 96))
 
 # %% [markdown]
-# 从第一个模块到b5，边长一共减半5次（7×7卷积层、最大汇聚层、b3、b4、b5），所以b5输出的边长是输入的$1/2^5 = 1/32$（它的输入是输入边长的1/16）：输入为32×32时，b5只输出一个像素。无论输入多大，全局平均汇聚层都留下512个数，所以同一个最后的`Linear(512, 10)`适用于任何输入大小。下面在滑块提供的每个大小上检验，输出的字典给出每个输入大小下b5输出的边长：
+# 从b1到b5，边长一共减半5次（7×7卷积层、最大汇聚层、b3、b4、b5），所以b5输出的边长是输入的$1/2^5 = 1/32$（它接收的边长是输入的1/16）：输入为32×32时，b5只输出一个像素。无论输入多大，全局平均汇聚层都留下512个数，所以同一个最后的`Linear(512, 10)`适用于任何输入大小。下面在滑块提供的每个大小上检验，输出的字典给出每个输入大小下b5输出的边长：
 
 # %%
 with torch.device("meta"):
@@ -164,67 +139,22 @@ print(b5_side)
 # %%
 from d2lresnet.widgets import plot_resolution_and_channels, trace_widget
 
-widget = trace_widget()
-assert widget.result[4].shape == (1, 512, 7, 7)
-widget
+trace_widget()
 
 # %% [markdown]
 # ## 分辨率与通道数
 #
-# b2保持第一个模块输出的56×56。从b3开始，每个模块都把高和宽减半、通道数翻倍。对b2到b5来说，这带来两个结果：每经过一个模块，激活值的数量减半（$2 \times \tfrac14$）；而从$c$个通道到$c$个通道的3×3卷积层，计算量与$c^2 \times h \times w$成正比，保持不变。
-
-# %%
-stage_shapes = [row.shape for row in rows[1:5]]  # b2..b5 at 224x224
-activations = [c * h * w for _, c, h, w in stage_shapes]
-conv_cost = [c * c * h * w for _, c, h, w in stage_shapes]
-assert rows[0].shape[2:] == rows[1].shape[2:] == (56, 56)  # b2 keeps b1's resolution
-assert all(big == 2 * small for big, small in zip(activations, activations[1:]))
-assert len(set(conv_cost)) == 1
-activations, conv_cost
-
-# %% [markdown]
-# 那么每个模块要做多少计算？卷积层对每个输出像素的每个权重做一次乘法和一次加法，共$2 k^2 c_\text{in} c_\text{out} h w$次浮点运算。我们以这样一个3×3卷积层的计算量为单位$U$：它在模块输出的分辨率上把$c$个通道变换为$c$个通道。刚才已经看到，$U$在每个模块中都相同。下面用这个单位列出每个模块的卷积层：
-#
-# * b2：4个从64到64个通道的3×3卷积层，共$4U$；
-# * b3、b4、b5：第一个3×3卷积层只输入$c/2$个通道（$\tfrac12 U$），从$c/2$到$c$个通道的1×1卷积层的窗口只有它的九分之一（$\tfrac1{18} U$），后面还有3个完整的3×3卷积层：共$3 + \tfrac12 + \tfrac1{18} = \tfrac{32}{9} U$。
-#
-# 所以b3、b4、b5的计算量完全相同，b2是它们的$4 / \tfrac{32}{9} = \tfrac98$倍，即多八分之一。下面由追踪得到的形状算出每个模块各卷积层的计算量（以$U$为单位，按调用顺序：conv1、conv2、shortcut，然后是第二个残差块），再用PyTorch自己的FLOP计数器统计每个模块的总计算量，两者必须一致。
-
-# %%
-from fractions import Fraction
-
-from d2lresnet import count_flops
-
-
-def conv_flops(leaf):
-    conv = leaf.module
-    k_h, k_w = conv.kernel_size
-    _, c_out, h, w = leaf.output_shape
-    return 2 * k_h * k_w * (conv.in_channels // conv.groups) * c_out * h * w
-
-
-stage_inputs = [row.shape for row in rows[:4]]  # what b2..b5 receive
-_, c, h, w = stage_shapes[0]
-unit = 2 * 3 * 3 * c * c * h * w  # U, the same for every stage (conv_cost above)
-in_units, by_formula, stage_flops = {}, [], []
-for name, stage, shape in zip(["b2", "b3", "b4", "b5"], net[1:5], stage_inputs):
-    convs = [leaf for leaf in trace_leaves(stage, shape) if isinstance(leaf.module, nn.Conv2d)]
-    in_units[name] = [str(Fraction(conv_flops(leaf), unit)) for leaf in convs]
-    by_formula.append(sum(conv_flops(leaf) for leaf in convs))
-    stage_flops.append(count_flops(stage, shape))
-
-assert stage_flops == by_formula  # torch.utils.flop_counter agrees with 2 k^2 c_in c_out h w
-assert [Fraction(flops, unit) for flops in stage_flops] == [4] + [Fraction(32, 9)] * 3
-assert stage_flops[1] == stage_flops[2] == stage_flops[3]
-assert Fraction(stage_flops[0], stage_flops[1]) == Fraction(9, 8)
-print("GFLOP:", [round(flops / 1e9, 3) for flops in stage_flops])
-in_units
-
-# %% [markdown]
-# 这就是为什么b5拥有四分之三的权重（见笔记本03），计算量却与b3、b4完全相同，并且比b2少。下图画出224×224和96×96下分辨率降低、通道数量增加的过程（对数坐标，每次减半或翻倍都是相等的一步）：
+# 从b3开始，每个模块都把高和宽减半、通道数翻倍。对b2到b5来说，这带来两个结果：激活值的数量逐级减半（$2 \times \tfrac14$）；而从$c$个通道到$c$个通道的3×3卷积层，计算量与$c^2 \times h \times w$成正比，保持不变。下图画出224×224和96×96下分辨率降低、通道数量增加的过程（对数坐标，每次减半或翻倍都是相等的一步）：
 
 # %%
 import matplotlib.pyplot as plt
+
+stage_shapes = [row.shape for row in rows[1:5]]  # b2..b5 at 224x224
+activations = [c * h * w for _, c, h, w in stage_shapes]
+conv_cost = [c * c * h * w for _, c, h, w in stage_shapes]
+assert all(big == 2 * small for big, small in zip(activations, activations[1:]))
+assert len(set(conv_cost)) == 1
+print(activations, conv_cost)
 
 fig, axes = plt.subplots(1, 2, figsize=(10, 3.2))
 for ax, (size, trace) in zip(axes, [(224, rows), (96, rows_96)]):
@@ -236,21 +166,20 @@ plt.show()
 # %% [markdown]
 # ## 小结
 #
-# * 模块中的ResNet-18逐行打印出笔记中的形状：b1和b2之后是56×56，然后依次是28×28、14×14、7×7，通道数为128、256、512；全局平均汇聚层之后是512个数，最后是10个输出。
+# * ResNet-18逐行打印出笔记中的形状：b1和b2之后是56×56，然后依次是28×28、14×14、7×7，通道数为128、256、512；全局平均汇聚层之后是512个数，最后是10个输出。
 # * 每个卷积层和最大汇聚层都遵循$\lfloor (n + 2p - k)/s \rfloor + 1$；5次减半把边长除以32，而全局平均汇聚层使同一个全连接层适用于任何输入大小。
-# * b2保持分辨率不变；从b3开始，每个模块将高和宽减半、通道数翻倍，所以激活值减半，而每个3×3卷积层的计算量不变。
-# * b3、b4和b5的浮点运算次数完全相同，b2多八分之一，尽管b5拥有四分之三的参数。
+# * 从b3开始，每个模块将高和宽减半、通道数翻倍，所以激活值减半，而每个3×3卷积层的计算量不变。
 
 # %% [markdown]
 # ## 练习
 #
-# 每道练习都有一个答案单元：把其中的`...`换成你的答案（一个数，或者计算它的代码）并运行，然后运行它下面的检查单元。检查单元告诉你答得对不对，不对时给出提示；正确答案由模块计算得出，所以本笔记本中任何地方都没有写出答案。每个检查单元下面折叠着一份解答：点击那三个点（JupyterLab）或**显示代码**（Colab）即可展开。教师分发的副本（`make student`）不含解答。
+# 把答案单元中的`...`换成你的答案（一个数，或者计算它的代码）并运行，然后运行下面的检查单元：它会告诉你答得对不对，不对时给出提示。每个检查单元下面都折叠着一份解答。
 
 # %%
 from d2lresnet import exercises
 
 # %% [markdown]
-# **练习1**：前面检查b5输出的单元只试了32的倍数。对于正方形输入，使b5输出2×2而不是单个像素的最小输入大小是多少？可以用`trace_shapes(meta_net, (1, 1, size, size))[4]`（b5的输出）试几个大小。
+# **练习1**：前面检查b5输出的单元只试了32的倍数：输入为32×32时b5只输出一个像素，输入为64×64时输出2×2。使b5输出2×2的最小正方形输入是多大？先用输出大小的公式推出来，再用`trace_shapes(meta_net, (1, 1, size, size))[4]`（b5的输出）验证你的答案。答案是一个整数：输入的边长。
 
 # %%
 answer_4_1 = ...  # your answer
@@ -262,12 +191,12 @@ exercises.check("04.1", answer_4_1)
 #@title Solution · 解答
 # With these kernels and paddings each of the five stride-2 layers turns a side n into
 # ceil(n / 2), so b5 puts out ceil(n / 32): 1 up to 32, then 2.
-answer_4_1 = 32 + 1
+solution_4_1 = 32 + 1
 assert [trace_shapes(meta_net, (1, 1, size, size))[4].shape[-1] for size in (32, 33)] == [1, 2]
-assert exercises.check("04.1", answer_4_1)
+assert exercises.check("04.1", solution_4_1)
 
 # %% [markdown]
-# **练习2**：输入为100×100时，b5输出的边长是多少？逐层使用输出大小的公式，手算或者用`conv_output_size`。
+# **练习2**：输入为100×100时，b5输出的边长是多少？逐层使用输出大小的公式，手算或者用`conv_output_size`。答案是一个整数：b5输出的边长。
 
 # %%
 answer_4_2 = ...  # your answer
@@ -280,5 +209,41 @@ exercises.check("04.2", answer_4_2)
 side = 100
 for kernel, stride, padding in [(7, 2, 3), (3, 2, 1), (3, 2, 1), (3, 2, 1), (3, 2, 1)]:
     side = conv_output_size(side, kernel, stride, padding)  # stem conv, max-pool, b3, b4, b5
-answer_4_2 = side
-assert exercises.check("04.2", answer_4_2)
+solution_4_2 = side
+assert exercises.check("04.2", solution_4_2)
+
+# %% [markdown]
+# ## 更进一步
+#
+# ### 每个模块的计算量
+#
+# 卷积层对每个输出像素的每个权重做一次乘法和一次加法，共$2 k^2 c_\text{in} c_\text{out} h w$次浮点运算。以这样一个3×3卷积层的计算量为单位$U$：它在b2到b5各自的分辨率上把$c$个通道变换为$c$个通道（前面已经看到，$U$在每个模块中都相同）。用这个单位列出每个模块的卷积层：
+#
+# * b2：4个从64到64个通道的3×3卷积层，共$4U$；
+# * b3、b4、b5：第一个3×3卷积层只输入$c/2$个通道（$\tfrac12 U$），跨层数据通路上从$c/2$到$c$个通道的1×1卷积层的窗口只有它的九分之一（$\tfrac1{18} U$），后面还有3个完整的3×3卷积层：共$3 + \tfrac12 + \tfrac1{18} = \tfrac{32}{9} U$。
+#
+# 所以b3、b4、b5的计算量完全相同，b2是它们的$4 / \tfrac{32}{9} = \tfrac98$倍，即多八分之一。下面由追踪得到的形状算出每个模块各卷积层的计算量（以$U$为单位，按调用顺序：conv1、conv2、shortcut，然后是第二个残差块），以及每个模块的GFLOP。这就是为什么b5拥有四分之三的权重（见笔记本03），计算量却与b3、b4完全相同，并且比b2少。
+
+# %%
+from fractions import Fraction
+
+
+def conv_flops(leaf):  # one multiply and one add per weight per output pixel
+    conv = leaf.module
+    k_h, k_w = conv.kernel_size
+    _, c_out, h, w = leaf.output_shape
+    return 2 * k_h * k_w * (conv.in_channels // conv.groups) * c_out * h * w
+
+
+stage_inputs = [row.shape for row in rows[:4]]  # what b2..b5 receive
+_, c, h, w = stage_shapes[0]
+unit = 2 * 3 * 3 * c * c * h * w  # U, the same for every stage (conv_cost above)
+in_units, gflop = {}, {}
+for name, stage, shape in zip(["b2", "b3", "b4", "b5"], net[1:5], stage_inputs):
+    convs = [leaf for leaf in trace_leaves(stage, shape) if isinstance(leaf.module, nn.Conv2d)]
+    in_units[name] = [str(Fraction(conv_flops(leaf), unit)) for leaf in convs]
+    gflop[name] = round(sum(conv_flops(leaf) for leaf in convs) / 1e9, 3)
+
+assert [sum(map(Fraction, units)) for units in in_units.values()] == [4] + [Fraction(32, 9)] * 3
+print(gflop)
+in_units
