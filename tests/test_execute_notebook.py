@@ -196,3 +196,64 @@ def test_make_executes_notebooks_with_it():
     rule = makefile[makefile.index("$(EXECUTED_DIR)/%.ipynb:"):]
     rule = rule[:rule.index("\n\n")]
     assert "tools.execute_notebook" in rule and "nbconvert" not in rule.split(":", 1)[1]
+
+
+# Issue 35 items 12 and 15 -----------------------------------------------------------------
+
+@pytest.mark.parametrize("option, value", [("--retries", "-1"), ("--timeout", "0")])
+def test_a_count_below_its_least_is_a_usage_error(tmp_path, capsys, monkeypatch, option, value):
+    # --retries -1 ran nothing and then said it "gave up after 0 attempts".
+    monkeypatch.setattr(execute_notebook, "execute", lambda *args: pytest.fail("it ran"))
+    with pytest.raises(SystemExit) as exit_:
+        execute_notebook.main([str(_notebook(tmp_path / "nb.ipynb")), "--output-dir",
+                               str(tmp_path / "out"), option, value])
+    assert exit_.value.code == 2 and f"{option}: expected a whole number at least" \
+        in capsys.readouterr().err
+
+
+def test_a_read_only_output_folder_is_found_before_anything_runs(tmp_path, capsys, monkeypatch):
+    from readonly import read_only
+    monkeypatch.setattr(execute_notebook, "execute", lambda *args: pytest.fail("it ran"))
+    (tmp_path / "ro").mkdir()
+    with read_only(tmp_path / "ro"):
+        assert execute_notebook.main([str(_notebook(tmp_path / "nb.ipynb")), "--output-dir",
+                                      str(tmp_path / "ro" / "executed")]) == 2
+    [line] = capsys.readouterr().err.splitlines()
+    assert line.startswith("error: --output-dir") and "cannot write in" in line
+
+
+def test_a_full_disk_is_one_line_and_leaves_no_temporary_file(tmp_path, monkeypatch):
+    class Ran:  # the notebook ran; only writing it fails
+        def __init__(self, *args, **kwargs):
+            pass
+
+        def execute(self):
+            pass
+
+    def disk_full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(execute_notebook, "SlicedWaitClient", Ran)
+    monkeypatch.setattr(execute_notebook.os, "replace", disk_full)
+    out = tmp_path / "out"
+    with pytest.raises(SystemExit) as exit_:
+        execute_notebook.execute(_notebook(tmp_path / "nb.ipynb"), out, 10, 0)
+    assert str(exit_.value).startswith("error: ") and "No space left on device" in str(exit_.value)
+    assert "\n" not in str(exit_.value) and list(out.iterdir()) == []  # no .tmp left
+
+
+def test_the_executed_copy_never_writes_through_a_planted_link(tmp_path, monkeypatch):
+    class Ran:
+        def __init__(self, *args, **kwargs):
+            pass
+
+        def execute(self):
+            pass
+
+    monkeypatch.setattr(execute_notebook, "SlicedWaitClient", Ran)
+    out, victim = tmp_path / "out", tmp_path / "victim"
+    out.mkdir()
+    victim.write_text("keep me")
+    (out / "nb.ipynb.tmp").symlink_to(victim)  # the old fixed temporary name
+    execute_notebook.execute(_notebook(tmp_path / "nb.ipynb"), out, 10, 0)
+    assert victim.read_text() == "keep me" and nbformat.read(out / "nb.ipynb", as_version=4)

@@ -12,7 +12,9 @@ again in a fresh kernel (--retries); nothing is written unless the notebook ran 
 without an error. Every notebook and the output folder are checked before the first runs.
 """
 import argparse
+import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 from queue import Empty
@@ -86,11 +88,35 @@ def _first_line(err):
 
 
 def check_output_dir(output_dir):
-    """A ValueError if output_dir is a file or lies inside one: it could never be made."""
+    """A ValueError if output_dir is a file, lies inside one, or lies in a folder this process
+    cannot write (a read-only disk, no permission): found before anything runs, not after."""
     output_dir = Path(output_dir)
     existing = next(p for p in (output_dir, *output_dir.parents) if p.exists())
     if not existing.is_dir():
         raise ValueError(f"--output-dir {output_dir}: {existing} is a file, not a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):  # EROFS for root too
+        why = "a read-only disk" if _read_only_disk(existing) else "permission denied"
+        raise ValueError(f"--output-dir {output_dir}: cannot write in {existing} ({why})")
+
+
+def _read_only_disk(folder):
+    return bool(getattr(os, "statvfs", None) and os.statvfs(folder).f_flag & os.ST_RDONLY)
+
+
+def write_new(target, text):
+    """Write text to target through a new file of its own beside it (O_EXCL: never through a
+    link planted there), renamed into place only when whole: a full disk leaves the old file,
+    or none, and no temporary file."""
+    target = Path(target)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def execute(path, output_dir, timeout, retries):
@@ -111,20 +137,35 @@ def execute(path, output_dir, timeout, retries):
                   file=sys.stderr)
     else:
         raise SystemExit(f"{path}: gave up after {retries + 1} attempts")
-    output_dir.mkdir(parents=True, exist_ok=True)
     target = output_dir / path.name
-    tmp = target.with_name(target.name + ".tmp")
-    nbformat.write(nb, tmp)
-    tmp.replace(target)  # make never sees half a notebook as up to date
+    try:  # make never sees half a notebook as up to date
+        output_dir.mkdir(parents=True, exist_ok=True)
+        write_new(target, nbformat.writes(nb))
+    except OSError as err:
+        raise SystemExit(f"error: {path} ran, but {target} cannot be written: "
+                         f"{err.strerror or err}") from None
+
+
+def _at_least(minimum):
+    def whole_number(text):
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"expected a whole number at least {minimum}, "
+                                             f"got {value}")
+        return value
+    return whole_number
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("notebooks", nargs="+", type=Path)
     parser.add_argument("--output-dir", type=Path, required=True)
-    parser.add_argument("--timeout", type=int, default=3600, help="seconds per cell")
-    parser.add_argument("--retries", type=int, default=1,
-                        help="runs of a notebook after one that timed out")
+    parser.add_argument("--timeout", type=_at_least(1), default=3600, help="seconds per cell")
+    parser.add_argument("--retries", type=_at_least(0), default=1,
+                        help="runs of a notebook after one that timed out (0: none)")
     args = parser.parse_args(argv)
     try:  # before the first run, which may take an hour
         for path in args.notebooks:

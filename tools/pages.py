@@ -35,7 +35,7 @@ import nbformat
 from nbconvert import HTMLExporter, SlidesExporter
 from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath
 
-from tools.execute_notebook import check_output_dir, read_notebook
+from tools.execute_notebook import check_output_dir, read_notebook, write_new
 
 FIGURE_TYPES = ("image/png", "image/jpeg", "image/svg+xml")
 _HEADING = re.compile(r"^(#{1,6})\s+\S")
@@ -211,7 +211,7 @@ def _export(exporter, paths, output_dir, suffix, transform=lambda nb: nb):
         body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": path.stem},
                                                              "solution_label": SOLUTION_LABEL[language]})
         target = output_dir / f"{path.stem}{suffix}"
-        target.write_text(body, encoding="utf-8")
+        write_new(target, body)  # whole or not at all: a full disk leaves no half page
         written[target] = nb
     return written
 
@@ -261,34 +261,77 @@ def check_present_output(paths, output_dir):
                              "the copies would overwrite the sources; choose another folder")
 
 
+def shared_figures(paths, output_dir):
+    """(the figures/ folder beside a language folder, which its notebooks name ../figures/,
+    where the copies' figures go), or None if the notebooks share no such folder. They go one
+    level above OUTPUT_DIR only where OUTPUT_DIR is itself named after a language
+    (build/present/en, as `make` builds, share build/present/figures); else inside it, and
+    the copies then name figures/ (relink_figures): nothing lands outside the folder asked for."""
+    if not paths:
+        return None
+    source, output_dir = Path(paths[0]).parent, Path(output_dir)
+    shared = source.parent / "figures"
+    if source.name not in LANGUAGE_FOLDERS or not shared.is_dir():
+        return None
+    inside = output_dir.name not in LANGUAGE_FOLDERS
+    return shared, (output_dir if inside else output_dir.parent) / "figures"
+
+
+def copy_figures(paths, output_dir):
+    """Copy the shared figures where shared_figures says (never onto themselves); True if the
+    copies must name them figures/ instead of ../figures/."""
+    found = shared_figures(paths, output_dir)
+    if not found:
+        return False
+    shared, dest = found
+    if dest.resolve() != shared.resolve():
+        shutil.copytree(shared, dest, dirs_exist_ok=True,
+                        ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+    return dest.parent.resolve() == Path(output_dir).resolve()
+
+
+def relink_figures(nb):
+    """The copy's ../figures/ paths (images, saved runs) as figures/, where its figures are."""
+    for cell in nb.cells:
+        cell.source = cell.source.replace("../figures/", "figures/")
+    return nb
+
+
+def _sources_and_special_files(folder, names):
+    """What build_present leaves behind: the notebooks and their .py twins, and anything that
+    is neither a file nor a folder (a FIFO would block the copy forever)."""
+    skipped = set(shutil.ignore_patterns("*.ipynb", "*.py", ".ipynb_checkpoints")(folder, names))
+    return skipped | {name for name in names
+                      if not (Path(folder, name).is_file() or Path(folder, name).is_dir())}
+
+
 def build_present(paths, output_dir):
     """Copies of the notebooks with slide metadata, for live slides in JupyterLab
     (jupyterlab-slideshow: a running kernel, widgets that move). Whatever else lies beside the
     first notebook (figures/) is copied along, and a jupytext.toml stops saving there from
     writing paired .py files. Notebooks in a language folder (notebooks/en/, notebooks/zh/)
-    share the figures/ one level up as ../figures/: it goes one level above OUTPUT_DIR
-    (build/present/en/ -> build/present/figures/), so the same relative paths still work."""
+    share the figures/ one level up as ../figures/: it goes one level above an OUTPUT_DIR
+    named en or zh (build/present/en/ -> build/present/figures/), so the same relative paths
+    still work; into any other OUTPUT_DIR itself, the copies naming figures/ (shared_figures)."""
     check_present_output(paths, output_dir)
     output_dir = Path(output_dir)
     paths = list(map(Path, paths))
     if paths:
         source = paths[0].parent
         shutil.copytree(source, output_dir, dirs_exist_ok=True,
-                        ignore=shutil.ignore_patterns("*.ipynb", "*.py", ".ipynb_checkpoints"))
-        shared = source.parent / "figures"
-        if source.name in LANGUAGE_FOLDERS and shared.is_dir() \
-                and (output_dir.parent / "figures").resolve() != shared.resolve():
-            shutil.copytree(shared, output_dir.parent / "figures", dirs_exist_ok=True,
-                            ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+                        ignore=_sources_and_special_files)
+    relink = copy_figures(paths, output_dir)
     (output_dir / "jupytext.toml").write_text('formats = "ipynb"\n')
     written = []
     for path in paths:
         nb = mark_slides(nbformat.read(path, as_version=4))
+        if relink:
+            relink_figures(nb)
         for cell in nb.cells:  # jupyterlab-slideshow reads "continue" as no slide_type, not "-"
             if cell.metadata.slideshow.get("slide_type") == "-":
                 del cell.metadata["slideshow"]
         target = output_dir / path.name
-        nbformat.write(nb, target)
+        write_new(target, nbformat.writes(nb))
         written.append(target)
     return written
 
@@ -325,6 +368,20 @@ def check_figures(paths, html_dir, suffix=".html"):
     return problems
 
 
+def _one_line_when_a_write_fails(main):
+    """A full disk, a folder made read-only meanwhile, a FIFO beside the notebooks: one line
+    naming the file, exit 1, instead of a traceback."""
+    def wrapped(argv=None):
+        try:
+            return main(argv)
+        except OSError as err:
+            print(f"error: {err.filename or 'writing the pages'}: {err.strerror or err}",
+                  file=sys.stderr)
+            return 1
+    return wrapped
+
+
+@_one_line_when_a_write_fails
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m tools.pages", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
