@@ -6,6 +6,7 @@ quotes is computed here from the JSON and must appear in both languages; each se
 shape of a run (test accuracy swings after epoch 4, the network overfits) is checked on the run.
 A new run saved over the old one fails here until the prose is rewritten to match it.
 """
+import dataclasses
 import json
 import statistics
 from pathlib import Path
@@ -13,10 +14,13 @@ from pathlib import Path
 import jupytext
 import pytest
 
+from d2lresnet.experiments.frontier import compute_runs
 from d2lresnet.experiments.runs import load_runs, shared_cpu
 from d2lresnet.experiments.versus import median_epoch_seconds
 from d2lresnet.model import count_parameters, plain_cnn, resnet18
 from d2lresnet.presets import PRESETS, Preset
+from d2lresnet.shapes import count_flops
+from d2lresnet.train import Recipe
 
 ROOT = Path(__file__).resolve().parent.parent
 FIGURES = ROOT / "notebooks" / "figures"
@@ -126,3 +130,20 @@ def test_notebook_08_quotes_the_sides_run_and_its_claim_holds(language):
     text = prose(language, "08_appendix.py")
     for side in ("48", "44", "52"):
         assert f"{sides['quick'][side]:.3f}" in text, side
+
+
+def test_every_preset_sets_every_training_option():
+    # Notebook 08's table of ingredients is read from the presets; train() takes each of them.
+    fields = {f.name for f in dataclasses.fields(Recipe)}
+    assert all(set(preset.train_options()) == fields for preset in PRESETS.values())
+
+
+def test_the_gpu_sweep_and_the_cpu_runs_count_compute_alike():
+    # Notebook 08 draws recipes_gpu.json's compute beside the CPU runs counted by compute_runs():
+    # both must be quick's 5 epochs at 48 over the book's 10 at 96, counted from the network.
+    book = 10 * 60_000 * count_flops(resnet18(), (1, 1, 96, 96), backward=True)
+    quick = 5 * 60_000 * count_flops(resnet18(), (1, 1, 48, 48), backward=True)
+    sweep = json.loads((FIGURES / "recipes_gpu.json").read_text())["runs"]
+    cpu = compute_runs(load_runs(FIGURES / "frontier.json"))
+    for run in (sweep["quick/0"], sweep["quick/1"], cpu["quick"]):
+        assert run["book_compute_fraction"][-1] == pytest.approx(quick / book, rel=1e-9)

@@ -231,6 +231,15 @@ MESSAGES = {
                            "Inception blocks; ResNet-18's stages take {resnet} numbers in all "
                            "(a width and a block count each)",
         "block_cost": "{block}: {params:,} parameters, {mflops:.0f} MFLOPs forward",
+        # notebook 08
+        "run_epochs_line": "{name}: {minutes:.0f} min an epoch (median), {rate:.0f} examples/sec "
+                           "(compute step), {precision}, {machine}",
+        "run_share_line": "{name}: test acc {acc:.3f} after {minutes:.0f} min, {share:.2f} of "
+                          "the book's time",
+        "compute_to_line": "quick: 0.92 at {share:.3f} of the book's compute; best of all runs: "
+                           "{best:.3f}",
+        "b5_at_side": "{side}×{side}: b5 puts out {b5}×{b5}, {cost:.1f}× the arithmetic at 28×28",
+        "table1_line": "{model}: v1.5 {v15:.2f}, v1 {v1:.2f}, Table 1 {paper}",
         "hint_07_5": "the layers are not the measure: each of the three stages has n residual "
                      "blocks, a stage that halves the side doubles the channels, so every "
                      "block costs about the same; the first layer and the head cost little. "
@@ -422,6 +431,14 @@ MESSAGES = {
         "numbers_by_hand": "手工选定的通道数：GoogLeNet的Inception块共{inception}个；ResNet-18的"
                            "各个模块一共只需{resnet}个数（每个模块一个通道数和一个残差块数）",
         "block_cost": "{block}：{params}个参数，前向传播{mflops:.0f} MFLOPs",
+        "run_epochs_line": "{name}：每个迭代周期{minutes:.0f}分钟（中位数），计算步骤每秒{rate:.0f}个"
+                           "样本，{precision}，{machine}",
+        "run_share_line": "{name}：{minutes:.0f}分钟后测试精度为{acc:.3f}，耗时是书中方案的"
+                          "{share:.2f}",
+        "compute_to_line": "quick：在书中方案{share:.3f}的计算量时达到0.92；所有运行中最好的："
+                           "{best:.3f}",
+        "b5_at_side": "{side}×{side}：b5输出{b5}×{b5}，计算量是28×28时的{cost:.1f}倍",
+        "table1_line": "{model}：v1.5为{v15:.2f}，v1为{v1:.2f}，表1为{paper}",
         "hint_07_5": "不要按层数算：三个阶段各有n个残差块，边长减半的阶段通道数加倍，所以每个"
                      "残差块的计算量大致相同；第一层和输出层的计算量很小。count_flops()可以数出"
                      "两个网络的计算量。",
