@@ -1,13 +1,16 @@
 """The plain and residual 6n+2 twins and their gradients at initialisation (synthetic data:
 no dataset needed, seconds)."""
+import itertools
 import math
 
 import pytest
 import torch
 
+from d2lresnet import i18n
 from d2lresnet import PreActResidual, Residual, count_layers, count_parameters, resnet, trace_shapes
 from d2lresnet.experiments.gradients import conv_grad_norms
-from d2lresnet.experiments.twins import CifarBlock, PadShortcut, cifar_resnet, depth_to_n
+from d2lresnet.experiments.twins import (CifarBlock, PadShortcut, cifar_resnet, depth_to_n,
+                                         estimate_twins)
 
 
 def fake_data(count, seed=0):
@@ -120,3 +123,24 @@ def test_gradient_norms_leave_out_projection_shortcuts():
     names = [name for name, _ in conv_grad_norms(cifar_resnet(1, shortcut="projection"),
                                                  images, labels)]
     assert len(names) == 6 + 1 and not any("shortcut" in name for name in names)
+
+
+def fake_clock(tick):
+    """A clock that moves by `tick` seconds each time it is read: every timed step lasts tick."""
+    readings = itertools.count(step=tick)
+    return lambda: next(readings)
+
+
+def test_the_estimate_is_the_runs_steps_times_the_timed_step(capsys):
+    i18n.set_language("en")
+    # 65 images in batches of 32: 2 steps an epoch (the run's loader drops a last batch of
+    # one), and one evaluation batch; 2 kinds x 2 depths x 2 seeds x 3 epochs of that.
+    run = dict(depths=(8, 14), seeds=(0, 1), train_size=65, epochs=3, batch_size=32)
+    torch.manual_seed(0)
+    expected_draw = torch.rand(1)
+    torch.manual_seed(0)
+    seconds = estimate_twins(**run, device="cpu", precision="fp32", steps=1,
+                             clock=fake_clock(10.0))
+    assert seconds == 2 * 2 * 2 * 3 * (2 * 10.0 + 1 * 10.0)
+    assert "about 12 minutes" in capsys.readouterr().out
+    assert torch.equal(torch.rand(1), expected_draw)  # the run's random numbers are untouched

@@ -1,7 +1,8 @@
 """The degradation experiment: plain and residual 6n+2 twins of two depths, trained by the same
-trainer with the same recipe on the same small subset of Fashion-MNIST, several seeds, until
-the training loss levels off. Deeper-plain-trains-worse is then a property of the optimum the
-net reaches, not of a run stopped too early.
+trainer with the same recipe on the same small subset of Fashion-MNIST, several seeds, long
+enough for the other nets to fit every image: deeper-plain-trains-worse is then not a run
+stopped before anything could fit. (No curve is quite flat at a constant learning rate:
+summarize() says how fast each still falls.)
 
 From a terminal (the run's size follows the preset, as training does):
 
@@ -21,8 +22,8 @@ from ..presets import default_preset_name, get_preset
 from ..train import train
 from .twins import cifar_resnet, depth_to_n
 
-# A constant learning rate, so no schedule forces the curves flat: they level off when the net
-# has fitted what it can. The run's size comes with the preset (Preset.twins).
+# A constant learning rate, so no schedule forces the curves flat: each falls as fast as its
+# net can fit. The run's size comes with the preset (Preset.twins).
 RECIPE = dict(lr=0.05, momentum=0.9)  # the same for every net
 
 
@@ -77,6 +78,49 @@ def degradation_experiment(images, labels, depths, seeds, train_size, epochs, ba
                              epochs=epochs, batch_size=batch_size,
                              seconds=time.perf_counter() - started, **{**RECIPE, **recipe})
     return results
+
+
+def summarize(results, level=1e-3):
+    """What a run's curves show, per network: {(kind, depth): row}, each row's lists one value
+    per seed: `below`, the first epoch whose mean training loss is under level (None: never);
+    `loss` and `err`, the last epoch's loss and training error; `trend`, the mean loss of the
+    last ten epochs over the ten before (under 1: still falling; None for a run under 20
+    epochs)."""
+    rows = {}
+    for kind in ("plain", "residual"):
+        for depth, runs in sorted(results[kind].items()):
+            row = dict(below=[], loss=[], err=[], trend=[])
+            for run in runs:
+                loss = torch.tensor(run["loss"], dtype=torch.float64)
+                below = torch.nonzero(loss < level)
+                row["below"].append(int(below[0]) + 1 if len(below) else None)
+                row["loss"].append(run["loss"][-1])
+                row["err"].append(run["err"][-1])
+                row["trend"].append((loss[-10:].mean() / loss[-20:-10].mean()).item()
+                                    if len(loss) >= 20 else None)
+            rows[kind, depth] = row
+    return rows
+
+
+def print_summary(results, level=1e-3):
+    """summarize(results) as a table in the notebook's language: the first epochs under level
+    per seed, and the range over seeds of the rest."""
+    def span(values, form):
+        values = [v for v in values if v is not None]
+        if not values:
+            return "-"
+        low, high = form.format(min(values)), form.format(max(values))
+        return low if low == high else f"{low} – {high}"
+
+    columns = [(16, i18n.tr("deg_col_net")), (20, i18n.tr("deg_col_below")),
+               (22, i18n.tr("deg_col_loss")), (16, i18n.tr("deg_col_err")),
+               (16, i18n.tr("deg_col_trend"))]
+    print("".join(i18n.pad(title, width) for width, title in columns).rstrip())
+    for (kind, depth), row in summarize(results, level).items():
+        below = ", ".join(i18n.tr("deg_never") if b is None else str(b) for b in row["below"])
+        cells = [f"{i18n.tr(kind)}-{depth}", below, span(row["loss"], "{:.1e}"),
+                 span([100 * e for e in row["err"]], "{:.1f} %"), span(row["trend"], "{:.2f}")]
+        print("".join(i18n.pad(cell, width) for (width, _), cell in zip(columns, cells)).rstrip())
 
 
 def plot_degradation(results, path=None, title_extra=""):

@@ -5,11 +5,17 @@ global average pooling and a linear layer: 2 * 3n + 2 = 6n + 2 weighted layers. 
 network and its plain twin have the same layers and, with the same seed, the same initial
 weights; they differ only in whether each block adds its input.
 """
+import time
+
+import torch
 from torch import nn
 from torch.nn import functional as F
 
 from ..blocks import Residual
+from ..data import FashionMNISTBatches
+from ..machine import announce, choose_precision, time_steps
 from ..model import ResNet
+from ..train import _autocast, _memory_format, train_step, try_gpu
 
 WIDTHS = (16, 32, 64)
 
@@ -99,3 +105,45 @@ def depth_to_n(depth):
     if (depth - 2) % 6 or depth < 8:
         raise ValueError(f"a 6n+2 network has 8, 14, 20, 26, ... layers, got {depth}")
     return (depth - 2) // 6
+
+
+def estimate_twins(depths, seeds, train_size, epochs, batch_size, momentum=0.9, device=None,
+                   precision="auto", *, steps=3, clock=time.perf_counter):
+    """Seconds that degradation_experiment will take with this run's size (a run_config), on
+    this machine, printed in the notebook's language before the long cell starts.
+
+    Each twin of each depth is timed for a few steps at the run's batch size, on batches of
+    random images as the run's loader makes them, on the device and in the precision train()
+    picks; then per-step time x steps of the run (every seed, every epoch, with its one-batch
+    evaluation). The global random state is left as it was."""
+    device = torch.device(device) if device else try_gpu()
+    precision = choose_precision(device, precision)
+    with torch.random.fork_rng(devices=[]):
+        images = torch.randint(0, 256, (train_size, 28, 28), dtype=torch.uint8)
+        labels = torch.randint(0, 10, (train_size,))
+        # the same loader as the run's: its length is the run's steps per epoch
+        loader = FashionMNISTBatches(images, labels, batch_size, shuffle=True,
+                                     drop_last_single=True)
+        X, y = next(iter(loader))
+        X, y = X.to(device, memory_format=_memory_format(device)), y.to(device)
+        loss_fn = nn.CrossEntropyLoss()
+        seconds = 0.0
+        for depth in depths:
+            for plain in (True, False):
+                net = cifar_resnet(depth_to_n(depth), plain=plain)
+                net.to(device, memory_format=_memory_format(device))
+                optimizer = torch.optim.SGD(net.parameters(), lr=0.0, momentum=momentum)
+
+                def training_step():
+                    net.train()
+                    train_step(net, X, y, loss_fn, optimizer, precision)
+
+                def test_step():
+                    net.eval()
+                    with torch.no_grad(), _autocast(device, precision):
+                        net(X)
+
+                per_epoch = (len(loader) * time_steps(training_step, steps, clock)
+                             + time_steps(test_step, steps, clock))
+                seconds += len(seeds) * epochs * per_epoch
+    return announce(seconds)

@@ -98,6 +98,12 @@ MESSAGES = {
         "plain": "plain", "residual": "residual",
         "networks_title": "{kind} networks{extra}",
         "smoke_run_note": " (smoke run: machinery only)",
+        "saved_run_note": " (saved run)",
+        "deg_col_net": "network", "deg_col_below": "loss < 1e-3 from",
+        "deg_col_loss": "last loss", "deg_col_err": "last error",
+        "deg_col_trend": "last 10 / 10 before", "deg_never": "never",
+        "grad_col_first_last": "‖g‖ first/last", "grad_col_spread": "‖g‖ max/min",
+        "grad_col_relative": "‖g‖/‖w‖ first/last",
         "curve_train": "{kind}-{depth} train", "curve_test": "{kind}-{depth} test",
         "error_percent": "error (%)",
         # frontier.plot_frontier
@@ -143,9 +149,8 @@ MESSAGES = {
         "form_plain_or_residual": "\"plain\" or \"residual\"",
         "hint_06_1": "look at the last epoch of the {depth}-layer curves in your run's figure, "
                      "seed by seed",
-        "hint_06_2": "a block has two 3x3 convolutions without bias and two BatchNorms (2 "
-                     "parameters per channel); add the first conv, its BatchNorm and the "
-                     "linear layer; the shortcut has no parameters",
+        "hint_06_2": "go stage by stage: how many channels each convolution connects, "
+                     "which layers have a bias, and whether a shortcut has any weights",
         "exercise_right": "✓ Right.", "exercise_wrong": "✗ Not yet. Hint: {hint}",
         "exercise_unanswered": "Not answered yet: replace the ... in the answer cell above "
                                "with your answer, run that cell, then this one.",
@@ -318,6 +323,12 @@ MESSAGES = {
                          "不能与任何结果比较，要看的是保存的book运行。",
         "plain": "普通", "residual": "残差",
         "networks_title": "{kind}网络{extra}", "smoke_run_note": "（冒烟运行：只检验流程）",
+        "saved_run_note": "（保存的运行）",
+        "deg_col_net": "网络", "deg_col_below": "损失<1e-3始于",
+        "deg_col_loss": "最终损失", "deg_col_err": "最终训练误差",
+        "deg_col_trend": "末10个/前10个", "deg_never": "从未",
+        "grad_col_first_last": "‖g‖首层/末层", "grad_col_spread": "‖g‖最大/最小",
+        "grad_col_relative": "‖g‖/‖w‖首层/末层",
         "curve_train": "{kind}-{depth}训练误差", "curve_test": "{kind}-{depth}测试误差",
         "error_percent": "误差（%）",
         "wall_minutes": "耗时（分钟，对数坐标）",
@@ -357,8 +368,8 @@ MESSAGES = {
         "training_loss_eval": "训练损失（全部数据，预测模式）",
         "form_plain_or_residual": "\"plain\"或\"residual\"",
         "hint_06_1": "在你的运行结果图中，逐个种子看{depth}层曲线最后一个迭代周期的值",
-        "hint_06_2": "一个块有两个不带偏置的3×3卷积层和两个批量规范化层（每个通道2个参数）；"
-                     "再加上第一个卷积层、它的批量规范化层和全连接层；跨层数据通路没有参数",
+        "hint_06_2": "逐个阶段数：每个卷积层连接多少输入通道和输出通道，哪些层有偏置，"
+                     "跨层数据通路有没有权重",
         "exercise_right": "✓ 正确。", "exercise_wrong": "✗ 还不对。提示：{hint}",
         "exercise_unanswered": "还没有作答：把上面答案单元中的...换成你的答案，运行那个单元，"
                                "再运行这个单元。",
