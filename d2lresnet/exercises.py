@@ -10,7 +10,11 @@ The worked solution sits in a cell tagged "solution" below the check (collapsed;
 tools/student.py, removes it); it runs ``assert exercises.check(...)``, so nbval checks every
 solution. ``check`` returns a Verdict: true when right, shown as its message.
 """
+import inspect
+import itertools
 import math
+import unicodedata
+from decimal import Decimal
 from fractions import Fraction
 from numbers import Integral, Real
 
@@ -55,22 +59,89 @@ def exercise(number):
 
 def check(number, answer, **run):
     """Is ``answer`` right for exercise ``number`` ("02.1")? A Verdict, never an exception for
-    a wrong or malformed answer; an unknown exercise number is refused in one line. ``run``:
-    what an exercise about the student's own run needs to see (e.g. ``results=``)."""
-    if number not in EXERCISES:
+    a wrong or malformed answer; an unknown exercise number, or keywords it does not take, are
+    refused in one line. ``run``: what an exercise about the student's own run needs to see
+    (e.g. ``results=``). The answer is made a plain value (_plain) before the exercise
+    computes what it expects: an object cannot answer by its own ``__eq__``, nor read the
+    expected value while it is converted."""
+    if not isinstance(number, str) or type(number) is not str or number not in EXERCISES:
         raise ValueError(f"no exercise {number!r}; there are {', '.join(EXERCISES)}")
+    try:
+        inspect.signature(EXERCISES[number]).bind(answer, **run)
+    except TypeError as err:
+        raise ValueError(f"exercise {number}: {err}") from None
     if answer is Ellipsis or answer is None:
         return Verdict(False, i18n.tr("exercise_unanswered"))
     try:
-        hint = EXERCISES[number](answer, **run)
+        hint = EXERCISES[number](_plain(answer), **run)
     except _WrongForm as wrong:
-        return Verdict(False, i18n.tr("exercise_wrong_form", form=str(wrong), value=repr(answer)))
+        return Verdict(False, i18n.tr("exercise_wrong_form", form=str(wrong),
+                                      value=_shown(answer)))
     if hint is None:
         return Verdict(True, i18n.tr("exercise_right"))
     return Verdict(False, i18n.tr("exercise_wrong", hint=hint))
 
 
 # The forms an answer can take ------------------------------------------------------------
+
+_MOST_ITEMS = 100  # more is no answer here (and itertools.count() would never end)
+_LARGEST = 2**63   # no answer is a larger number (10**400 would overflow a float)
+
+
+class _NoPlainValue:
+    """What an answer that is no plain value becomes: equal to nothing but itself, of no form
+    an exercise asks for, so every exercise calls it the wrong form."""
+
+    def __repr__(self):
+        return "<no plain value>"
+
+
+def _plain(answer, depth=0):
+    """The answer as plain values: bool, int, float, str, a tuple of those, or a built
+    nn.Module (07.2's form). Subclasses become their base type (their __eq__ is gone), a 0-d
+    tensor or NumPy scalar its number, a Decimal an int if whole else a float, any other
+    iterable a tuple of at most _MOST_ITEMS items; what cannot be converted, _NoPlainValue."""
+    try:
+        if isinstance(answer, torch.nn.Module):  # built, or its layers cannot be counted
+            return answer if "_modules" in vars(answer) else _NoPlainValue()
+        if isinstance(answer, torch.Tensor):
+            if answer.numel() > _MOST_ITEMS:
+                return _NoPlainValue()
+            answer = torch.Tensor.tolist(answer) if answer.dim() else torch.Tensor.item(answer)
+        if isinstance(answer, bool) or type(answer).__name__ == "bool_":
+            return bool(answer)
+        if isinstance(answer, int):
+            answer = int.__int__(answer)
+        elif isinstance(answer, Integral):
+            answer = int(answer)  # a NumPy integer
+        elif isinstance(answer, Decimal):
+            whole = Decimal.to_integral_value(answer) == answer
+            answer = int(Decimal.__int__(answer)) if whole else Decimal.__float__(answer)
+        elif isinstance(answer, Real):
+            answer = float.__float__(answer) if isinstance(answer, float) else float(answer)
+        if type(answer) is int:
+            return answer if abs(answer) < _LARGEST else _NoPlainValue()
+        if type(answer) is float:
+            return answer
+        if isinstance(answer, str):
+            return str.__str__(answer)
+        if depth < 2 and hasattr(answer, "__iter__") and not isinstance(answer, bytes):
+            items = list(itertools.islice(iter(answer), _MOST_ITEMS + 1))
+            if len(items) <= _MOST_ITEMS:
+                return tuple(_plain(item, depth + 1) for item in items)
+    except Exception:  # an __iter__, __int__ or __eq__ that raises: no plain value either
+        pass
+    return _NoPlainValue()
+
+
+def _shown(answer):
+    """The answer as the wrong-form message quotes it, even if its repr fails or never ends."""
+    try:
+        text = repr(answer)
+    except Exception:
+        text = f"<{type(answer).__name__}>"
+    return text if len(text) <= 80 else text[:77] + "..."
+
 
 def _whole_number(answer):
     if isinstance(answer, bool) or not isinstance(answer, Integral):
@@ -97,11 +168,15 @@ def _shape(answer):
 
 
 def _letters(answer):
+    """One letter, or several, each a str of one letter ("ade" is no letter; full-width ａ is a)."""
     if isinstance(answer, str):
         answer = [answer]
-    if not hasattr(answer, "__iter__") or not all(isinstance(item, str) for item in answer):
+    if not isinstance(answer, tuple) or not all(isinstance(item, str) for item in answer):
         raise _WrongForm(i18n.tr("form_letters"))
-    return {item.strip().lower() for item in answer}
+    letters = {unicodedata.normalize("NFKC", item).strip().lower() for item in answer}
+    if not all(len(letter) == 1 and letter.isascii() and letter.isalpha() for letter in letters):
+        raise _WrongForm(i18n.tr("form_letters"))
+    return letters
 
 
 # 01: function classes and the insertion experiment -----------------------------------------
@@ -240,13 +315,18 @@ def _book_updates(answer):
 
 def _class(answer):
     """A class as its index, its English name or its name in the notebook's language."""
+    from torchvision.datasets import FashionMNIST
+
     from .data import CLASS_NAMES, class_names
     if isinstance(answer, Integral) and not isinstance(answer, bool) and 0 <= answer < 10:
         return int(answer)
     if isinstance(answer, str):
-        wanted = answer.strip().lower()
-        for names in (CLASS_NAMES, [name.lower() for name in class_names()]):
-            if wanted in names:
+        wanted = unicodedata.normalize("NFKC", answer).strip().lower()
+        keys = [f"class_{name.replace('-', '_').replace(' ', '_')}" for name in CLASS_NAMES]
+        for names in (CLASS_NAMES, [name.lower() for name in class_names()],
+                      [name.lower() for name in FashionMNIST.classes],  # "T-shirt/top"
+                      *([i18n.MESSAGES[lang][key] for key in keys] for lang in i18n.LANGUAGES)):
+            if wanted in names:  # every language's names, drawn in figures or not
                 return names.index(wanted)
     raise _WrongForm(i18n.tr("form_class"))
 
@@ -257,6 +337,11 @@ def _hardest_class(answer, labels, predictions):
     of correctly classified test images)? Any class tied for the smallest share is right."""
     chosen = _class(answer)
     labels, predictions = torch.as_tensor(labels), torch.as_tensor(predictions)
+    if not len(labels) or labels.shape != predictions.shape or labels.min() < 0 \
+            or labels.max() > 9:  # an empty run has no hardest class: any would pass
+        raise ValueError(f"exercise 05.2 needs your network's labels and predictions: as many "
+                         f"of each, at least one, each 0 to 9; got {len(labels)} labels and "
+                         f"{len(predictions)} predictions")
     right = torch.bincount(labels[labels == predictions], minlength=10).double()
     images = torch.bincount(labels, minlength=10).double()
     share = torch.where(images > 0, right / images.clamp(min=1), torch.inf)  # no images: no say
