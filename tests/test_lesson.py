@@ -53,7 +53,7 @@ def _prose_only(text):
 
 def test_the_counters_count():
     assert count_words("The block's output, 96x96 pixels.") == 5
-    assert count_hanzi("残差块（ResNet）的输出") == 5
+    assert count_hanzi("残差块（ResNet）的输出") == 6
     assert _prose_only("a `x = 1` $3x3$ b") == "a     b"
 
 
@@ -110,6 +110,8 @@ def test_the_glossary_refuses_its_variants():
     assert ("feature_map", "特征图") in glossary_violations("输出特征图")
     assert ("plain_net", "普通网络-56") in glossary_violations("普通网络-56的损失")
     assert ("digits", "0,000") in glossary_violations("60,000张图像")
+    assert ("times", "96x96") in glossary_violations("96x96的图像")
+    assert glossary_violations("use_1x1conv=True，96×96") == []  # a name in code is no size
 
 
 @pytest.mark.parametrize("where", list(_zh_texts()))
@@ -123,5 +125,5 @@ def test_stage_is_the_only_module():
     for where, text in _zh_texts().items():
         for match in re.finditer("模块", text):
             around = text[max(0, match.start() - 12):match.end() + 12]
-            assert re.search(r"b[1-5]|五个|四个|每个|各个|模块\s*[（(]|阶段", around), \
+            assert re.search(r"b[1-5]|五个|四个|每个|各|模块\s*[（(]|阶段", around), \
                 f"{where}: 模块 not about a stage: …{around}…"
