@@ -292,3 +292,30 @@ def test_a_folder_where_an_output_goes_is_found_before_training(tmp_path, capsys
     for out in ("f.png", "g.png"):
         assert main(["frontier", "--presets", "smoke", "--out", str(tmp_path / out)]) == 1
         assert "it is a folder" in capsys.readouterr().err
+
+
+# Issue 35 items 11 and 12: sizes the machine cannot hold, and a depth asked for twice --------
+
+@pytest.mark.parametrize("args, words", [
+    (["degradation", "--preset", "smoke", "--depths", "6000002"],
+     "the 6000002-layer networks would take about"),
+    (["bench", "--batch-size", "1000000000"], "ResNet-18 at batch 60000 would take about"),
+    (["bench", "--compile", "--batch-size", "1000000000"], "ResNet-18 at batch 60000"),
+    (["degradation", "--preset", "smoke", "--depths", "8", "8"], "each depth once"),
+])
+def test_a_run_the_machine_cannot_hold_is_refused_before_anything_is_allocated(
+        tmp_path, capsys, no_training, monkeypatch, args, words):
+    from d2lresnet.experiments import bench
+
+    def trained(*args, **kwargs):
+        raise Trained
+
+    monkeypatch.setattr(bench, "load_data_fashion_mnist", trained)
+    from d2lresnet.experiments import runs
+    monkeypatch.setattr(runs, "machine_bytes", lambda: 64e9)  # any machine short of a TB
+    assert main([*args, "--out", str(tmp_path / "d.png")] if args[0] == "degradation"
+                else args) == 1
+    [line] = capsys.readouterr().err.splitlines()
+    assert words in line, line
+    if "would take" in words:
+        assert "more than this machine's 64 GB" in line

@@ -76,8 +76,19 @@ def peak_memory_gb():
     return peak / (1e9 if sys.platform == "darwin" else 1e6)  # bytes on macOS, kB on Linux
 
 
+def check_bench_memory(sides, batch_size):
+    """Refuse, before anything is allocated, a batch whose training step needs more memory
+    than the machine has (a batch is at most the 60,000 training images)."""
+    from ..data import TRAIN_IMAGES
+    from .runs import check_memory, training_bytes
+    batch = min(batch_size, TRAIN_IMAGES)
+    needed = max(training_bytes(resnet18, side, batch) for side in sides)
+    check_memory(f"ResNet-18 at batch {batch}", needed, "use a smaller --batch-size")
+
+
 def run_bench(resize=96, batch_size=256, steps=10, warmup=2, precision="auto"):
     """Ours first (so the process's peak memory is ours), then the book's pipeline."""
+    check_bench_memory([resize], batch_size)
     precision = choose_precision(torch.device("cpu"), precision)
     train_iter, _ = load_data_fashion_mnist(batch_size, resize=resize)
     ours = examples_per_sec(train_iter, steps, warmup, precision, torch.channels_last)
@@ -106,6 +117,7 @@ def compiled_against_eager(sides=(28, 48, 96), batch_size=256, steps=5, compile=
     what compiling cost (the first compiled step beyond a steady one). ``payback_steps``: the
     steps a run needs before compiling has paid for itself (None: it never does), against the
     235 steps of a 60,000-image epoch at batch 256."""
+    check_bench_memory(sides, batch_size)
     precision = choose_precision(torch.device("cpu"), "auto")
     rows = []
     for side in sides:

@@ -37,6 +37,15 @@ def run_config(preset=None, **overrides):
     config = {**twins, **{k: v for k, v in overrides.items() if v is not None}}
     for depth in config["depths"]:
         depth_to_n(depth)  # a wrong depth fails now, not after training the others
+    if len(set(config["depths"])) < len(config["depths"]):
+        raise ValueError(f"each depth once, please: {config['depths']} would train a depth "
+                         f"twice and keep one")
+    from .runs import check_memory, training_bytes  # a depth too deep for the machine, too
+    one, two = (training_bytes(lambda n=n: cifar_resnet(n), 28, config["batch_size"])
+                for n in (1, 2))  # linear in n: each block adds the same
+    deepest = max(config["depths"])
+    check_memory(f"the {deepest}-layer networks", one + (two - one) * (depth_to_n(deepest) - 1),
+                 "choose smaller --depths")
     return config
 
 

@@ -111,6 +111,42 @@ def book_compute_fraction(run):
     return [spent / book for spent in training_flops(Preset(**run["recipe"]), run["examples"])]
 
 
+def training_bytes(build, side, batch_size, in_channels=1):
+    """About the memory one training step of ``build()`` takes on batch_size images of
+    side x side: the weights three times (with their gradients and momentum) and every layer's
+    output, kept for the backward pass; counted on the meta device, so nothing is allocated."""
+    with torch.device("meta"):
+        net = build()
+        outputs = [0]
+
+        def count(module, inputs, output):
+            outputs[0] += output.numel() if isinstance(output, torch.Tensor) else 0
+
+        for module in net.modules():
+            if not list(module.children()):
+                module.register_forward_hook(count)
+        net.eval()(torch.empty(1, in_channels, side, side))  # eval: one image through BatchNorm
+    weights = sum(p.numel() for p in net.parameters())
+    return 4 * (3 * weights + batch_size * (outputs[0] + in_channels * side * side))
+
+
+def machine_bytes():
+    """This machine's memory in bytes (None where the OS does not say)."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def check_memory(what, needed, advice):
+    """Refuse, before anything is allocated, a run that needs more memory than the machine
+    has (it would swap for hours or be killed, saying nothing); one line with the advice."""
+    total = machine_bytes()
+    if total and needed > total:
+        raise ValueError(f"{what} would take about {needed / 1e9:,.0f} GB for one training "
+                         f"step, more than this machine's {total / 1e9:,.0f} GB; {advice}")
+
+
 def check_output(out, formats=FIGURE_FORMATS, also=()):
     """Refuse, before any training, a figure path that cannot be written: another format, a
     folder (or a folder where its .json, or a path in ``also``, goes), a parent that is a file,
