@@ -111,9 +111,16 @@ $(EXECUTED_DIR)/%.ipynb: notebooks/%.ipynb $(MODULE) tools/execute_notebook.py |
 	D2LRESNET_PRESET=$(D2LRESNET_PRESET) MPLBACKEND=module://matplotlib_inline.backend_inline \
 	  $(BIN)/python -m tools.execute_notebook --timeout 3600 --output-dir $(dir $@) $<
 
-# build/html/index.html leads to every page, as notebooks/index.ipynb does in JupyterLab.
+# build/html/index.html leads to every page, as notebooks/index.ipynb does in JupyterLab. The
+# widgets are drawn from their saved state by html-manager and require.js, copied from npm
+# beside the pages (build/html/vendor/), so the pages work with no network.
+HTML_VENDOR := ../vendor/node_modules
 html: $(EXECUTED)
+	npm install --silent --no-save --no-package-lock --no-audit --no-fund \
+	  --prefix build/html/vendor @jupyter-widgets/html-manager@1.0.15 requirejs@2.3.6
 	$(foreach lang,en zh,$(PAGES) html --output-dir build/html/$(lang) \
+	  --widget-renderer $(HTML_VENDOR)/@jupyter-widgets/html-manager/dist/embed-amd.js \
+	  --require-js $(HTML_VENDOR)/requirejs/require.js \
 	  $(filter $(EXECUTED_DIR)/$(lang)/%,$(EXECUTED)) &&) true
 	$(PAGES) html --output-dir build/html notebooks/index.ipynb
 

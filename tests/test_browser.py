@@ -530,9 +530,53 @@ def test_a_downloaded_page_shows_its_formulas_offline(page, tmp_path):
     fraction = page.locator("math mfrac").bounding_box()  # drawn as a fraction: two rows
     assert fraction["height"] > 1.5 * formulas.first.bounding_box()["height"]
     assert "$" not in page.locator("body").inner_text()
-    # It did ask for MathJax (from a CDN), and did without it.
-    assert any("mathjax" in url.lower() for url in requested), requested
+    # MathML needs no MathJax: the page does not even ask for it.
+    assert not any("mathjax" in url.lower() for url in requested), requested
     page.screenshot(path=SCREENSHOTS / "html-formulas-offline.png")
+
+
+@pytest.fixture(scope="module")
+def vendored(tmp_path_factory):
+    """html-manager and require.js from npm, as `make html` copies them beside the pages."""
+    if shutil.which("npm") is None:
+        if UNDER_CI:
+            pytest.fail("npm is missing under CI: `make html` needs it")
+        pytest.skip("npm is not installed")
+    folder = tmp_path_factory.mktemp("vendor")
+    subprocess.run(["npm", "install", "--silent", "--no-save", "--no-package-lock", "--no-audit",
+                    "--no-fund", "--prefix", str(folder), "@jupyter-widgets/html-manager@1.0.15",
+                    "requirejs@2.3.6"], check=True, timeout=600)
+    return folder / "node_modules"
+
+
+def test_a_downloaded_page_shows_its_widgets_offline(page, tmp_path, vendored):
+    """`make html`: a widget saved in an executed notebook is drawn on its page with every
+    network request refused, from html-manager and require.js copied beside the page."""
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+    from tools.execute_notebook import execute
+    from tools.pages import build_html
+    source = tmp_path / "widgets.ipynb"
+    nbformat.write(new_notebook(cells=[new_markdown_cell("# Widgets"), new_code_cell(
+        "import ipywidgets as widgets\n"
+        "widgets.VBox([widgets.IntSlider(value=7, max=9), widgets.Label('side = 7 px')])")],
+        metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}}), source)
+    execute(source, tmp_path / "executed", timeout=300, retries=1)
+    pages = tmp_path / "html"
+    relative = os.path.relpath(vendored, pages)
+    [html] = build_html([tmp_path / "executed" / source.name], pages,
+                        widget_renderer=f"{relative}/@jupyter-widgets/html-manager/dist/"
+                                        "embed-amd.js",
+                        require_js=f"{relative}/requirejs/require.js")
+    requested = []
+    page.on("request", lambda request: requested.append(request.url))
+    page.context.set_offline(True)
+    page.goto(html.as_uri())
+    page.locator(".widget-slider").first.wait_for(state="visible", timeout=60_000)
+    assert page.locator(".widget-label", has_text="side = 7 px").is_visible()
+    assert all(url.startswith("file:") for url in requested), requested
+    page.screenshot(path=SCREENSHOTS / "html-widgets-offline.png")
 
 
 @pytest.mark.parametrize("language", ["en"], indirect=True)

@@ -165,7 +165,9 @@ _SOLUTION_TEMPLATE = """{%- extends 'lab/index.html.j2' -%}
 {{ super() }}
 </details>
 {%- else -%}{{ super() }}{%- endif -%}
-{%- endblock codecell %}"""
+{%- endblock codecell %}
+{#- Formulas are MathML already: no MathJax, a script from a CDN that offline pages lack. -#}
+{%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}"""
 SOLUTION_LABEL = {"en": "Solution", "zh": "解答"}
 
 
@@ -229,10 +231,17 @@ def linking_pages(nb):
     return nb
 
 
-def build_html(paths, output_dir):
+def build_html(paths, output_dir, widget_renderer=None, require_js=None):
     """Write OUTPUT_DIR/NAME.html for each notebook; return the paths written. Links between
-    notebooks become links between pages."""
-    return list(_export(MathMLExporter(), paths, output_dir, ".html",
+    notebooks become links between pages. Widgets are drawn from the state saved in the
+    executed notebook by @jupyter-widgets/html-manager's embed-amd.js and require.js: from a CDN
+    unless widget_renderer and require_js point to copies (`make html` vendors them from npm,
+    so the pages work offline)."""
+    exporter = MathMLExporter()
+    for name, value in [("widget_renderer_url", widget_renderer), ("require_js_url", require_js)]:
+        if value:
+            setattr(exporter, name, value)
+    return list(_export(exporter, paths, output_dir, ".html",
                         lambda nb: linking_pages(without_setup(nb))))
 
 
@@ -387,6 +396,8 @@ def main(argv=None):
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
     html = commands.add_parser("html", help="static pages from executed notebooks")
+    html.add_argument("--widget-renderer", help="html-manager's embed-amd.js (default: a CDN)")
+    html.add_argument("--require-js", help="require.js URL (default: a CDN)")
     slides = commands.add_parser("slides", help="reveal.js slides from executed notebooks")
     slides.add_argument("--reveal-prefix", help="reveal.js 4 location (default: a CDN)")
     slides.add_argument("--require-js", help="require.js URL (default: a CDN)")
@@ -415,7 +426,7 @@ def main(argv=None):
         return 2
     problems = []
     if args.command == "html":
-        build_html(args.notebooks, args.output_dir)
+        build_html(args.notebooks, args.output_dir, args.widget_renderer, args.require_js)
         problems = check_figures(args.notebooks, args.output_dir)
     elif args.command == "slides":
         build_slides(args.notebooks, args.output_dir, args.reveal_prefix, args.require_js,
