@@ -111,7 +111,15 @@ def test_the_compute_figure_draws_every_seed_of_each_recipe_and_the_goals(langua
     assert goals == [(share, acc) for acc, share in frontier.COMPUTE_GOALS]
     legend = [text.get_text() for text in ax.get_legend().get_texts()]
     assert legend[:2] == ["book: 0.920, 1.000", "quick: 0.920–0.930, 0.100"]  # 1 run, 3 runs
-    assert len(legend) == 3 and "0.919" in legend[2]  # the notes' line, named in the legend
+    assert legend[2] == i18n.MESSAGES[language]["trained_on_cpu"]  # what the dashes mean
+    assert len(legend) == 4 and "0.919" in legend[3]  # the notes' line, named in the legend
+
+
+def test_the_compute_figure_shows_every_dot_and_can_leave_the_goals_out():
+    runs = {"quick/0": dict(book_compute_fraction=[0.05, 0.1], test_acc=[0.80, 0.92])}
+    ax = frontier.plot_compute(runs, recipes=("quick",), goals=()).axes[0]
+    assert not [line for line in ax.lines if line.get_marker() == "x"]
+    assert ax.get_ylim()[0] < 0.80  # the first epoch's dot is not cut off at the bottom
 
 
 @pytest.fixture
