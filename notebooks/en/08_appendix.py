@@ -176,7 +176,7 @@ for name, run in runs.items():
 # %%
 sweep = json.loads(Path("../figures/recipes_gpu.json").read_text())["runs"]
 by_compute = {**sweep, **{f"{name}/cpu": run for name, run in compute_runs(runs).items()}}
-plot_compute(by_compute)
+plot_compute(by_compute, goals=())
 plt.show()
 
 to_092 = [compute_to(by_compute[f"quick/{seed}"], 0.92) for seed in (0, 1, "cpu")]
