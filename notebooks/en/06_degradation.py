@@ -39,10 +39,9 @@ present_from_environment();  # D2LRESNET_PRESENT=1: large type for a room
 # test set only: the deeper network is harder to optimise. They called this the
 # **degradation problem** (退化); the residual block of 6.2 is their fix.
 #
-# **Exercise 1 (predict first).** Of a plain and a residual network of the same depth,
-# trained on the same images, which ends with the higher training loss on most seeds? Answer
-# with the string `"plain"` or `"residual"` before you see any result; you check it after
-# your own run.
+# **Exercise 1 (predict first).** Of the plain and residual networks of the greater depth in
+# your run below, which ends with the higher training loss on most seeds? Answer with the
+# string `"plain"` or `"residual"` before you see any result; you check it after your run.
 
 # %%
 answer_6_1 = ...  # your answer: "plain" or "residual"
@@ -79,8 +78,9 @@ plot_degradation(saved, title_extra=i18n.label("saved_run_note"))
 plt.show()
 print_summary(saved)
 
-plain_20, plain_56 = (np.array([run["loss"] for run in saved["plain"][d]]) for d in (20, 56))
-assert (plain_56 > plain_20).all()  # degradation: every seed, every epoch
+plain_loss = {depth: np.array([run["loss"] for run in runs])  # one row per seed
+              for depth, runs in saved["plain"].items()}
+assert (plain_loss[56] > plain_loss[20]).all()  # degradation: every seed, every epoch
 assert all(run["err"][-1] == 0 for depth in (20, 56) for run in saved["residual"][depth])
 
 # %% [markdown]
@@ -278,10 +278,13 @@ for ax, kind in zip(axes, profiles):
     ax.set_title(i18n.label("networks_title", kind=i18n.label(kind), extra=""))
 plt.show()
 
+# the first conv's gradient norm over the last one's, at each depth
+ratios = {kind: [by_depth[d][0][1] / by_depth[d][-1][1] for d in depths]
+          for kind, by_depth in profiles.items()}
 print(" " * 10 + "".join(f"{d:>10}" for d in depths))
-for kind, by_depth in profiles.items():
-    print(i18n.pad(i18n.tr(kind), 10)
-          + "".join(f"{by_depth[d][0][1] / by_depth[d][-1][1]:10.1f}" for d in depths))
+for kind, values in ratios.items():
+    print(i18n.pad(i18n.tr(kind), 10) + "".join(f"{v:10.1f}" for v in values))
+assert all(a < b for a, b in zip(ratios["plain"], ratios["plain"][1:]))  # grows with depth
 
 # %% [markdown]
 # **Try it yourself.** Other depths or sizes, e.g.

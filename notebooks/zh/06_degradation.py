@@ -32,7 +32,7 @@ present_from_environment();  # D2LRESNET_PRESENT=1: large type for a room
 # 何恺明等人（2015）却发现，56层普通网络的**训练误差**比20层的还要高。
 # 这不是过拟合（那只会体现在测试集上），而是更深的网络更难优化。他们把这种现象称为**退化**（degradation）问题；6.2节的残差块就是他们给出的解决办法。
 #
-# **练习1（先预测）。** 同样深的一个普通网络和一个残差网络，在同样的图像上训练，哪一个在多数种子上最后的训练损失更高？
+# **练习1（先预测）。** 在你下面的运行中，较深的那一对普通网络和残差网络，哪一个在多数种子上最后的训练损失更高？
 # 请在看到任何结果之前回答，答案是字符串`"plain"`或`"residual"`；在你自己的运行之后检验。
 
 # %%
@@ -68,8 +68,9 @@ plot_degradation(saved, title_extra=i18n.label("saved_run_note"))
 plt.show()
 print_summary(saved)
 
-plain_20, plain_56 = (np.array([run["loss"] for run in saved["plain"][d]]) for d in (20, 56))
-assert (plain_56 > plain_20).all()  # degradation: every seed, every epoch
+plain_loss = {depth: np.array([run["loss"] for run in runs])  # one row per seed
+              for depth, runs in saved["plain"].items()}
+assert (plain_loss[56] > plain_loss[20]).all()  # degradation: every seed, every epoch
 assert all(run["err"][-1] == 0 for depth in (20, 56) for run in saved["residual"][depth])
 
 # %% [markdown]
@@ -233,10 +234,13 @@ for ax, kind in zip(axes, profiles):
     ax.set_title(i18n.label("networks_title", kind=i18n.label(kind), extra=""))
 plt.show()
 
+# the first conv's gradient norm over the last one's, at each depth
+ratios = {kind: [by_depth[d][0][1] / by_depth[d][-1][1] for d in depths]
+          for kind, by_depth in profiles.items()}
 print(" " * 10 + "".join(f"{d:>10}" for d in depths))
-for kind, by_depth in profiles.items():
-    print(i18n.pad(i18n.tr(kind), 10)
-          + "".join(f"{by_depth[d][0][1] / by_depth[d][-1][1]:10.1f}" for d in depths))
+for kind, values in ratios.items():
+    print(i18n.pad(i18n.tr(kind), 10) + "".join(f"{v:10.1f}" for v in values))
+assert all(a < b for a, b in zip(ratios["plain"], ratios["plain"][1:]))  # grows with depth
 
 # %% [markdown]
 # **动手试一试。** 换别的深度或规模，例如
