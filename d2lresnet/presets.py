@@ -86,8 +86,8 @@ PRESETS = {
                    augment=True, test_flips=True,
                    about="7 epochs at 64x64 with the quick recipe's schedule, and test-time "
                          "flips reported separately"),
-    # smoke's twins: a couple of minutes on a busy 2-core CPU, too short for a plateau, long enough for the deeper
-    # plain net to fall behind (checked on seeds 0-8)
+    # smoke's twins: a couple of minutes on a busy 2-core CPU, too short for a plateau, long
+    # enough for the deeper plain net to fall behind (checked on seeds 0-8)
     "smoke": Preset("smoke", resize=None, num_epochs=2, lr=0.05, batch_size=64, limit=512,
                     test_limit=256, twins=TwinsRun(depths=(8, 20), train_size=192, epochs=6,
                                                    batch_size=32),
