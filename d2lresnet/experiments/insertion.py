@@ -9,6 +9,11 @@ moment of insertion, against a control that adds nothing:
     nets = grow(body, head, channels=8, blocks=2, seed=0)
     curves = insertion_curves(body, head, X, y, channels=8, blocks=2, steps=200, seeds=range(5))
     plot_insertion(curves, steps=200)
+
+The loss is taken with every batch norm normalising by the statistics of all the data, not in
+eval mode: a layer inserted at default init holds running statistics of no data (mean 0,
+variance 1), and during training they trail the weights by some ten steps, so an eval-mode curve
+measures that lag as much as the learning.
 """
 import copy
 
@@ -58,12 +63,17 @@ def grow(body, head, channels, blocks, seed=0):
             for name in VARIANTS}
 
 
-def training_loss(net, X, y):
-    """The loss on all the training data, BatchNorm on its running statistics (eval mode): the
-    function the net computes, not one batch's."""
-    net.eval()
+def outputs(net, X):
+    """The net's output on all of X, each batch norm normalising by the statistics of all of X:
+    the function the optimiser trains, without one batch's noise. It runs a copy in train mode,
+    so the net's own running statistics stay as they were."""
     with torch.no_grad():
-        return F.cross_entropy(net(X), y).item()
+        return copy.deepcopy(net).train()(X)
+
+
+def training_loss(net, X, y):
+    """The loss on all the training data (see outputs)."""
+    return F.cross_entropy(outputs(net, X), y).item()
 
 
 def train(net, X, y, steps, seed=0, every=1, lr=0.02, batch_size=64):
@@ -112,7 +122,7 @@ def plot_insertion(curves, steps, blocks, ax=None):
             ax.semilogy(x, seed_losses, color=color, lw=width, alpha=alpha,
                         label=i18n.label(f"insertion_{name}", n=blocks, layers=2 * blocks)
                         if seed == 0 else None)
-    ax.set(xlabel=i18n.label("steps_after_insertion"), ylabel=i18n.label("training_loss_eval"))
+    ax.set(xlabel=i18n.label("steps_after_insertion"), ylabel=i18n.label("training_loss_all"))
     ax.grid(alpha=0.3, which="both")
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1))  # beside the curves, not on them
     return ax

@@ -144,7 +144,23 @@ MESSAGES = {
         "insertion_plain": "{layers} plain layers", "insertion_residual": "{n} residual blocks",
         "insertion_zero_init": "{n} residual blocks, zero_init_",
         "steps_after_insertion": "steps after insertion",
-        "training_loss_eval": "training loss (all data, eval mode)",
+        "training_loss_all": "training loss (all data, their statistics)",
+        "small_net_trained": "the small net's training loss: {before:.4f} before, {after:.4f} "
+                             "after {steps} steps",
+        "insertion_same": "{name:>9}: loss {loss:.4f} at insertion; the small net's function "
+                          "exactly: {same}",
+        "insertion_row": "{name:>9}: at insertion {at_insertion}; highest {highest}; at the end "
+                         "{at_end}",
+        "eval_mode_loss": "residual, at insertion: loss {eval_mode:.4f} in eval mode (default "
+                          "running statistics), {data:.4f} with the data's statistics",
+        # identity.plot_identity and its table (notebook 01)
+        "identity_plain": "2 plain layers", "identity_residual": "1 residual block",
+        "steps_training_new": "steps training the new layers",
+        "distance_to_identity": "distance to the identity", "grown_loss": "grown net's loss",
+        "identity_never": "never",
+        "identity_close": "5% from the identity", "identity_small_net": "the small net's loss",
+        "identity_row": "{kind:>8}: steps to within 5% of the identity {steps}; at the end: "
+                        "distance {distance}, loss {loss}",
         # exercises.check: the verdict, the form an answer takes, one hint per exercise
         "form_plain_or_residual": "\"plain\" or \"residual\"",
         "hint_06_1": "look at the last epoch of the {depth}-layer curves in your run's figure, "
@@ -159,12 +175,13 @@ MESSAGES = {
         "form_numbers": "a list of whole numbers, like [2, 4]",
         "form_shape": "a shape of three whole numbers, (channels, height, width)",
         "form_letters": "a list of letters, like [\"a\", \"b\"]",
-        "hint_01_1": "count the parameters of one Residual(8, 8) and double it. A 3×3 conv from "
-                     "c to c channels has 9c² weights and c biases; a batch norm layer has γ "
-                     "and β, c of each. count_parameters() counts a block you built.",
+        "hint_01_1": "count one block layer by layer: what a 3×3 convolution holds for each "
+                     "of its output channels, and what a batch norm layer holds per channel; "
+                     "then mind how many blocks there are. count_parameters() counts a block "
+                     "you built.",
         "hint_01_2": "G_k contains G_1 only if one of G_k's bumps sits where G_1's does, at 0 "
-                     "(they all have the same width). G_k's centres are -1 + (2i + 1)/k for "
-                     "i = 0, ..., k - 1; contains(bumps(k), bumps(1)) checks one k.",
+                     "(they all have the same width): look at where bumps() puts the centres. "
+                     "contains(bumps(k), bumps(1)) checks one k.",
         "hint_02_1_channels": "the channels are wrong: a block outputs num_channels channels, "
                               "whatever its input has.",
         "hint_02_1_side": "the channels are right; height and width are not. The first 3×3 "
@@ -365,7 +382,19 @@ MESSAGES = {
         "insertion_plain": "{layers}个普通层", "insertion_residual": "{n}个残差块",
         "insertion_zero_init": "{n}个残差块，zero_init_",
         "steps_after_insertion": "添加之后的步数",
-        "training_loss_eval": "训练损失（全部数据，预测模式）",
+        "training_loss_all": "训练损失（全部数据及其统计量）",
+        "small_net_trained": "小网络的训练损失：训练前{before:.4f}，训练{steps}步后{after:.4f}",
+        "insertion_same": "{name:>9}：添加时的损失{loss:.4f}；与小网络的函数完全相同：{same}",
+        "insertion_row": "{name:>9}：添加时{at_insertion}；最高{highest}；最后{at_end}",
+        "eval_mode_loss": "residual，添加时：预测模式下（默认的移动平均统计量）损失为{eval_mode:.4f}，"
+                          "用数据的统计量时为{data:.4f}",
+        "identity_plain": "2个普通层", "identity_residual": "1个残差块",
+        "steps_training_new": "训练新层的步数",
+        "distance_to_identity": "与恒等映射的距离", "grown_loss": "加深后网络的损失",
+        "identity_never": "未达到",
+        "identity_close": "距恒等映射5%", "identity_small_net": "小网络的损失",
+        "identity_row": "{kind:>8}：进入恒等映射5%以内所用的步数{steps}；最后的距离{distance}，"
+                        "损失{loss}",
         "form_plain_or_residual": "\"plain\"或\"residual\"",
         "hint_06_1": "在你的运行结果图中，逐个种子看{depth}层曲线最后一个迭代周期的值",
         "hint_06_2": "逐个阶段数：每个卷积层连接多少输入通道和输出通道，哪些层有偏置，"
@@ -378,11 +407,11 @@ MESSAGES = {
         "form_numbers": "一个整数列表，例如[2, 4]",
         "form_shape": "由三个整数组成的形状（通道数，高，宽）",
         "form_letters": "一个字母列表，例如[\"a\", \"b\"]",
-        "hint_01_1": "先数出一个Residual(8, 8)的参数，再乘以2。从c个通道到c个通道的3×3卷积层"
-                     "有9c²个权重和c个偏置；批量规范化层有γ和β，各c个。count_parameters()"
-                     "可以数出一个已构建的残差块的参数。",
+        "hint_01_1": "逐层数一个残差块：3×3卷积层的每个输出通道有哪些参数，批量规范化层的每个"
+                     "通道有哪些参数；再看一共有几个残差块。count_parameters()可以数出一个已构建"
+                     "的残差块的参数。",
         "hint_01_2": "只有当G_k的某个鼓包恰好位于G_1的鼓包所在之处（0处）时，G_k才包含G_1"
-                     "（所有鼓包的宽度相同）。G_k的中心是-1 + (2i + 1)/k，i = 0, ..., k - 1；"
+                     "（所有鼓包的宽度相同）：看看bumps()把中心放在哪里。"
                      "contains(bumps(k), bumps(1))检查一个k。",
         "hint_02_1_channels": "通道数不对：无论输入有多少个通道，残差块都输出num_channels个通道。",
         "hint_02_1_side": "通道数对了，高和宽不对。它们由第一个3×3卷积层决定：填充为1在每边各"
