@@ -91,7 +91,9 @@ def _device(text):
     try:
         device = torch.device(text)
     except RuntimeError:
-        raise argparse.ArgumentTypeError(f"expected cuda, mps or cpu, got {text!r}") from None
+        device = None
+    if device is None or device.type not in ("cuda", "mps", "cpu"):  # hpu, xla: torch knows
+        raise argparse.ArgumentTypeError(f"expected cuda, mps or cpu, got {text!r}")  # them
     if device.type == "cuda" and not torch.cuda.is_available() or \
             device.type == "mps" and not torch.backends.mps.is_available():
         raise argparse.ArgumentTypeError(f"{text} is not available on this machine")
@@ -222,8 +224,12 @@ def run_train(args):
         ("lr", args.lr), ("limit", args.limit)] if value is not None}
     preset = presets.get_preset(args.preset, **overrides)
     check_new_or_resumed(args.checkpoint, args.resume)  # before the data is read
-    if not args.json:
-        print(f"preset {preset.name}: {preset.about}")
+    if not args.json:  # what this run trains with: the preset's text, then what was changed
+        changed = [f"{key.replace('num_', '')} {value}" for key, value in overrides.items()
+                   if getattr(presets.PRESETS[preset.name], key) != value]
+        changed += [f"seed {args.seed}"] if args.seed else []
+        print(f"preset {preset.name}: {preset.about}"
+              + (f"; changed here: {', '.join(changed)}" if changed else ""))
     try:
         run = measure(preset.name, args.data, args.seed, args.device, not args.json,
                       checkpoint=args.checkpoint, resume=args.resume,

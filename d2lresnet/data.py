@@ -158,7 +158,8 @@ def find_fashion_mnist(root=None, download=True):
     """A torchvision root folder holding verified Fashion-MNIST; see the module docstring.
 
     Nothing is ever written into ``root`` or ``D2LRESNET_DATA``: a folder in torchvision's
-    layout is used where it is, four loose files are copied (verified) into the cache."""
+    layout is used where it is, four loose files are copied (verified) into the cache. A
+    ``root`` without the data is an error, not a reason to look elsewhere."""
     tried, cache = [], cache_dir()
     for label, folder in [("root", root), ("D2LRESNET_DATA", os.environ.get("D2LRESNET_DATA"))]:
         if not folder:
@@ -169,6 +170,9 @@ def find_fashion_mnist(root=None, download=True):
         if sources:
             _install(sources, cache)
             return cache
+        if label == "root":  # a folder asked for by name: never silently another one
+            raise DataError(f"Fashion-MNIST is not in {folder}: neither the four "
+                            f"*-ubyte(.gz) files nor FashionMNIST/raw/ are there")
         tried.append(f"{label}={folder} (neither the four *-ubyte(.gz) files nor "
                      f"FashionMNIST/raw/ found there)")
     if _check_raw(_raw_dir(cache)):

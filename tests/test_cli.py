@@ -78,6 +78,7 @@ def _bad_inputs(tmp):
     (tmp / "a-file").write_text("")
     (tmp / "notes.pt").write_text("epoch = 3\n")
     (tmp / "not-runs.json").write_text("[]")
+    (tmp / "empty").mkdir(exist_ok=True)
     garbage = tmp / "garbage"  # the four names, wrong bytes
     garbage.mkdir(exist_ok=True)
     for name in FILES:
@@ -121,9 +122,12 @@ def _bad_inputs(tmp):
         (["bench", "--batch-size", "1"], 2, "--batch-size"),
         (["frontier", "--presets", "smoke", "--out", str(tmp / "f.json")], 1, "name a .png"),
         (["frontier", "--presets", "smoke", "--out", str(tmp / "not-runs.png")], 1,
-         f"{tmp / 'not-runs.json'} does not hold saved runs"),
+         f"{tmp / 'not-runs.json'} holds something else, not frontier's runs"),
         (["versus", "--preset", "smoke", "--out", str(tmp / "a-file" / "v.png")], 1,
          "is a file, not a folder"),
+        (["train", "--device", "hpu"], 2, "--device: expected cuda, mps or cpu"),  # torch's
+        (["train", "--checkpoint", f"{tmp}/newdir/", *quick], 1, "names a folder"),
+        (["train", "--data", str(tmp / "empty"), *quick], 1, "Fashion-MNIST is not in"),
     ]
 
 
@@ -319,3 +323,30 @@ def test_a_run_the_machine_cannot_hold_is_refused_before_anything_is_allocated(
     assert words in line, line
     if "would take" in words:
         assert "more than this machine's 64 GB" in line
+
+
+# Issue 35 item 12: what a run says and keeps is what it was asked ---------------------------
+
+T = ["--preset", "smoke", "--limit", "64", "--batch-size", "32", "--precision", "fp32"]
+
+
+def test_the_first_line_says_what_was_changed_from_the_preset(capsys):
+    assert main(["train", *T, "--epochs", "1", "--seed", "5"]) == 0
+    first = capsys.readouterr().out.splitlines()[0]
+    assert first.startswith("preset smoke: seconds, for CI") and first.endswith(
+        "; changed here: epochs 1, batch_size 32, limit 64, seed 5"), first
+
+
+def test_a_resume_under_another_seed_is_refused(tmp_path, capsys):
+    # The seed sets the init and the order of the data: it belongs to the recipe.
+    path = str(tmp_path / "seeded.pt")
+    assert main(["train", *T, "--epochs", "1", "--seed", "3", "--checkpoint", path]) == 0
+    before = (tmp_path / "seeded.pt").read_bytes()
+    for seed, differs in (("4", "seed 3 then, 4 now"), ("0", "seed 3 then, None now")):
+        capsys.readouterr()
+        assert main(["train", *T, "--epochs", "2", "--seed", seed, "--checkpoint", path,
+                     "--resume"]) == 1
+        assert differs in capsys.readouterr().err
+    assert (tmp_path / "seeded.pt").read_bytes() == before
+    assert main(["train", *T, "--epochs", "2", "--seed", "3", "--checkpoint", path,
+                 "--resume"]) == 0

@@ -77,3 +77,42 @@ def test_a_recipe_job_records_the_averages_and_sides_beside_the_recipe(monkeypat
     assert set(run["test_acc_at_sides"]) == {"32", "mean"}
     assert run["test_acc_at_sides"]["mean"] == run["test_acc_at_sides"]["32"]  # one side
     assert run["device"] == "cpu"
+
+
+# Issue 35 items 12 and 15: what was typed wrong is one line, before any process starts -----
+
+import pytest  # noqa: E402
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["--only", "recipes", "--seeds", "0"], "--seeds: expected a whole number at least 1"),
+    (["--processes", "0"], "--processes: expected a whole number at least 1"),
+    (["--device", "hpu"], "--device"),
+    (["--device", "cuda:99"], "--device"),
+    (["--table", "{tmp}/missing.json"], "missing.json is not a saved recipes JSON"),
+    (["--table", "{tmp}/list.json"], 'list.json is not a saved recipes JSON: it holds no "runs"'),
+    (["--sides-of", "{tmp}/notes.pt"], "notes.pt is not a d2lresnet checkpoint"),
+    (["--sides-of", "{tmp}/missing.pt"], "missing.pt: No such file"),
+])
+def test_a_mistake_is_one_line_before_any_run(tmp_path, capsys, monkeypatch, argv, words):
+    import multiprocessing
+
+    from tools import gpu_runs
+    (tmp_path / "list.json").write_text("[]")
+    (tmp_path / "notes.pt").write_text("epoch = 3\n")
+    monkeypatch.setattr(multiprocessing, "get_context", lambda *a: pytest.fail("it ran"))
+    monkeypatch.setattr(gpu_runs.mp, "get_context", lambda *a: pytest.fail("it ran"))
+    with pytest.raises(SystemExit) as exit_:
+        gpu_runs.main([arg.format(tmp=tmp_path) for arg in argv] + ["--out", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2 and words in err and "Traceback" not in err, err
+    assert err.splitlines()[-1].startswith("gpu_runs.py: error:") or "error:" in err
+
+
+def test_the_saved_table_prints_without_a_gpu(capsys):
+    from pathlib import Path
+
+    from tools import gpu_runs
+    saved = Path(__file__).parent.parent / "notebooks" / "figures" / "recipes_gpu.json"
+    assert gpu_runs.main(["--table", str(saved)]) == 0
+    assert capsys.readouterr().out.startswith("| recipe | seeds |")

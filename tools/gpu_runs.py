@@ -16,6 +16,7 @@ import dataclasses
 import json
 import multiprocessing as mp
 import platform
+import sys
 import time
 from pathlib import Path
 
@@ -182,28 +183,68 @@ def format_table(saved, targets=(0.90, 0.92, 0.94)):
     return "\n".join(rows)
 
 
-def main():
+def _positive(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number at least 1, got {value}")
+    return value
+
+
+def _readable_table(path):
+    """A saved recipes JSON ({"runs": {...}}), read now: a bad --table is one line."""
+    try:
+        saved = json.loads(Path(path).read_text())
+        if not isinstance(saved, dict) or not isinstance(saved.get("runs"), dict):
+            raise ValueError('it holds no "runs" object')
+        format_table(saved)
+    except (OSError, ValueError, KeyError, TypeError, IndexError) as err:
+        why = getattr(err, "strerror", None) or str(err).splitlines()[0]
+        raise argparse.ArgumentTypeError(f"{path} is not a saved recipes JSON: {why}") from None
+    return saved
+
+
+def _checkpoint(path):
+    from d2lresnet.checkpoint import CheckpointError, read_checkpoint
+    try:
+        read_checkpoint(path)
+    except OSError as err:
+        raise argparse.ArgumentTypeError(f"{path}: {err.strerror or err}") from None
+    except CheckpointError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+    return path
+
+
+def main(argv=None):
+    from d2lresnet.cli import _device  # cuda, mps or cpu, and on this machine
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="runs/gpu")
     parser.add_argument("--only", choices=("plateau", "recipes"))
-    parser.add_argument("--processes", type=int, default=6)
-    parser.add_argument("--seeds", type=int, default=2, help="seeds per recipe")
-    parser.add_argument("--device", default="cuda")
+    parser.add_argument("--processes", type=_positive, default=6)
+    parser.add_argument("--seeds", type=_positive, default=2, help="seeds per recipe")
+    parser.add_argument("--device", help="cuda (default), mps or cpu")
     parser.add_argument("--recipes", nargs="+", choices=RECIPES, default=list(RECIPES))
-    parser.add_argument("--table", metavar="JSON", help="print a saved recipes JSON as the "
-                        "README's Markdown table, and train nothing")
-    parser.add_argument("--sides-of", nargs="+", metavar="CHECKPOINT",
+    parser.add_argument("--table", metavar="JSON", type=_readable_table,
+                        help="print a saved recipes JSON as the README's Markdown table, and "
+                             "train nothing")
+    parser.add_argument("--sides-of", nargs="+", metavar="CHECKPOINT", type=_checkpoint,
                         help="test saved runs at sides near their own, save --out/sides.json, "
                              "and train nothing")
-    args = parser.parse_args()
-    if args.table:
-        print(format_table(json.loads(Path(args.table).read_text())))
-        return
+    args = parser.parse_args(argv)
+    if args.table:  # trains nothing: no device needed
+        print(format_table(args.table))
+        return 0
     if args.sides_of:
         results = dict(machine=machine(), runs=sides_of_checkpoints(args.sides_of))
         Path(args.out).mkdir(parents=True, exist_ok=True)
         (Path(args.out) / "sides.json").write_text(json.dumps(results, indent=1))
-        return
+        return 0
+    try:  # before any process starts
+        args.device = _device(args.device or "cuda")
+    except argparse.ArgumentTypeError as err:
+        parser.error(f"argument --device: {err}")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     from d2lresnet.data import find_fashion_mnist
@@ -245,4 +286,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

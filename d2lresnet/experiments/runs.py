@@ -47,7 +47,8 @@ def measure(name, data=None, seed=0, device=None, progress=True, build=resnet18,
                                                     **preset.data_options())
     loading = time.perf_counter() - started
     history = train(build(), train_iter, test_iter, preset.num_epochs, preset.lr, device,
-                    recipe=preset, precision=precision, live_plot=False, progress=progress,
+                    recipe=_seeded(preset, seed), precision=precision, live_plot=False,
+                    progress=progress,
                     checkpoint=checkpoint,
                     resume=checkpoint is not None if resume is None else resume)
     spent = training_flops(preset, history.examples, build)
@@ -64,6 +65,19 @@ def measure(name, data=None, seed=0, device=None, progress=True, build=resnet18,
             "machines": history.machines, "others_cpu": history.others_cpu,
             "date": datetime.date.today().isoformat(),
             "interrupted": history.interrupted}
+
+
+def _seeded(preset, seed):
+    """The preset as the recipe a checkpoint records, with the seed where it is not 0: the
+    seed sets the init and the data order, so a resume under another seed is refused (as
+    train() refuses any other change of recipe). Seed 0 adds nothing, so checkpoints saved
+    before the seed was recorded resume as before."""
+    if not seed:
+        return preset
+    seeded = dataclasses.make_dataclass("SeededPreset", [("seed", int, 0)],
+                                        bases=(type(preset),), frozen=True)
+    return seeded(**{f.name: getattr(preset, f.name) for f in dataclasses.fields(preset)},
+                  seed=seed)
 
 
 SHARED_ABOVE = 0.1  # others using more than a tenth of the CPU in an epoch: not measured alone
