@@ -189,8 +189,9 @@ def test_each_notebook_checks_and_solves_its_exercises(prefix, language_folder):
         assert f'assert exercises.check("{number}", {own}' in solution.source
         assert not re.search(rf"\b{name}\b", solution.source), solution.source
         assert solution.metadata["jupyter"] == {"source_hidden": True}  # JupyterLab: collapsed
-        assert solution.metadata["cellView"] == "form"  # Colab: the #@title line only
-        assert solution.source.startswith("#@title ")
+        assert solution.metadata["cellView"] == "form"  # Colab: folded too
+        # folded, JupyterLab shows the first line: a word a student reads, no directive
+        assert solution.source.startswith("# Solution · 解答\n"), solution.source[:40]
         order = [next(i for i, c in enumerate(notebook.cells) if c is cell)
                  for cell in (answer, check, solution)]
         assert order == sorted(order), f"{path.name} {number}: answer, check, solution"

@@ -40,7 +40,7 @@ def test_no_solution_text_survives(language, tmp_path):
         assert gone
         for line in gone:  # as JSON writes it into the file
             assert json.dumps(line)[1:-1] not in text, line
-        assert '"solution"' not in text and "#@title" not in text
+        assert '"solution"' not in text and "# Solution · 解答" not in text
         # Each exercise is still there to answer and check, and nothing answers it.
         answers = re.findall(r"^(answer_\d+_\d+) = (.*)$",
                              "\n".join(c.source for c in student.cells), flags=re.M)

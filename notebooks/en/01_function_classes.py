@@ -298,7 +298,7 @@ answer_1_1 = ...  # your answer
 exercises.check("01.1", answer_1_1)
 
 # %% tags=["solution"] jupyter={"source_hidden": true} cellView="form"
-#@title Solution · 解答
+# Solution · 解答
 conv = 9 * 8 * 8 + 8  # a 3x3 conv from 8 to 8 channels: 9 * 8 * 8 weights, 8 biases
 batch_norm = 2 * 8  # gamma and beta, one of each per channel
 solution_1_1 = 2 * (2 * conv + 2 * batch_norm)  # two blocks of two convs and two batch norms
@@ -316,7 +316,7 @@ answer_1_2 = ...  # your answer
 exercises.check("01.2", answer_1_2)
 
 # %% tags=["solution"] jupyter={"source_hidden": true} cellView="form"
-#@title Solution · 解答
+# Solution · 解答
 # G_k's centres are -1 + (2i + 1)/k; one of them is 0 when 2i + 1 = k, so when k is odd.
 # No sum of bumps elsewhere makes the bump at 0 exactly, so only those classes contain G_1:
 solution_1_2 = [k for k in range(1, 9) if contains(bumps(k), bumps(1))]

@@ -268,7 +268,7 @@ answer_2_1 = ...  # your answer
 exercises.check("02.1", answer_2_1)
 
 # %% tags=["solution"] jupyter={"source_hidden": true} cellView="form"
-#@title Solution · 解答
+# Solution · 解答
 side = (15 + 2 - 3) // 2 + 1  # a 3x3 conv, padding 1, stride 2 (the 1x1 shortcut agrees)
 solution_2_1 = (128, side, side)  # the channels come from num_channels
 block = Residual(64, 128, use_1x1conv=True, strides=2)
@@ -292,7 +292,7 @@ answer_2_2 = ...  # your answer
 exercises.check("02.2", answer_2_2)
 
 # %% tags=["solution"] jupyter={"source_hidden": true} cellView="form"
-#@title Solution · 解答
+# Solution · 解答
 # Without use_1x1conv=True the input is added as it is: (b) changes the channels and (c)
 # the height and width, so neither can add. (a) changes neither; (d) and (e) bring the input
 # to the output's shape with the 1x1 conv (which (e) does not even need).
@@ -311,7 +311,7 @@ answer_2_3 = ...  # your answer
 exercises.check("02.3", answer_2_3)
 
 # %% tags=["solution"] jupyter={"source_hidden": true} cellView="form"
-#@title Solution · 解答
+# Solution · 解答
 solution_2_3 = 64 * 128 + 128  # a weight per (input, output) channel pair, a bias per output
 assert exercises.check("02.3", solution_2_3)
 

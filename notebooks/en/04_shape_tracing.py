@@ -227,7 +227,7 @@ answer_4_1 = ...  # your answer
 exercises.check("04.1", answer_4_1)
 
 # %% tags=["solution"] jupyter={"source_hidden": true} cellView="form"
-#@title Solution · 解答
+# Solution · 解答
 # With these kernels and paddings each of the five stride-2 layers turns a side n into
 # ceil(n / 2), so b5 puts out ceil(n / 32): 1 up to 32, then 2.
 solution_4_1 = 32 + 1
@@ -246,7 +246,7 @@ answer_4_2 = ...  # your answer
 exercises.check("04.2", answer_4_2)
 
 # %% tags=["solution"] jupyter={"source_hidden": true} cellView="form"
-#@title Solution · 解答
+# Solution · 解答
 side = 100
 for kernel, stride, padding in [(7, 2, 3), (3, 2, 1), (3, 2, 1), (3, 2, 1), (3, 2, 1)]:
     side = conv_output_size(side, kernel, stride, padding)  # stem conv, max-pool, b3, b4, b5

@@ -170,7 +170,7 @@ assert (losses("residual", deep)[:, -1] < losses("plain", deep)[:, -1]).all()
 exercises.check("06.1", answer_6_1, results=results)
 
 # %% tags=["solution"] jupyter={"source_hidden": true} cellView="form"
-#@title Solution · 解答
+# Solution · 解答
 # The last epoch's loss of each twin at the deeper depth, one pair per seed.
 last = {kind: [run["loss"][-1] for run in results[kind][deep]] for kind in ("plain", "residual")}
 print(last)
@@ -233,7 +233,7 @@ answer_6_2 = ...  # your answer: an integer
 exercises.check("06.2", answer_6_2)
 
 # %% tags=["solution"] jupyter={"source_hidden": true} cellView="form"
-#@title Solution · 解答
+# Solution · 解答
 # n = 5 blocks per stage; each block: two 3x3 convs without bias and two BatchNorms.
 widths, n = (16, 32, 64), 5
 convs = 1 * 16 * 3 * 3 + sum(c_in * c_out * 3 * 3 + c_out * c_out * 3 * 3

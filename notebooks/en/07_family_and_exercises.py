@@ -148,7 +148,7 @@ answer_7_1 = ...  # your answer
 exercises.check("07.1", answer_7_1)
 
 # %% tags=["solution"] jupyter={"source_hidden": true} cellView="form"
-#@title Solution · 解答
+# Solution · 解答
 solution_7_1 = 64 + 128 + 32 + 32  # the four paths' last layers, concatenated
 assert exercises.check("07.1", solution_7_1)
 
@@ -174,7 +174,7 @@ answer_7_2 = ...  # your answer
 exercises.check("07.2", answer_7_2)
 
 # %% tags=["solution"] jupyter={"source_hidden": true} cellView="form"
-#@title Solution · 解答
+# Solution · 解答
 solution_7_2 = resnet((3, 4, 6, 3))  # Table 1: 3, 4, 6 and 3 basic blocks per stage
 assert exercises.check("07.2", solution_7_2)
 
@@ -198,7 +198,7 @@ answer_7_3 = ...  # your answer
 exercises.check("07.3", answer_7_3)
 
 # %% tags=["solution"] jupyter={"source_hidden": true} cellView="form"
-#@title Solution · 解答
+# Solution · 解答
 conv1 = 1024 * 256 + 256  # 1x1, 1024 -> 256 channels, with a bias per output
 conv2 = 9 * 256 * 256 + 256  # 3x3, 256 -> 256
 conv3 = 256 * 1024 + 1024  # 1x1, 256 -> 1024
@@ -244,7 +244,7 @@ answer_7_4 = ...  # your answer
 exercises.check("07.4", answer_7_4)
 
 # %% tags=["solution"] jupyter={"source_hidden": true} cellView="form"
-#@title Solution · 解答
+# Solution · 解答
 solution_7_4 = ["bn", "relu", "conv", "bn", "relu", "conv", "add"]  # nothing after the addition
 assert exercises.check("07.4", solution_7_4)
 
@@ -276,7 +276,7 @@ answer_7_5 = ...  # your answer
 exercises.check("07.5", answer_7_5)
 
 # %% tags=["solution"] jupyter={"source_hidden": true} cellView="form"
-#@title Solution · 解答
+# Solution · 解答
 from d2lresnet.experiments.twins import cifar_resnet
 
 shape = (1, 1, 32, 32)

@@ -174,7 +174,7 @@ answer_3_1 = ...  # your answer
 exercises.check("03.1", answer_3_1)
 
 # %% tags=["solution"] jupyter={"source_hidden": true} cellView="form"
-#@title Solution · 解答
+# Solution · 解答
 def conv(a, b, k=3):  # k x k weights per channel pair, one bias per output channel
     return k * k * a * b + b
 
@@ -196,7 +196,7 @@ answer_3_2 = ...  # your answer
 exercises.check("03.2", answer_3_2)
 
 # %% tags=["solution"] jupyter={"source_hidden": true} cellView="form"
-#@title Solution · 解答
+# Solution · 解答
 from d2lresnet import resnet
 
 solution_3_2 = 1 + 2 * (4 * 3) + 1  # the 7x7 conv, two 3x3 convs in each of 12 blocks, the FC
