@@ -51,13 +51,42 @@ def _interactive(function, **controls):
     return widget
 
 
-def _int_slider(name, description, value, low, high, step=1):
-    # A slider clamps a value outside its range without a word (100 channels became 16).
+def _check_slider_value(name, value, low, high, step):
     if whole_number(name, value, low, high) % step != low % step:
         raise ValueError(f"{name} must be a multiple of {step} from {low} to {high}, "
                          f"got {value!r}")
-    return widgets.IntSlider(value=value, min=low, max=high, step=step, description=description,
-                             style={"description_width": "initial"})
+    return int(value)
+
+
+class _StrictIntSlider(widgets.IntSlider):
+    """An IntSlider that refuses, in one line, a value it cannot show: ipywidgets clamps
+    height 100 to 32 and casts strides 2.5 to 2 without a word, at the start and later."""
+
+    def __setattr__(self, attribute, value):
+        if attribute == "value" and getattr(self, "_checked_name", None):
+            value = _check_slider_value(self._checked_name, value, self.min, self.max,
+                                        self.step)
+        super().__setattr__(attribute, value)
+
+
+class _StrictDropdown(widgets.Dropdown):
+    """A Dropdown whose wrong value is one line naming the choices, not traitlets'
+    'Invalid selection: value not found'."""
+
+    def __setattr__(self, attribute, value):
+        if attribute == "value" and getattr(self, "_options_values", None) is not None \
+                and value not in self._options_values:
+            raise ValueError(f"{self.description or 'the menu'} must be one of "
+                             f"{', '.join(map(str, self._options_labels))}, got {value!r}")
+        super().__setattr__(attribute, value)
+
+
+def _int_slider(name, description, value, low, high, step=1):
+    slider = _StrictIntSlider(value=_check_slider_value(name, value, low, high, step), min=low,
+                              max=high, step=step, description=description,
+                              style={"description_width": "initial"})
+    slider._checked_name = name  # from now on every value is checked (see _StrictIntSlider)
+    return slider
 
 
 # 6.2: the shape of one residual block's output -------------------------------------------
@@ -167,11 +196,11 @@ def stage_widget(architecture="ResNet-18"):
                                                     i18n.tr("stage_blocks", stage=stage),
                                                     depth, 1, 8)
                      for stage, depth in zip(STAGES, depths)}
-    width_menus = {f"{stage}_channels": widgets.Dropdown(
+    width_menus = {f"{stage}_channels": _StrictDropdown(
                        options=WIDTH_CHOICES, value=width,
                        description=i18n.tr("stage_channels", stage=stage))
                    for stage, width in zip(STAGES, widths)}
-    block_menu = widgets.Dropdown(
+    block_menu = _StrictDropdown(
         options=[(i18n.tr(key), choice) for key, choice in BLOCKS.items()], value=block,
         description=i18n.tr("block"))
     widget = _interactive(describe_stages, **depth_sliders, **width_menus,
@@ -246,6 +275,8 @@ def trace_widget(net=None, input_size=224):
     if net is None:
         with torch.device("meta"):
             net = resnet18()
+    if not isinstance(net, torch.nn.Module):  # else a traceback inside the widget's output
+        raise ValueError(f"net must be a network (an nn.Module), e.g. resnet18(); got {net!r}")
     return _interactive(
         describe_trace,
         input_size=_int_slider("input_size", i18n.tr("input_size"), input_size, 32, 512,

@@ -235,3 +235,41 @@ def test_trace_table_and_plot():
     ax = plot_resolution_and_channels(rows)
     heights = ax.lines[0].get_ydata()
     assert list(heights) == [56, 56, 28, 14, 7]
+
+
+# Issue 35 items 12 and 15: a value a control cannot show is refused in one line -------------
+
+@pytest.mark.parametrize("name, value, words", [
+    ("height", 100, "height must be a whole number from 1 to 32, got 100"),  # was clamped to 32
+    ("strides", 2.5, "strides must be a whole number from 1 to 3, got 2.5"),  # was cast to 2
+    ("input_channels", 0, "input_channels must be a whole number from 1 to 16, got 0")])
+def test_a_slider_refuses_what_it_cannot_show_instead_of_changing_it(name, value, words):
+    widget = block_shape_widget()
+    before = controls(widget)[name].value
+    with pytest.raises(ValueError, match=words):
+        controls(widget)[name].value = value
+    assert controls(widget)[name].value == before
+    controls(widget)["height"].value = 7  # a value it can show still moves it
+    assert widget.result == "output shape (6, 4, 3)"
+
+
+def test_a_trace_slider_refuses_a_size_between_its_steps():
+    with pytest.raises(ValueError, match="input_size must be a multiple of 32"):
+        controls(trace_widget())["input_size"].value = 100
+
+
+@pytest.mark.parametrize("name, value, words", [
+    ("b2_channels", 48, "must be one of 16, 32, 64, 128, 256, 512, 1024, got 48"),
+    ("block", "bottleneck", "must be one of basic")])
+def test_a_menu_refuses_what_it_does_not_offer_in_one_line(name, value, words):
+    widget = stage_widget()
+    with pytest.raises(ValueError, match=words) as err:
+        controls(widget)[name].value = value
+    assert "\n" not in str(err.value)
+    assert widget.result == summarize_stages((2, 2, 2, 2), (64, 128, 256, 512))
+
+
+@pytest.mark.parametrize("net", ["foo", 18, None.__class__])
+def test_the_trace_widget_refuses_what_is_no_network_in_one_line(net):
+    with pytest.raises(ValueError, match="net must be a network"):
+        trace_widget(net=net)
