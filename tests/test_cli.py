@@ -350,3 +350,18 @@ def test_a_resume_under_another_seed_is_refused(tmp_path, capsys):
     assert (tmp_path / "seeded.pt").read_bytes() == before
     assert main(["train", *T, "--epochs", "2", "--seed", "3", "--checkpoint", path,
                  "--resume"]) == 0
+
+
+def test_shapes_builds_the_network_on_the_meta_device(monkeypatch, capsys):
+    # --input 1,1000000,1,1 passed the input cap, then allocated 12.5 GB of stem weights.
+    from d2lresnet import shapes
+    traced, real_print_trace = [], shapes.print_trace
+
+    def print_trace(net, input_shape):
+        traced.append({p.device.type for p in net.parameters()})
+        return real_print_trace(net, input_shape)
+
+    monkeypatch.setattr(shapes, "print_trace", print_trace)
+    assert main(["shapes", "--input", "1,1000,1,1"]) == 0
+    assert traced == [{"meta"}]
+    assert capsys.readouterr().out.splitlines()[-1].endswith("torch.Size([1, 10])")
