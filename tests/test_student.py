@@ -268,3 +268,10 @@ def test_a_read_only_output_folder_is_one_line_before_anything_is_built(tmp_path
                                 cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 2 and result.stderr.count("\n") == 1, result.stderr
     assert "cannot write in" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_the_readme_says_the_checks_teach_and_names_tools_that_grade():
+    # Issue 35 item 10: a kernel can be patched, so a check in it is no grade.
+    text = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
+    assert "The checks teach; they do not grade." in text
+    assert "nbgrader" in text and "hidden tests" in text and "otter-grader" in text
