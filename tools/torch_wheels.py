@@ -19,6 +19,7 @@ if sys.version_info < (3, 11):  # before anything newer is imported: say it plai
              "Install a newer Python and run e.g. `make PYTHON=python3.12 lab` after `make clean`.")
 
 import argparse
+import http.client
 import os
 import platform
 import re
@@ -61,8 +62,8 @@ def reachable(index, timeout=PROBE_TIMEOUT_S):
     try:
         with urllib.request.urlopen(f"{index.rstrip('/')}/torch/", timeout=timeout):
             return True
-    except (OSError, ValueError):  # URLError, refused, timed out, DNS, malformed URL
-        return False
+    except (OSError, ValueError, http.client.HTTPException):  # URLError, refused, timed
+        return False                                           # out, DNS, malformed URL
 
 
 def pip_install(kind, index):
@@ -78,6 +79,9 @@ def main(argv=None, run=subprocess.run):
                         help="say which wheels and print the pip command; install nothing")
     dry_run = parser.parse_args(argv).dry_run  # --help or a typo stops here, before pip
     index = os.environ.get("D2LRESNET_TORCH_INDEX", CPU_INDEX)
+    if not re.fullmatch(r"(https?|file)://\S+", index):  # a space: http.client's traceback
+        raise SystemExit(f"D2LRESNET_TORCH_INDEX must be a URL (https://..., no spaces), "
+                         f"not {index!r}")
     kind, why = choose(os.environ.get("D2LRESNET_TORCH"), platform.system(),
                        shutil.which("nvidia-smi") is not None)
     if kind == "cpu" and not reachable(index):
