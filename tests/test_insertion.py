@@ -276,3 +276,20 @@ def test_identity_smoke_settings_are_shorter_but_keep_three_seeds():
     smoke, default = identity.settings("smoke"), identity.settings("quick")
     assert len(smoke["seeds"]) >= 3 and smoke["steps"] < default["steps"]
     assert len(default["seeds"]) >= 3
+
+
+def test_the_insertion_run_is_announced_from_one_timed_chunk(capsys):
+    from itertools import count
+
+    from d2lresnet.experiments.insertion import estimate_insertion
+    torch.manual_seed(0)
+    X = torch.rand(64, 1, 8, 8)
+    y = (X[..., :4].mean((1, 2, 3)) > X[..., 4:].mean((1, 2, 3))).long()
+    body = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU())
+    head = nn.Sequential(nn.Flatten(), nn.Linear(4 * 8 * 8, 2))
+    ticks = count(step=40.0)  # every timed chunk lasts 40 s
+    i18n.set_language("en")
+    seconds = estimate_insertion(body, head, X, y, 4, 1, steps=300, seeds=range(5), every=10,
+                                 clock=lambda: next(ticks))
+    assert seconds == 40.0 * 30 * 5  # 30 chunks of 10 steps, 5 seeds
+    assert "about 1.7 hours" in capsys.readouterr().out

@@ -16,6 +16,7 @@ variance 1), and during training they trail the weights by some ten steps, so an
 measures that lag as much as the learning.
 """
 import copy
+import time
 
 import numpy as np
 import torch
@@ -24,6 +25,7 @@ from torch.nn import functional as F
 
 from .. import i18n
 from ..blocks import Residual
+from ..machine import announce, time_steps
 from ..presets import default_preset_name
 
 VARIANTS = ("control", "plain", "residual", "zero_init")
@@ -103,6 +105,16 @@ def insertion_curves(body, head, X, y, channels, blocks, steps, seeds, every=1):
         for name, net in grow(body, head, channels, blocks, seed).items():
             curves[name].append(train(net, X, y, steps, seed=seed, every=every))
     return {name: np.array(losses) for name, losses in curves.items()}
+
+
+def estimate_insertion(body, head, X, y, channels, blocks, steps, seeds, every=1,
+                       clock=time.perf_counter):
+    """Seconds that insertion_curves(...) will take here, printed before it starts: ``every``
+    steps of the four variants on one seed, timed after one such chunk to warm up, times the
+    run's chunks and seeds."""
+    def chunk():
+        insertion_curves(body, head, X, y, channels, blocks, every, seeds[:1], every)
+    return announce(time_steps(chunk, n=1, clock=clock) * (steps // every) * len(seeds))
 
 
 def plot_insertion(curves, steps, blocks, ax=None):

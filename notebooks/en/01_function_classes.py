@@ -199,10 +199,12 @@ assert unchanged == {"control": True, "plain": False, "residual": False, "zero_i
 # momentum 0.9, the same batches) for 300 steps on 5 seeds (30 on 3 under `smoke`).
 
 # %%
-from d2lresnet.experiments.insertion import insertion_curves, plot_insertion, settings
+from d2lresnet.experiments.insertion import (estimate_insertion, insertion_curves,
+                                             plot_insertion, settings)
 from d2lresnet.presets import default_preset_name
 
 run = settings()
+estimate_insertion(body, head, X, y, channels, blocks, run["steps"], run["seeds"], run["every"])
 curves = insertion_curves(body, head, X, y, channels, blocks, run["steps"], run["seeds"],
                           every=run["every"])
 plot_insertion(curves, run["steps"], blocks)

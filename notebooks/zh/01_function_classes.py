@@ -169,10 +169,12 @@ assert unchanged == {"control": True, "plain": False, "residual": False, "zero_i
 # 只有零初始化的网络，连最后一位都不差。现在用同样的方式训练这四种网络（SGD，学习率0.02，动量0.9，相同的小批量），在5个种子上各训练300步（`smoke`下在3个种子上各训练30步）。
 
 # %%
-from d2lresnet.experiments.insertion import insertion_curves, plot_insertion, settings
+from d2lresnet.experiments.insertion import (estimate_insertion, insertion_curves,
+                                             plot_insertion, settings)
 from d2lresnet.presets import default_preset_name
 
 run = settings()
+estimate_insertion(body, head, X, y, channels, blocks, run["steps"], run["seeds"], run["every"])
 curves = insertion_curves(body, head, X, y, channels, blocks, run["steps"], run["seeds"],
                           every=run["every"])
 plot_insertion(curves, run["steps"], blocks)
