@@ -42,7 +42,7 @@ def test_no_solution_text_survives(language, tmp_path):
             assert json.dumps(line)[1:-1] not in text, line
         assert '"solution"' not in text and "# Solution · 解答" not in text
         # Each exercise is still there to answer and check, and nothing answers it.
-        answers = re.findall(r"^(answer_\d+_\d+) = (.*)$",
+        answers = re.findall(r"^(answer_\d+[a-z]*_\d+) = (.*)$",
                              "\n".join(c.source for c in student.cells), flags=re.M)
         assert answers and all(value.startswith("...  # your answer") for _, value in answers)
         checks = [c for c in student.cells if "exercises.check(" in c.source]
@@ -212,7 +212,7 @@ def test_running_a_copys_exercise_cells_leaves_every_answer_unanswered(language,
         assert not worked, worked
         names = _Names(exercises=Exercises())  # one kernel per notebook
         for cell in student.cells:
-            if cell.cell_type == "code" and re.search(r"answer_\d+_\d+", cell.source):
+            if cell.cell_type == "code" and re.search(r"answer_\d+[a-z]*_\d+", cell.source):
                 exec(cell.source, {}, names)
     assert len(checked) >= 10 and all(answer is Ellipsis for answer in checked.values()), checked
 
@@ -275,3 +275,11 @@ def test_the_readme_says_the_checks_teach_and_names_tools_that_grade():
     text = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
     assert "The checks teach; they do not grade." in text
     assert "nbgrader" in text and "hidden tests" in text and "otter-grader" in text
+
+
+def test_a_lettered_notebooks_answers_are_guarded_too(tmp_path, capsys):
+    # 06b's exercises are answer_6b_1, answer_6b_2: the same rules hold for them.
+    nb = _exercise("answer_6b_1 = ...  # your answer", "answer_6b_1 += 512",
+                   ("markdown", "Check it.", []), 'exercises.check("06b.1", answer_6b_1)')
+    assert _build(tmp_path, nb, "06b_x.ipynb") == 2
+    assert "it sets answer_6b_1 to something other than ..." in capsys.readouterr().err

@@ -29,7 +29,7 @@ from tools.execute_notebook import check_output_dir, read_notebook, write_new
 from tools.pages import check_present_output, copy_figures, relink_figures
 
 SOLUTION_TAG = "solution"
-_ANSWER = re.compile(r"answer_\d+_\d+")
+_ANSWER = re.compile(r"answer_\d+[a-z]*_\d+")  # answer_2_1, answer_6b_1
 _CHECK = re.compile(r"\bexercises\.check\(")
 _WORKED = re.compile(r"^\W*(worked answer|参考答案|解答)", re.I)
 # What reaches a variable through a string, where no parser can tell which one.
