@@ -21,7 +21,8 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from . import i18n
-from .checkpoint import check_new_or_resumed, load_checkpoint, save_checkpoint, saved_epoch
+from .checkpoint import (check_new_or_resumed, load_checkpoint, release_lock, save_checkpoint,
+                         saved_epoch)
 from .drawing.plots import ProgressPlot
 from .machine import choose_precision, cpu_seconds, describe_machine, others_share
 
@@ -215,6 +216,8 @@ def train(net, train_iter, test_iter, num_epochs, lr, device=None, *, recipe=Non
         saver.say_what_is_saved()
     finally:
         shown.close()
+        if checkpoint:
+            release_lock(checkpoint)  # however the run ended (a diverged one too)
     return history
 
 

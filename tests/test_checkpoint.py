@@ -320,6 +320,16 @@ def test_a_second_run_of_one_checkpoint_is_refused_while_the_first_holds_it(tmp_
     assert sorted(p.name for p in tmp_path.iterdir()) == ["same.pt"]  # no lock file left
 
 
+def test_a_run_that_fails_lets_its_checkpoint_go(tmp_path, tiny_data):
+    def fail(*args):
+        raise RuntimeError("a cell interrupted by an error")
+    path = tmp_path / "ck.pt"
+    with pytest.raises(RuntimeError, match="interrupted by an error"):
+        train(tiny_net(), *tiny_data, num_epochs=1, lr=0.1, device="cpu", checkpoint=path,
+              progress=False, on_batch=fail)
+    assert not (tmp_path / ".ck.pt.lock").exists()  # held until the kernel ended before
+
+
 def test_a_killed_runs_temporary_file_is_removed_by_the_next_run(tmp_path):
     path = tmp_path / "ck.pt"
     stale = tmp_path / ".ck.pt.k1ll3d.tmp"  # what SIGKILL during a save leaves
