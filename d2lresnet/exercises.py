@@ -300,6 +300,28 @@ def _twin_parameters(answer):
     return None if _whole_number(answer) == expected else i18n.tr("hint_06_2")
 
 
+# 06b: why residual blocks work ---------------------------------------------------------------
+
+def _twin_blocks(depth):
+    from .experiments.twins import CifarBlock, cifar_resnet, depth_to_n
+    return sum(isinstance(m, CifarBlock) for m in cifar_resnet(depth_to_n(depth)).modules())
+
+
+@exercise("06b.1")
+def _paths(answer):
+    """Veit et al.'s reading: at every block a path takes the branch or the shortcut. How many
+    paths from input to output has the 20-layer residual twin?"""
+    return None if _whole_number(answer) == 2 ** _twin_blocks(20) else i18n.tr("hint_06b_1")
+
+
+@exercise("06b.2")
+def _paths_through(answer):
+    """How many of the 20-layer residual twin's paths pass through exactly three residual
+    branches (and take the shortcut at every other block)?"""
+    expected = math.comb(_twin_blocks(20), 3)
+    return None if _whole_number(answer) == expected else i18n.tr("hint_06b_2")
+
+
 # 05: training ------------------------------------------------------------------------------
 
 @exercise("05.1")

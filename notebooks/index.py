@@ -26,6 +26,7 @@
 # | 6.3 查看形状 | [04 查看形状](zh/04_shape_tracing.ipynb) | [04 Tracing shapes](en/04_shape_tracing.ipynb) |
 # | 6.4 训练 | [05 训练](zh/05_training.ipynb) | [05 Training](en/05_training.ipynb) |
 # | 更深的网络 · going deeper | [06 退化问题](zh/06_degradation.ipynb) | [06 Degradation](en/06_degradation.ipynb) |
+| 为什么有效 · why it works | [06b 残差块为什么有效](zh/06b_why_residuals_work.ipynb) | [06b Why residual blocks work](en/06b_why_residuals_work.ipynb) |
 # | ResNet家族与练习 · family, exercises | [07 ResNet家族与练习](zh/07_family_and_exercises.ipynb) | [07 The family and the exercises](en/07_family_and_exercises.ipynb) |
 # | 附录 · appendix | [08 附录：多快、在什么机器上、为什么](zh/08_appendix.ipynb) | [08 Appendix: how fast, on what machine, and why](en/08_appendix.ipynb) |
 #

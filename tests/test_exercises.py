@@ -33,6 +33,9 @@ ANSWERS = {
     "05.2": ("shirt", ["t-shirt", 0, "coat", "trouser"]),  # RUNS below; no trousers in that run
     "06.1": ("plain", ["residual"]),
     "06.2": (463_866, [463_866 - 650, 460_000, 470_000]),
+    # 9 blocks, each passed by its branch or its shortcut: 2^9 paths, C(9, 3) through 3 branches
+    "06b.1": (512, [9, 20, 18, 2 ** 20, 2 ** 18]),
+    "06b.2": (84, [3, 9, 27, 512, 504]),
     "07.1": (64 + 128 + 32 + 32, [192, 64, 128 + 32 + 32]),
     # 1x1 1024->256, 3x3 256->256, 1x1 256->1024, with biases; BatchNorms 2 x (256 + 256 + 1024)
     "07.2": (resnet((3, 4, 6, 3)), [resnet((2, 2, 2, 2)), resnet((3, 4, 6, 2)),

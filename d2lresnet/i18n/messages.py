@@ -266,6 +266,23 @@ MESSAGES = {
                      "blocks, a stage that halves the side doubles the channels, so every "
                      "block costs about the same; the first layer and the head cost little. "
                      "count_flops() counts both networks.",
+        # notebook 06b: gradients.without_shortcuts, lesion.plot_lesions, landscape
+        "twin": "{kind}-{depth}", "resnet18_plain": "ResNet-18 without shortcuts",
+        "rel_grad_ylabel": "‖weight gradient‖ / ‖weights‖",
+        "grad_title_trained": "after {steps} training steps",
+        "lesion_xlabel": "deleted block (input side to output side)",
+        "lesion_title": "test accuracy with one block deleted",
+        "landscape_step": "step along a filter-normalised direction",
+        "landscape_loss": "training loss (log scale)", "direction": "direction {k}",
+        "grad_spread_line": "seed {seed}, {net}: spread {before:.1f} at initialisation, "
+                            "{after:.1f} after training (mean training loss {loss:.2f})",
+        "lesion_line": "{net}: intact {intact:.3f}; one block deleted: {low:.3f} to {high:.3f} "
+                       "(on average {drop:.3f} lower)",
+        "rough_line": "{net}: roughness {line:.3f} along the line, {plane:.3f} over the plane",
+        "hint_06b_1": "at each block a path has two ways to go on; count the choices along "
+                      "the whole network and how choices at different blocks combine",
+        "hint_06b_2": "a path is fixed by the set of blocks where it takes the branch; count "
+                      "the sets of that size, the order of the blocks being given",
     },
     "zh": {
         "residual_block": "残差块", "residual_mapping": "残差映射",
@@ -482,6 +499,23 @@ MESSAGES = {
         "hint_07_5": "不要按层数算：三个阶段各有n个残差块，边长减半的阶段通道数加倍，所以每个"
                      "残差块的计算量大致相同；第一层和输出层的计算量很小。count_flops()可以数出"
                      "两个网络的计算量。",
+        # notebook 06b: gradients.without_shortcuts, lesion.plot_lesions, landscape
+        "twin": "{depth}层{kind}网络", "resnet18_plain": "去掉跨层数据通路的ResNet-18",
+        "rel_grad_ylabel": "‖权重梯度‖ / ‖权重‖",
+        "grad_title_trained": "训练{steps}步之后",
+        "lesion_xlabel": "删除的块（从输入端到输出端）",
+        "lesion_title": "删除一个块后的测试精度",
+        "landscape_step": "沿滤波器归一化方向的步长",
+        "landscape_loss": "训练损失（对数刻度）", "direction": "方向{k}",
+        "grad_spread_line": "种子{seed}，{net}：初始化时的比值{before:.1f}，训练后{after:.1f}"
+                            "（平均训练损失{loss:.2f}）",
+        "lesion_line": "{net}：完整时{intact:.3f}；删除一个块后{low:.3f}至{high:.3f}"
+                       "（平均降低{drop:.3f}）",
+        "rough_line": "{net}：沿直线的粗糙度{line:.3f}，平面上的粗糙度{plane:.3f}",
+        "hint_06b_1": "在每个残差块处，一条路径有两种走法；沿整个网络数一数这些选择，"
+                      "想一想不同残差块处的选择如何组合",
+        "hint_06b_2": "一条路径由它经过残差分支的那些残差块确定；残差块的顺序是固定的，"
+                      "数一数有多少个这样大小的集合",
     },
 }
 
