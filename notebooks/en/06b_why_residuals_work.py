@@ -193,15 +193,17 @@ for (kind, depth), value in rough.items():
                   line=landscape.roughness(lines[kind, depth]),
                   plane=landscape.roughness(planes[kind, depth])))
 
-# Around the deeper residual twin the loss is one valley, along every line of the grid.
-assert rough["residual", deep] < 0.01
+# Around the deeper residual twin the loss is one valley, up to bumps of hundredths of a
+# decade along the lines of the grid.
+assert rough["residual", deep] < 0.05
 if deep >= 56:  # the paper's depth: plain-56 rough, residual-56 smooth
-    assert rough["plain", deep] > rough["residual", deep] + 0.05
+    assert rough["plain", deep] > rough["residual", deep] + 0.1
 
 # %% [markdown]
 # The roughness counts, in decades of loss, how far the loss goes up and down along each line
 # of the grid beyond one descent into a valley and one climb out: 0 on a bowl of any
-# steepness. Around the deeper residual twin the loss falls into one valley from every side.
+# steepness. Around the deeper residual twin the loss falls into one valley, with at most
+# tiny bumps.
 # Li et al.'s claim is about 56 layers: there the plain twin's loss is a plateau of bumps
 # around the trained weights, and the cell checks it when your twins have 56 layers (not
 # under `smoke`, whose twins have 8 and 20, where both kinds look smooth, as in the paper).

@@ -178,14 +178,15 @@ for (kind, depth), value in rough.items():
                   line=landscape.roughness(lines[kind, depth]),
                   plane=landscape.roughness(planes[kind, depth])))
 
-# Around the deeper residual twin the loss is one valley, along every line of the grid.
-assert rough["residual", deep] < 0.01
+# Around the deeper residual twin the loss is one valley, up to bumps of hundredths of a
+# decade along the lines of the grid.
+assert rough["residual", deep] < 0.05
 if deep >= 56:  # the paper's depth: plain-56 rough, residual-56 smooth
-    assert rough["plain", deep] > rough["residual", deep] + 0.05
+    assert rough["plain", deep] > rough["residual", deep] + 0.1
 
 # %% [markdown]
 # 粗糙度以损失的数量级为单位，度量损失沿网格的每条线在一次下降进入谷底和一次爬出谷底之外还上下起伏
-# 了多少：对任何陡峭程度的碗形曲面，它都是0。在较深的残差网络周围，损失从每个方向都落入同一个谷底。
+# 了多少：对任何陡峭程度的碗形曲面，它都是0。在较深的残差网络周围，损失落入同一个谷底，至多有微小的起伏。
 # Li等人的结论是关于56层网络的：在那里，普通网络的损失是训练好的权重周围一片起伏不平的高原；当你的
 # 孪生网络有56层时，代码单元会检查这一点（`smoke`下不检查，它的孪生网络只有8层和20层，两种网络看起来
 # 都很平滑，和论文一致）。
