@@ -19,7 +19,7 @@
 # When does adding layers make a network better? You will fit curves with nested and
 # non-nested function classes, grow a small trained network three ways, and train new layers
 # into the identity mapping: plain layers against a residual block. Run All takes
-# ⟨RUN-ALL-TIME⟩ under the default preset on a 2-core CPU.
+# about 90 seconds under the default preset on a 2-core CPU.
 
 # %% tags=["setup"] jupyter={"source_hidden": true}
 from d2lresnet import i18n

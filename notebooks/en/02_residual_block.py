@@ -19,7 +19,7 @@
 # You will take the notes' residual block apart: zero one weight layer to make it the
 # identity mapping, check its layers, and see why a block that changes the shape needs a
 # $1\times 1$ convolution. Then try shapes with sliders and answer three exercises. Run All
-# takes ⟨RUN-ALL-TIME⟩ under the default preset on a 2-core CPU.
+# takes about 10 seconds under the default preset on a 2-core CPU.
 
 # %% tags=["setup"] jupyter={"source_hidden": true}
 from d2lresnet import i18n

@@ -20,7 +20,7 @@
 # after each stage: *the resolution falls and the number of channels rises, until the global
 # average pooling layer gathers all the features* (分辨率降低，通道数量增加，直到全局平均汇聚层聚集所有特征).
 # We reproduce that printout, work each side out with the output-size formula, and see what
-# other input sizes do. Run All takes ⟨RUN-ALL-TIME⟩ under the default preset on a 2-core CPU.
+# other input sizes do. Run All takes about 10 seconds under the default preset on a 2-core CPU.
 
 # %% tags=["setup"] jupyter={"source_hidden": true}
 from d2lresnet import i18n

@@ -19,7 +19,7 @@
 # The notes: *although ResNet's main architecture is similar to GoogLeNet's, it is simpler and
 # easier to modify.* You build the family of the ResNet paper's Table 1 from one table, change
 # one number in GoogLeNet and in ResNet, then answer the book's five exercises. Nothing
-# trains: Run All takes ⟨RUN-ALL-TIME⟩ under the default preset on a 2-core CPU.
+# trains: Run All takes about 15 seconds under the default preset on a 2-core CPU.
 
 # %% tags=["setup"] jupyter={"source_hidden": true}
 from d2lresnet import i18n

@@ -22,7 +22,7 @@
 # bf16 and `channels_last` do, ResNet-18 against a plain CNN, the multiply-adds of the ResNet
 # family, ResNeXt's grouped convolutions, and the gradient along a pre-activation stack's
 # shortcuts (notebook 07's Exercise 4, continued). Nothing here trains: the runs were measured
-# once, saved in `notebooks/figures/`, and are read back. Run All takes ⟨RUN-ALL-TIME⟩ under
+# once, saved in `notebooks/figures/`, and are read back. Run All takes about 20 seconds under
 # the default preset on a 2-core CPU.
 
 # %% tags=["setup"] jupyter={"source_hidden": true}

@@ -16,7 +16,7 @@
 # %% [markdown]
 # # ResNet家族与练习
 #
-# 笔记中写道：“虽然ResNet的主体架构跟GoogLeNet类似，但ResNet架构更简单，修改也更方便。”本笔记本用一张表构建出ResNet论文表1中的整个家族，分别在GoogLeNet和ResNet中改动一个数，然后完成书中的五道练习。这里不训练网络：在默认预设下，双核CPU上“全部运行”（Run All）约需⟨RUN-ALL-TIME⟩。
+# 笔记中写道：“虽然ResNet的主体架构跟GoogLeNet类似，但ResNet架构更简单，修改也更方便。”本笔记本用一张表构建出ResNet论文表1中的整个家族，分别在GoogLeNet和ResNet中改动一个数，然后完成书中的五道练习。这里不训练网络：在默认预设下，双核CPU上“全部运行”（Run All）约需15秒。
 
 # %% tags=["setup"] jupyter={"source_hidden": true}
 from d2lresnet import i18n
