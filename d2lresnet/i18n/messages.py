@@ -86,14 +86,14 @@ MESSAGES = {
         # notebook 05: the student's result line under the notes'
         "result_notes": "<- the notes (book recipe, 10 epochs, CPU)",
         "result_ours": "<- this run ({preset})",
+        "result_saved": "<- the saved run ({preset})",
+        "saved_run": "The saved run ({preset}: {epochs} epochs, test acc {test_acc}); the cells "
+                     "below read it, not the run above.",
         "compare_book": "The same recipe: test accuracy after ten epochs is one draw from a "
                         "swing (the saved run: {low} to {high} after epoch 4).",
         "compare_smoothed": "Another recipe ({preset}): label smoothing {smoothing} puts a "
                             "floor under its loss, which cannot be compared with the notes'; "
                             "compare test accuracy only.",
-        "compare_smoke": "A check that the code runs ({preset}: {steps} steps on {images} "
-                         "images): its numbers compare with nothing; the saved book run is "
-                         "the one to read.",
         # degradation.plot_degradation, gradients.plot_grad_norms
         "plain": "plain", "residual": "residual",
         "networks_title": "{kind} networks{extra}",
@@ -222,11 +222,10 @@ MESSAGES = {
         "form_network": "a network (an nn.Module), like resnet(...)",
         "form_layer_names": "a list of layer names, like [\"conv\", \"bn\", \"relu\"]",
         "form_positive_number": "a positive number",
-        "hint_05_1": "SGD updates the weights once per minibatch: count the minibatches of 256 "
-                     "in 60,000 images (the last one is smaller, and it counts), then multiply "
-                     "by the epochs.",
-        "hint_05_2": "a row of the confusion matrix holds one true class's test images: divide "
-                     "its diagonal entry by the row's sum and look for the smallest share.",
+        "hint_05_1": "SGD updates the weights once per minibatch, and in every epoch each "
+                     "training image is in exactly one minibatch.",
+        "hint_05_2": "a row of the confusion matrix holds one true class's test images, and "
+                     "its diagonal entry those the network got right.",
         "hint_07_1": "an Inception block does not add its paths, it joins them along the "
                      "channels (torch.cat in its forward): what does each path contribute?",
         "hint_07_2_layers": "your network has {layers} layers as the notes count them; Table 1 "
@@ -349,12 +348,13 @@ MESSAGES = {
                       "则是每秒{rate}个样本；{precision}）",
         "result_notes": "<- 笔记（book训练方案，10个迭代周期，CPU）",
         "result_ours": "<- 本次运行（{preset}）",
+        "result_saved": "<- 保存的运行（{preset}）",
+        "saved_run": "保存的运行（{preset}：{epochs}个迭代周期，测试精度{test_acc}）；下面的单元格"
+                     "读取的是它，而不是上面那次运行。",
         "compare_book": "同一个训练方案：10个迭代周期后的测试精度只是一次摆动中的抽样"
                         "（保存的那次运行在第4个迭代周期之后介于{low}和{high}之间）。",
         "compare_smoothed": "另一个训练方案（{preset}）：标签平滑（{smoothing}）给损失设了下限，"
                             "损失无法与笔记的比较，只能比较测试精度。",
-        "compare_smoke": "只检验代码能否运行（{preset}：在{images}张图像上训练{steps}步）：这些数字"
-                         "不能与任何结果比较，要看的是保存的book运行。",
         "plain": "普通", "residual": "残差",
         "networks_title": "{kind}网络{extra}", "smoke_run_note": "（冒烟运行：只检验流程）",
         "saved_run_note": "（保存的运行）",
@@ -463,10 +463,10 @@ MESSAGES = {
         "form_network": "一个网络（nn.Module），例如resnet(...)",
         "form_layer_names": "一个层名称列表，例如[\"conv\", \"bn\", \"relu\"]",
         "form_positive_number": "一个正数",
-        "hint_05_1": "每个小批量更新一次权重：数一数60000张图像能分成多少个大小为256的小批量"
-                     "（最后一个较小，也算在内），再乘以迭代周期数。",
-        "hint_05_2": "混淆矩阵的一行是同一个真实类别的测试图像：用对角线上的数除以该行之和，"
-                     "找出最小的比例。",
+        "hint_05_1": "随机梯度下降每个小批量更新一次权重，而在每个迭代周期中，每张训练图像"
+                     "恰好属于一个小批量。",
+        "hint_05_2": "混淆矩阵的一行是同一个真实类别的测试图像，行中对角线上的数是其中分类"
+                     "正确的。",
         "hint_07_1": "Inception块不把各条路径相加，而是沿通道维把它们连结起来（见forward中的"
                      "torch.cat）：每条路径各贡献多少个通道？",
         "hint_07_2_layers": "按笔记的数法，你的网络有{layers}层；表1给出ResNet-34每个模块的"
