@@ -72,6 +72,10 @@ def test_the_title_comes_first_then_the_hidden_setup(language, name):
     first, second = cells[0], cells[1]
     assert first.cell_type == "markdown" and first.source.lstrip().startswith("# "), \
         f"{language}/{name} opens on {first.source[:40]!r}, not its title"
+    # ... and says how long Run All takes (measured, not a placeholder)
+    assert re.search(r"\d+ (seconds|minutes)|\d+(秒|分钟)", first.source), \
+        f"{language}/{name}: the first paragraph says no run time"
+    assert "⟨" not in first.source, f"{language}/{name}: a placeholder is left in the title"
     assert second.cell_type == "code" and "set_notebook_language" in second.source, \
         f"{language}/{name}: the setup cell comes right after the title"
     assert second.metadata.get("jupyter", {}).get("source_hidden") is True, \

@@ -20,7 +20,7 @@
 # 笔记本06展示了结果：较深的普通网络比较浅的训练得更差，而它的残差网络孪生兄弟不会。本笔记本用此后
 # 几篇论文中的三种测量，在你自己运行的结果上找出原因：梯度如何分布在ResNet-18的各层上；删除一个块后，
 # 训练好的网络损失了什么（Veit等人，2016）；以及训练好的权重周围的损失是什么形状（Li等人，2018）。
-# 在默认预设下，在2核CPU上“全部运行”需要⟨RUN-ALL-TIME⟩。
+# 在默认预设下，在2核CPU上“全部运行”需要约12分钟。
 
 # %% tags=["setup"] jupyter={"source_hidden": true}
 from d2lresnet import i18n
@@ -37,6 +37,7 @@ from d2lresnet import resnet18
 from d2lresnet.data import load_fashion_mnist
 from d2lresnet.experiments import gradients, landscape, lesion
 from d2lresnet.experiments.degradation import run_config
+from d2lresnet.experiments.twins import estimate_twins
 from d2lresnet.presets import default_preset_name
 from d2lresnet.train import init_weights
 
@@ -117,6 +118,7 @@ assert all(spread(a[PLAIN]) < spread(b[PLAIN]) / 2 for a, b in zip(trained, at_i
 # %%
 config = run_config(PRESET)
 seed = config["seeds"][0]
+estimate_twins(**{**config, "seeds": (seed,)});
 twins, _ = lesion.train_twins(train_images, train_labels, **config, seed=seed)
 subset = lesion.training_subset(config["train_size"], seed)
 size = lesion.settings(PRESET)["images"]
