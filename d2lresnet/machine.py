@@ -1,11 +1,11 @@
 """The machine in front of the student: what it is, how fast it runs, how long a cell will take.
 
-``estimate_training`` times a few real steps before a long cell, so a notebook can say
-"about 14 minutes on this machine" before it starts instead of after. The rest describes
+``time_steps`` and ``announce`` let a notebook say "about 14 minutes on this machine" before
+a long cell starts instead of after (train.estimate_training, twins.estimate_twins,
+insertion.estimate_insertion use them). The rest describes
 the machine for saved runs (``describe_machine``), picks bf16 where the CPU has it
 (``choose_precision``) and tells whether a run had the CPU to itself (``others_share``).
 """
-import copy
 import os
 import platform
 import statistics
@@ -45,58 +45,6 @@ def announce(seconds):
     """Print how long the next cell will take here; return the seconds."""
     print(i18n.tr("estimate", duration=format_duration(seconds)))
     return seconds
-
-
-def _forever(batches):
-    """The batches again and again: a loader shorter than the steps to time is reused."""
-    while True:
-        empty = True
-        for batch in batches:
-            empty = False
-            yield batch
-        if empty:
-            raise ValueError("there is no batch to time")
-
-
-def estimate_training(net, train_iter, test_iter, recipe, device=None, precision="auto", *,
-                      steps=3, clock=time.perf_counter):
-    """Seconds that ``train(net, train_iter, test_iter, recipe.num_epochs, ...)`` will take on
-    this machine, printed in the notebook's language before the long cell starts.
-
-    A few real steps of a copy of net (its weights and BatchNorm statistics stay as they were)
-    on train_iter's own batches, data loading included, and one evaluation batch; then
-    per-step time x steps per run. Progressive resizing is timed at the final side."""
-    from .train import _autocast, _memory_format, train_step, try_gpu  # train imports us
-
-    device = torch.device(device) if device else try_gpu()
-    precision = choose_precision(device, precision)
-    trial = copy.deepcopy(net).to(device, memory_format=_memory_format(device))
-    optimizer = torch.optim.SGD(trial.parameters(), lr=0.0, momentum=recipe.momentum)
-    loss_fn = torch.nn.CrossEntropyLoss()
-    batches, test_batches = _forever(train_iter), _forever(test_iter)
-
-    def training_step():
-        X, y = next(batches)
-        X, y = X.to(device, memory_format=_memory_format(device)), y.to(device)
-        trial.train()
-        train_step(trial, X, y, loss_fn, optimizer, precision)
-
-    def test_step():
-        X, _ = next(test_batches)
-        trial.eval()
-        with torch.no_grad(), _autocast(device, precision):
-            trial(X.to(device, memory_format=_memory_format(device)))
-
-    epochs_seen = [getattr(data, "epoch", None) for data in (train_iter, test_iter)]
-    per_step = time_steps(training_step, steps, clock)
-    per_test = time_steps(test_step, steps, clock)
-    for data, epoch in zip((train_iter, test_iter), epochs_seen):
-        if epoch is not None:  # iterating moved the loader's shuffle on: put it back
-            data.epoch = epoch
-    flips = 2 if getattr(recipe, "test_flips", False) else 1  # the last epoch tests twice
-    seconds = recipe.num_epochs * (len(train_iter) * per_step + len(test_iter) * per_test) \
-        + (flips - 1) * len(test_iter) * 2 * per_test
-    return announce(seconds)
 
 
 def cpu_has_bf16():

@@ -8,6 +8,7 @@ loop: channels_last and bf16 autocast where the hardware has it, a Recipe
 bars, checkpoints that hold the recipe (a resume under another recipe is refused), and a clear
 stop when the loss blows up.
 """
+import copy
 import dataclasses
 import json
 import math
@@ -24,7 +25,8 @@ from . import i18n
 from .checkpoint import (check_new_or_resumed, load_checkpoint, release_lock, save_checkpoint,
                          saved_epoch)
 from .drawing.plots import ProgressPlot
-from .machine import choose_precision, cpu_seconds, describe_machine, others_share
+from .machine import (announce, choose_precision, cpu_seconds, describe_machine, others_share,
+                      time_steps)
 
 
 class TrainingDiverged(RuntimeError):
@@ -219,6 +221,56 @@ def train(net, train_iter, test_iter, num_epochs, lr, device=None, *, recipe=Non
         if checkpoint:
             release_lock(checkpoint)  # however the run ended (a diverged one too)
     return history
+
+
+def _forever(batches):
+    """The batches again and again: a loader shorter than the steps to time is reused."""
+    while True:
+        empty = True
+        for batch in batches:
+            empty = False
+            yield batch
+        if empty:
+            raise ValueError("there is no batch to time")
+
+
+def estimate_training(net, train_iter, test_iter, recipe, device=None, precision="auto", *,
+                      steps=3, clock=time.perf_counter):
+    """Seconds that ``train(net, train_iter, test_iter, recipe.num_epochs, ...)`` will take on
+    this machine, printed in the notebook's language before the long cell starts.
+
+    A few real steps of a copy of net (its weights and BatchNorm statistics stay as they were)
+    on train_iter's own batches, data loading included, and one evaluation batch; then
+    per-step time x steps per run. Progressive resizing is timed at the final side."""
+    device = torch.device(device) if device else try_gpu()
+    precision = choose_precision(device, precision)
+    trial = copy.deepcopy(net).to(device, memory_format=_memory_format(device))
+    optimizer = torch.optim.SGD(trial.parameters(), lr=0.0, momentum=recipe.momentum)
+    loss_fn = torch.nn.CrossEntropyLoss()
+    batches, test_batches = _forever(train_iter), _forever(test_iter)
+
+    def training_step():
+        X, y = next(batches)
+        X, y = X.to(device, memory_format=_memory_format(device)), y.to(device)
+        trial.train()
+        train_step(trial, X, y, loss_fn, optimizer, precision)
+
+    def test_step():
+        X, _ = next(test_batches)
+        trial.eval()
+        with torch.no_grad(), _autocast(device, precision):
+            trial(X.to(device, memory_format=_memory_format(device)))
+
+    epochs_seen = [getattr(data, "epoch", None) for data in (train_iter, test_iter)]
+    per_step = time_steps(training_step, steps, clock)
+    per_test = time_steps(test_step, steps, clock)
+    for data, epoch in zip((train_iter, test_iter), epochs_seen):
+        if epoch is not None:  # iterating moved the loader's shuffle on: put it back
+            data.epoch = epoch
+    flips = 2 if getattr(recipe, "test_flips", False) else 1  # the last epoch tests twice
+    seconds = recipe.num_epochs * (len(train_iter) * per_step + len(test_iter) * per_test) \
+        + (flips - 1) * len(test_iter) * 2 * per_test
+    return announce(seconds)
 
 
 def _as_recipe(recipe, fields):

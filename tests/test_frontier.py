@@ -136,17 +136,20 @@ def test_an_unknown_preset_is_refused_before_anything_trains(tmp_path, nothing_t
     assert list(tmp_path.iterdir()) == []
 
 
+# Another command's file, or no runs at all: refused, naming the file (issue 35 item 2).
+OTHER = "holds something else, not frontier's runs ({preset: run}): it would be overwritten"
+
+
 @pytest.mark.parametrize("content, why", [
-    ("[]", "it holds a JSON list, not an object of runs"),
-    ("not json", "it is not JSON"),
-    ('{"quick": 3}', "its entry 'quick' is not a run"),
-    ('{"quick": {"preset": "quick"}}', "its run 'quick' lacks epochs"),
+    ("[]", OTHER),
+    ("not json", "does not hold saved runs: it is not JSON"),
+    ('{"quick": 3}', OTHER),
+    ('{"quick": {"preset": "quick"}}', "does not hold saved runs: its run 'quick' lacks epochs"),
 ])
 def test_a_json_beside_out_that_is_not_runs_is_refused_before_training(
         tmp_path, nothing_trains, content, why):
     (tmp_path / "f.json").write_text(content)
-    with pytest.raises(ValueError, match=re.escape(f"{tmp_path / 'f.json'} does not hold saved runs: "
-                                         f"{why}")) as err:
+    with pytest.raises(ValueError, match=re.escape(f"{tmp_path / 'f.json'} {why}")) as err:
         frontier.run(["smoke"], tmp_path / "f.png")
     assert "\n" not in str(err.value) and (tmp_path / "f.json").read_text() == content
 

@@ -6,7 +6,8 @@ import torch
 
 from d2lresnet import i18n, resnet18
 from d2lresnet.data import FashionMNISTBatches
-from d2lresnet.machine import estimate_training, format_duration, time_steps
+from d2lresnet.machine import format_duration, time_steps
+from d2lresnet.train import estimate_training
 from d2lresnet.presets import get_preset
 
 

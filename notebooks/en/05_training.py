@@ -104,7 +104,7 @@ sides, round(flops[96] / flops[28], 2), round(flops[96] / flops[224], 2)
 # will take here: the cell times a few steps on a copy of the network.
 
 # %%
-from d2lresnet.machine import estimate_training
+from d2lresnet.train import estimate_training
 
 torch.manual_seed(0)
 net = resnet18()

@@ -83,7 +83,7 @@ sides, round(flops[96] / flops[28], 2), round(flops[96] / flops[224], 2)
 # `train`就是书中的`train_ch6`：每个迭代周期结束后记录训练损失、训练精度和测试精度，并随训练画出来。它报告的examples/sec是整个循环的速度，包括读取数据的时间；书中只计计算步骤的时间，下一行给出这个数。先看看在这台机器上要花多长时间：下面的单元格在网络的一个副本上为几个训练步计时。
 
 # %%
-from d2lresnet.machine import estimate_training
+from d2lresnet.train import estimate_training
 
 torch.manual_seed(0)
 net = resnet18()
