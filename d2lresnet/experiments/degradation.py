@@ -49,10 +49,10 @@ def run_config(preset=None, **overrides):
     return config
 
 
-def train_twin(images, labels, kind, depth, seed, train_size, epochs, batch_size,
-               lr=RECIPE["lr"], momentum=RECIPE["momentum"], device=None):
+def train_twin_net(images, labels, kind, depth, seed, train_size, epochs, batch_size,
+                   lr=RECIPE["lr"], momentum=RECIPE["momentum"], device=None):
     """Train one twin on train_size images of a seeded shuffle, keeping its own (Kaiming)
-    init; its training loss and error after every epoch (the mean over the epoch's batches)."""
+    init; the trained net and train()'s History."""
     subset = torch.randperm(len(images), generator=torch.Generator().manual_seed(seed))
     subset = subset[:train_size]
     train_iter = FashionMNISTBatches(images[subset], labels[subset], batch_size, shuffle=True,
@@ -66,6 +66,15 @@ def train_twin(images, labels, kind, depth, seed, train_size, epochs, batch_size
                     momentum=momentum, progress=False)
     if history.interrupted:
         raise KeyboardInterrupt  # stop the whole experiment, not just this net
+    return net, history
+
+
+def train_twin(images, labels, kind, depth, seed, train_size, epochs, batch_size,
+               lr=RECIPE["lr"], momentum=RECIPE["momentum"], device=None):
+    """train_twin_net's training loss and error after every epoch (the mean over the epoch's
+    batches), and its seconds."""
+    _, history = train_twin_net(images, labels, kind, depth, seed, train_size, epochs,
+                                batch_size, lr, momentum, device)
     return dict(loss=history.train_loss, err=[1 - a for a in history.train_acc],
                 seconds=sum(history.train_seconds))
 

@@ -20,12 +20,12 @@ import torch
 from torch import nn
 
 from .. import i18n
-from ..data import TRAIN_IMAGES, FashionMNISTBatches
+from ..data import TRAIN_IMAGES
 from ..machine import choose_precision
 from ..presets import default_preset_name
-from ..train import train
+from . import degradation
 from .degradation import RECIPE
-from .twins import CifarBlock, cifar_resnet, depth_to_n
+from .twins import CifarBlock
 
 # Test images, and training images for the running statistics, per study: smoke takes seconds.
 SETTINGS = {"smoke": dict(images=256), "default": dict(images=500)}
@@ -43,19 +43,10 @@ def training_subset(train_size, seed, images=TRAIN_IMAGES):
 
 def train_twin_net(images, labels, kind, depth, seed, train_size, epochs, batch_size,
                    lr=RECIPE["lr"], momentum=RECIPE["momentum"], device="cpu"):
-    """One twin trained as notebook 06 trains it (degradation.train_twin: the same seeded
-    subset, init, batches and recipe), returned with its training loss per epoch."""
-    subset = training_subset(train_size, seed, len(images))
-    train_iter = FashionMNISTBatches(images[subset], labels[subset], batch_size, shuffle=True,
-                                     seed=seed, drop_last_single=True)
-    test_iter = FashionMNISTBatches(images[subset[:batch_size]], labels[subset[:batch_size]],
-                                    batch_size)  # train() tests every epoch: keep it cheap
-    torch.manual_seed(seed)  # the same seed: the twins start from the same weights
-    net = cifar_resnet(depth_to_n(depth), plain=(kind == "plain"))
-    history = train(net, train_iter, test_iter, epochs, lr, device, init=None,
-                    momentum=momentum, progress=False)
-    if history.interrupted:
-        raise KeyboardInterrupt
+    """One twin trained as notebook 06 trains it (degradation.train_twin_net), returned on the
+    CPU in fp32 with its training loss per epoch."""
+    net, history = degradation.train_twin_net(images, labels, kind, depth, seed, train_size,
+                                              epochs, batch_size, lr, momentum, device)
     return net.cpu().float().to(memory_format=torch.contiguous_format), history.train_loss
 
 
