@@ -1,5 +1,6 @@
 """tools/torch_wheels.py: CPU-only PyTorch wheels on Linux without an NVIDIA GPU, the default
-wheels elsewhere or when PyTorch's index cannot be reached (as on our build machines)."""
+wheels elsewhere or, chosen automatically, when PyTorch's index cannot be reached (as on our
+build machines); D2LRESNET_TORCH=cpu asked for explicitly stops instead (issue 35 item 12)."""
 import http.server
 import os
 import socket
@@ -80,10 +81,39 @@ def _dry_run(**env):
                           ).stdout.splitlines()
 
 
-def test_falls_back_to_the_default_wheels_when_the_index_cannot_be_reached():
-    line, command = _dry_run(D2LRESNET_TORCH="cpu", D2LRESNET_TORCH_INDEX=_closed_port_url())
+@pytest.fixture
+def linux_without_gpu(monkeypatch):
+    """D2LRESNET_TORCH unset on Linux with no nvidia-smi: the automatic choice is the CPU index."""
+    monkeypatch.delenv("D2LRESNET_TORCH", raising=False)
+    monkeypatch.setattr(torch_wheels.platform, "system", lambda: "Linux")
+    monkeypatch.setattr(torch_wheels.shutil, "which", lambda name: None)
+
+
+def test_the_automatic_choice_falls_back_when_the_index_cannot_be_reached(
+        linux_without_gpu, monkeypatch, capsys):
+    monkeypatch.setenv("D2LRESNET_TORCH_INDEX", _closed_port_url())
+    commands = []
+
+    def run(command):
+        commands.append(command)
+        return subprocess.CompletedProcess(command, 0)
+    assert torch_wheels.main([], run=run) == 0
+    [command] = commands
+    assert "--index-url" not in command and any(c.startswith("torch>=") for c in command)
+    line = capsys.readouterr().out.splitlines()[0]
     assert line.startswith("torch: the default wheels from PyPI") and "cannot be reached" in line
-    assert "--index-url" not in command and "torch>=" in command
+
+
+def test_an_explicit_cpu_choice_stops_when_the_index_cannot_be_reached():
+    index = _closed_port_url()
+    result = subprocess.run([sys.executable, "tools/torch_wheels.py", "--dry-run"], cwd=ROOT,
+                            env=dict(os.environ, D2LRESNET_TORCH="cpu",
+                                     D2LRESNET_TORCH_INDEX=index),
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1 and result.stdout == "", result.stdout  # no pip command
+    [line] = result.stderr.splitlines()  # one line, no traceback
+    assert f"D2LRESNET_TORCH=cpu, but the CPU index {index} cannot be reached" in line
+    assert "D2LRESNET_TORCH_INDEX" in line and "unset D2LRESNET_TORCH" in line
 
 
 def test_uses_the_cpu_index_when_it_answers(index_server):
@@ -92,9 +122,11 @@ def test_uses_the_cpu_index_when_it_answers(index_server):
     assert command.endswith(f"--index-url {index_server}")
 
 
-def test_a_failed_cpu_install_falls_back_to_the_default_wheels(index_server, monkeypatch,
-                                                              capsys):
-    monkeypatch.setenv("D2LRESNET_TORCH", "cpu")
+@pytest.mark.parametrize("setting", [None, "auto"])
+def test_a_failed_automatic_cpu_install_falls_back_to_the_default_wheels(
+        setting, linux_without_gpu, index_server, monkeypatch, capsys):
+    if setting:
+        monkeypatch.setenv("D2LRESNET_TORCH", setting)
     monkeypatch.setenv("D2LRESNET_TORCH_INDEX", index_server)
     commands = []
 
@@ -104,6 +136,23 @@ def test_a_failed_cpu_install_falls_back_to_the_default_wheels(index_server, mon
     assert torch_wheels.main([], run=run) == 0
     assert ["--index-url" in c for c in commands] == [True, False]
     assert "failed to install; the default wheels instead" in capsys.readouterr().out
+
+
+def test_a_failed_explicit_cpu_install_stops_without_the_default_wheels(index_server,
+                                                                         monkeypatch):
+    monkeypatch.setenv("D2LRESNET_TORCH", "cpu")
+    monkeypatch.setenv("D2LRESNET_TORCH_INDEX", index_server)
+    commands = []
+
+    def run(command):
+        commands.append(command)
+        return subprocess.CompletedProcess(command, 1 if "--index-url" in command else 0)
+    with pytest.raises(SystemExit) as stopped:
+        torch_wheels.main([], run=run)
+    assert ["--index-url" in c for c in commands] == [True]  # never the CUDA wheels
+    message = str(stopped.value.code)
+    assert "\n" not in message and "D2LRESNET_TORCH=cpu" in message
+    assert "failed to install" in message and "unset D2LRESNET_TORCH" in message
 
 
 @pytest.fixture

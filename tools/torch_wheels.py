@@ -3,8 +3,9 @@
 On Linux without an NVIDIA GPU, PyPI's torch is a CUDA build: gigabytes of CUDA libraries that
 can never run there. So on such a machine take PyTorch's CPU-only wheels from its own index,
 and fall back to the default wheels when that index cannot be reached (a closed network, a
-local mirror). Elsewhere the default wheels are right: on macOS and Windows PyPI's wheels have
-no CUDA libraries, and with an NVIDIA GPU the CUDA build is the point.
+local mirror) or its wheels fail to install; D2LRESNET_TORCH=cpu set by hand never falls back,
+it stops with one line. Elsewhere the default wheels are right: on macOS and Windows PyPI's
+wheels have no CUDA libraries, and with an NVIDIA GPU the CUDA build is the point.
 
 D2LRESNET_TORCH=cpu|default|cuda overrides the choice (cuda = the default wheels, which on Linux
 are the CUDA build). Prints one line saying which wheels it used, and why.
@@ -84,7 +85,12 @@ def main(argv=None, run=subprocess.run):
                          f"not {index!r}")
     kind, why = choose(os.environ.get("D2LRESNET_TORCH"), platform.system(),
                        shutil.which("nvidia-smi") is not None)
+    explicit = why.startswith("D2LRESNET_TORCH=")  # asked for by hand: never swapped silently
     if kind == "cpu" and not reachable(index):
+        if explicit:
+            raise SystemExit(f"torch: D2LRESNET_TORCH=cpu, but the CPU index {index} cannot be "
+                             f"reached; check the network, point D2LRESNET_TORCH_INDEX at a "
+                             f"mirror, or unset D2LRESNET_TORCH to take the default wheels")
         kind, why = "default", f"{why}, but {index} cannot be reached"
     where = f"CPU-only wheels from {index}" if kind == "cpu" else "the default wheels from PyPI"
     print(f"torch: {where} ({why})", flush=True)
@@ -92,6 +98,10 @@ def main(argv=None, run=subprocess.run):
         print("would run:", shlex.join(pip_install(kind, index)))
         return 0
     if kind == "cpu" and run(pip_install("cpu", index)).returncode != 0:
+        if explicit:
+            raise SystemExit(f"torch: D2LRESNET_TORCH=cpu, but the CPU-only wheels from {index} "
+                             f"failed to install (pip says why above); unset D2LRESNET_TORCH "
+                             f"to take the default wheels")
         print("torch: the CPU-only wheels failed to install; the default wheels instead",
               flush=True)
         kind = "default"
