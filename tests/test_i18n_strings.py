@@ -271,6 +271,50 @@ def test_the_module_starts_in_english():
     assert out.startswith("en cannot add: the input has 3 channels")
 
 
+
+class _SaysYes(str):  # equal to everything, one hash for all: "fr" passed as a language
+    def __eq__(self, other):
+        return True
+
+    def __hash__(self):
+        return 0
+
+
+class _Raises(str):  # comparing, hashing or showing it raises
+    def __eq__(self, other):
+        raise RuntimeError("eq")
+
+    def __hash__(self):
+        raise RuntimeError("hash")
+
+    def __repr__(self):
+        raise RuntimeError("repr")
+
+
+class _NotText:
+    def __eq__(self, other):
+        return True
+
+    def __repr__(self):
+        raise RuntimeError("repr")
+
+
+@pytest.mark.parametrize("language", [_SaysYes("fr"), _Raises("fr"), _NotText(), None, ["zh"]],
+                         ids=["says-yes", "raises", "not-text", "None", "list"])
+def test_set_language_refuses_what_is_not_en_or_zh_in_one_line(language):
+    with pytest.raises(ValueError) as refused:  # not RuntimeError, KeyError or TypeError
+        i18n.set_language(language)
+    message = str(refused.value)
+    assert message.startswith("language must be one of ('en', 'zh'), got ") and "\n" not in message
+    assert i18n.get_language() == "en" and type(i18n.get_language()) is str
+
+
+@pytest.mark.parametrize("make", [_SaysYes, _Raises])
+def test_set_language_keeps_a_plain_str_of_a_str_subclass(make):
+    i18n.set_language(make("zh"))
+    assert type(i18n.get_language()) is str and i18n.get_language() == "zh"
+    assert i18n.tr("conv", k=3, c=64) == "3×3卷积层，64"
+
 # plots.py: the training plot and the confusion matrix ----------------------------------------
 
 def test_progress_plot(drawn_language, monkeypatch):

@@ -50,8 +50,14 @@ def set_notebook_language():
 def set_language(language):
     """``"zh"`` or ``"en"`` for everything printed and drawn from now on."""
     global _language, _figure_font, _warned
-    if language not in LANGUAGES:
-        raise ValueError(f"language must be one of {LANGUAGES}, got {language!r}")
+    # A plain str first (str.__str__ copies a subclass's characters): a subclass's own
+    # __eq__, __hash__ or __repr__ could say yes to anything, or raise.
+    text = str.__str__(language) if isinstance(language, str) else None
+    if text not in LANGUAGES:
+        got = (repr(text) if text is not None else "None" if language is None
+               else f"a {type(language).__name__}")
+        raise ValueError(f"language must be one of {LANGUAGES}, got {got}")
+    language = text
     _language = language
     if language == "en":
         restore_fonts()
