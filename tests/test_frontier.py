@@ -197,24 +197,41 @@ def test_the_share_of_the_cpu_others_used_comes_from_the_counters():
     assert others_share(None, (1.0, 1.0), 10) is None  # no /proc: unknown, not "alone"
 
 
+def _cpu_seconds_of(pid):
+    """The CPU seconds process `pid` has used (utime + stime in /proc/PID/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def test_a_process_spinning_beside_a_run_is_seen():
-    # A busy process beside us keeps one core busy for the second we sleep: at least 1/cores
-    # of the machine, on any CPU (0.8 of that leaves room for a scheduler's hiccup).
+    # A process spinning beside us is "others": its CPU seconds, which /proc/PID/stat counts,
+    # are part of what others_share reports, on any CPU however slow or busy. No fixed sleep:
+    # the window opens once the spinner says it spins, and closes once it has used 0.5 CPU
+    # seconds (50 clock ticks), however long a busy machine takes to give it them. Half of
+    # what it used leaves room for /proc/stat's sampling by ticks; 0.0005 is the rounding.
+    import select
     import subprocess
     import sys
     import time
     if cpu_seconds() is None:
         pytest.skip("no /proc/stat here")
-    spinner = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    spinner = subprocess.Popen([sys.executable, "-c", "print('spinning', flush=True)\n"
+                                "while True: pass"], stdout=subprocess.PIPE, text=True)
     try:
-        time.sleep(0.5)  # let it start
+        assert select.select([spinner.stdout], [], [], 600)[0], "the spinner never started"
+        assert spinner.stdout.readline() == "spinning\n"
         before, started = cpu_seconds(), time.perf_counter()
-        time.sleep(1.0)
-        share = others_share(before, cpu_seconds(), time.perf_counter() - started)
+        spun_before = _cpu_seconds_of(spinner.pid)
+        while (spun := _cpu_seconds_of(spinner.pid) - spun_before) < 0.5:
+            assert time.perf_counter() - started < 600, f"the spinner got {spun} s in 10 min"
+            time.sleep(0.05)
+        after, seconds = cpu_seconds(), time.perf_counter() - started
     finally:
         spinner.kill()
         spinner.wait()
-    assert share > 0.8 / os.cpu_count()
+    cores = os.cpu_count()
+    share = others_share(before, after, seconds, cores=cores)
+    assert share >= 0.5 * spun / (seconds * cores) - 0.0005, (share, spun, seconds, cores)
 
 
 def test_a_run_that_shared_the_cpu_says_so_in_the_table_and_figure(tmp_path):
