@@ -49,7 +49,10 @@ data: setup
 # The file browser shows one file per notebook: the Jupytext .py twins (the sources we edit)
 # are hidden from it, beside JupyterLab's own defaults; the package's .py files stay visible.
 HIDE_GLOBS := ["__pycache__","*.pyc","*.pyo",".DS_Store","*~","[0-9][0-9]*_*.py","index.py"]
+# Its contents manager (d2lresnet/labserver.py: Jupytext's, reading each notebook with the
+# language_info this Python's kernel reports) keeps a notebook unmodified by opening it.
 JUPYTER_LAB = $(BIN)/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) \
+	--ServerApp.contents_manager_class=d2lresnet.labserver.ContentsManager \
 	'--ContentsManager.hide_globs=$(HIDE_GLOBS)'
 
 
@@ -91,9 +94,12 @@ test: setup-dev data
 	  $(if $(filter-out 1,$(TEST_WORKERS)),-n $(TEST_WORKERS) --dist loadfile)
 
 # The .py files are the source; regenerate each .ipynb from its .py (no outputs;
-# --update keeps the cell ids, so an unchanged notebook stays unchanged in git).
+# --update keeps the cell ids and the metadata the .py leaves out, so an unchanged notebook
+# stays unchanged in git); tools/sync.py gives a new one the language_info JupyterLab would add.
+SOURCES := $(NOTEBOOKS) notebooks/index.py
 sync: setup
-	$(BIN)/jupytext --update --to ipynb $(NOTEBOOKS)
+	$(BIN)/jupytext --update --to ipynb $(SOURCES)
+	$(BIN)/python -m tools.sync $(SOURCES:.py=.ipynb)
 
 # For instructors: copies that open without a kernel (README, "For instructors"). Each notebook
 # runs once into build/executed/PRESET/ (smoke unless D2LRESNET_PRESET says otherwise; inline

@@ -62,6 +62,13 @@ def test_the_file_browser_shows_one_file_per_notebook(make_lab):
     assert "__pycache__" in hidden  # JupyterLab's own defaults kept
 
 
+def test_lab_reads_notebooks_with_the_kernels_language_info(make_lab):
+    # d2lresnet/labserver.py: a notebook opened is not modified (tests/test_labserver.py)
+    [command] = [line for line in make_lab(1000).stdout.splitlines()
+                 if line.startswith("jupyter")]
+    assert "--ServerApp.contents_manager_class=d2lresnet.labserver.ContentsManager" in command
+
+
 def test_make_data_still_fails_without_the_data(make_lab):
     # `make lab` only warns; `make data` (and so `make test`, `make train`) must stop.
     assert make_lab(1000, "data").returncode != 0
