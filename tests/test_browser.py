@@ -41,6 +41,8 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
 NOTEBOOK = "02_residual_block.ipynb"  # in notebooks/en/ and notebooks/zh/
 LANGUAGES = ("en", "zh")
 PRESENT_NOTEBOOK = "present_check.ipynb"  # written into the server's temporary copy only
+OPENED_NOTEBOOK = "04_shape_tracing.ipynb"  # opened and left alone: it must stay unmodified
+CONTENTS_MANAGER = "d2lresnet.labserver.ContentsManager"  # as `make lab` starts JupyterLab
 SCREENSHOTS = Path(os.environ.get("D2LRESNET_SCREENSHOTS", ROOT / "build" / "screenshots"))
 # Generous: the kernel imports torch and runs every cell on a busy 2-core machine.
 RUN_ALL_TIMEOUT_S = 240
@@ -156,7 +158,10 @@ def lab(tmp_path_factory):
         proc = subprocess.Popen(
             [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip", "127.0.0.1",
              f"--port={port}", "--port-retries=0", f"--IdentityProvider.token={token}",
-             f"--ServerApp.root_dir={root}", "--allow-root"],
+             f"--ServerApp.root_dir={root}", "--allow-root",
+             # `make lab`'s contents manager; the app reachable from the page (window.jupyterapp)
+             f"--ServerApp.contents_manager_class={CONTENTS_MANAGER}",
+             "--LabApp.expose_app_in_browser=True"],
             cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     server = {"url": f"http://127.0.0.1:{port}", "token": token, "root": root, "log": log_path}
     try:
@@ -472,6 +477,40 @@ def test_block_shape_widget_in_jupyterlab(lab, page, language):
     assert not [o for o in outputs if o["output_type"] == "error"]
     assert any("image/png" in o.get("data", {}) for o in outputs)
     assert (ROOT / path).read_bytes() == repo_copy
+
+
+def test_opening_a_notebook_leaves_it_unmodified(lab, page, language):
+    """Opened as `make lab` serves it (paired with its .py twin), a notebook is not marked
+    modified once its kernel has answered, before any edit: nothing for autosave to write into
+    the repository's files. (JupyterLab writes the kernel's language_info into the notebook then;
+    notebooks without it, or with another Python's, opened modified.)"""
+    path = f"notebooks/{language}/{OPENED_NOTEBOOK}"
+    twin = Path(path).with_suffix(".py")
+    shutil.copyfile(ROOT / twin, lab["root"] / twin)
+    on_disk = (lab["root"] / path).read_bytes()
+    _open_notebook(page, lab, path)
+    # The kernel has answered this page (its language_info is in), then a settle time for
+    # anything JupyterLab fills in after it.
+    page.evaluate("""async () => {
+        const panel = window.jupyterapp.shell.currentWidget;
+        await panel.sessionContext.ready;
+        await panel.sessionContext.session.kernel.info;
+    }""")
+    page.wait_for_function("() => window.jupyterapp.shell.currentWidget.model"
+                           ".getMetadata('language_info')?.version")
+    time.sleep(5)
+    page.screenshot(path=SCREENSHOTS / f"{language}-04-opened.png")
+    # The tab in front (the workspace may restore an earlier test's notebook behind it).
+    tab = page.locator("#jp-main-dock-panel .lm-TabBar-tab.lm-mod-current")
+    assert tab.inner_text().strip() == OPENED_NOTEBOOK
+    changed = page.evaluate("""() => {
+        const panel = window.jupyterapp.shell.currentWidget;
+        return {dirty: panel.model.dirty,
+                metadata: JSON.stringify(panel.model.toJSON().metadata)};
+    }""")
+    assert "jp-mod-dirty" not in tab.get_attribute("class"), changed
+    assert not changed["dirty"], changed
+    assert (lab["root"] / path).read_bytes() == on_disk
 
 
 def _font_px(page, selector):
