@@ -480,15 +480,26 @@ def test_block_shape_widget_in_jupyterlab(lab, page, language):
 
 
 def test_opening_a_notebook_leaves_it_unmodified(lab, page, language):
-    """Opened as `make lab` serves it (paired with its .py twin), a notebook is not marked
-    modified once its kernel has answered, before any edit: nothing for autosave to write into
-    the repository's files. (JupyterLab writes the kernel's language_info into the notebook then;
-    notebooks without it, or with another Python's, opened modified.)"""
+    """Opened as `make lab` serves it (paired with its .py twin), a notebook opens, and is not
+    marked modified once its kernel has answered, before any edit: nothing for autosave to write
+    into the repository's files. (JupyterLab writes the kernel's language_info into the notebook
+    then; notebooks without it, or with another Python's, opened modified. And Jupytext refused
+    to open a pair whose .ipynb was newer than its .py, as after a pull that changed only the
+    .ipynb, where the .py's cell metadata are in another order than it would write them.)"""
     path = f"notebooks/{language}/{OPENED_NOTEBOOK}"
     twin = Path(path).with_suffix(".py")
+    shutil.copyfile(ROOT / "jupytext.toml", lab["root"] / "jupytext.toml")
     shutil.copyfile(ROOT / twin, lab["root"] / twin)
+    newer = (lab["root"] / twin).stat().st_mtime + 60
+    os.utime(lab["root"] / path, (newer, newer))
     on_disk = (lab["root"] / path).read_bytes()
-    _open_notebook(page, lab, path)
+    page.goto(f"{lab['url']}/lab/tree/{path}?token={lab['token']}")
+    load_error = page.locator(".jp-Dialog", has_text="File Load Error")
+    # The title, read from the file (an empty cell shows before the file is read), or the error.
+    page.locator(f"{PANEL} .jp-RenderedMarkdown h1").first.or_(load_error).wait_for()
+    assert load_error.count() == 0, load_error.inner_text()[:1500]
+    _accept_kernel_dialog(page)
+    _wait_kernel_idle(lab, path, 120)
     # The kernel has answered this page (its language_info is in), then a settle time for
     # anything JupyterLab fills in after it.
     page.evaluate("""async () => {

@@ -4,7 +4,9 @@ will report, whatever Python the student has, and `make sync` (tools/sync.py) st
 notebook. The browser test (test_browser.py) opens real notebooks in JupyterLab."""
 import asyncio
 import json
+import os
 import platform
+import shutil
 from pathlib import Path
 
 import nbformat
@@ -14,8 +16,10 @@ from nbformat.v4 import new_code_cell, new_notebook
 from d2lresnet.labserver import ContentsManager, language_info
 from tools.sync import add_language_info
 
-NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
-NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = ROOT / "notebooks"
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = ROOT / "notebooks"
 PYTHON = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
 OTHER_PYTHON = {**language_info(), "version": "3.0.0"}
 
@@ -72,3 +76,20 @@ def test_every_notebook_carries_language_info(notebook):
     metadata = json.loads(notebook.read_text(encoding="utf-8"))["metadata"]
     assert metadata.get("language_info", {}).get("name") == "python", \
         f"{notebook.name} has no language_info: run `make sync`"
+
+
+def test_a_pair_whose_ipynb_is_newer_opens_from_its_py(tmp_path):
+    # After a pull that changes only the .ipynb (its metadata, say), the .ipynb is newer than
+    # its .py; Jupytext would refuse to open the pair (HTTP 400) unless the two write the same
+    # text, and our .py files write cell metadata in another order. jupytext.toml says the .py
+    # is the source, whatever the times.
+    shutil.copyfile(ROOT / "jupytext.toml", tmp_path / "jupytext.toml")
+    for suffix in (".py", ".ipynb"):
+        shutil.copyfile(NOTEBOOKS / "en" / f"02_residual_block{suffix}",
+                        tmp_path / f"02{suffix}")
+    newer = (tmp_path / "02.py").stat().st_mtime + 60
+    os.utime(tmp_path / "02.ipynb", (newer, newer))
+    notebook = asyncio.run(ContentsManager(root_dir=str(tmp_path)).get("02.ipynb"))["content"]
+    import jupytext
+    assert [c.source for c in notebook.cells] == \
+        [c.source for c in jupytext.read(tmp_path / "02.py").cells]
