@@ -35,7 +35,11 @@ try:
 except ImportError:  # Windows: no lock
     fcntl = None
 
-FORMAT = "d2lresnet checkpoint 2"  # 2: the recipe is saved with the run
+FORMAT = "d2lresnet checkpoint 3"  # 2: the recipe is saved with the run; 3: the optimizer
+# holds parameter groups (weights; norms and biases; BatchNorm's beta) and the recipe its tricks
+OLDER_FORMATS = {"d2lresnet checkpoint 1": "without its recipe",
+                 "d2lresnet checkpoint 2": "before the recipe had its warm-up and tricks, with "
+                                           "one optimizer group where there are now three"}
 FIELDS = ("format", "epoch", "model", "optimizer", "scheduler", "history", "recipe")
 _END_OF_ZIP = b"PK\x05\x06"  # the zip's end record: 22 bytes, then its comment
 _DIGEST_SIZE = 64            # a hex SHA-256
@@ -224,8 +228,9 @@ def _describe(state):
                 "net.load_state_dict(torch.load(path, weights_only=True))")
     if str(state.get("format", "")).startswith("d2lresnet checkpoint") \
             and state["format"] != FORMAT:
+        why = OLDER_FORMATS.get(state["format"], "another version")
         return (f"its format is {state['format']!r}, not {FORMAT!r} (saved by an older "
-                f"d2lresnet, without its recipe); start afresh")
+                f"d2lresnet, {why}); start afresh")
     missing = [name for name in FIELDS if name not in state]
     extra = [str(name) for name in state if name not in FIELDS]
     if missing or extra:

@@ -252,7 +252,7 @@ class FashionMNISTBatches:
     """
 
     def __init__(self, images, labels, batch_size, shuffle=False, resize=None, augment=False,
-                 seed=0, drop_last_single=False, progressive=()):
+                 seed=0, drop_last_single=False, progressive=(), alternate_flips=False):
         self.batch_size = whole_number("batch_size", batch_size, 2 if drop_last_single else 1)
         self.seed = whole_number("seed", seed, 0, SEED_MAX)
         if len(images) != len(labels):
@@ -266,6 +266,7 @@ class FashionMNISTBatches:
         self.resize = _image_size("resize", resize)
         self.progressive = _sides(progressive)
         self.drop_last_single = drop_last_single
+        self.alternate_flips = true_or_false("alternate_flips", alternate_flips)
         self.epoch = 0
 
     def __len__(self):
@@ -285,18 +286,25 @@ class FashionMNISTBatches:
         order = torch.randperm(n, generator=generator) if self.shuffle else torch.arange(n)
         if self._drops_last():
             order = order[:-1]
+        mirrored = None
+        if self.alternate_flips:  # a fixed half of the images in even epochs, the rest in odd
+            first = torch.rand(n, generator=torch.Generator().manual_seed(self.seed)) < 0.5
+            mirrored = first ^ bool((self.epoch - 1) % 2)
         for idx in order.split(self.batch_size):
             X = self.images[idx].unsqueeze(1).float().div_(255)
             if self.augment:
-                X = random_flip_and_shift(X, generator)
+                X = random_flip_and_shift(X, generator,
+                                          flip=None if mirrored is None else mirrored[idx])
             if size and tuple(X.shape[-2:]) != size:
                 X = F.interpolate(X, size=size, mode="bilinear", align_corners=False)
             yield X, self.labels[idx]
 
 
-def random_flip_and_shift(X, generator, max_shift=2):
-    """Mirror half the images left-right and move each by up to max_shift pixels."""
-    flip = torch.rand(len(X), generator=generator) < 0.5
+def random_flip_and_shift(X, generator, max_shift=2, flip=None):
+    """Mirror half the images left-right (or those where flip is True) and move each by up to
+    max_shift pixels."""
+    if flip is None:
+        flip = torch.rand(len(X), generator=generator) < 0.5
     X = torch.where(flip[:, None, None, None], X.flip(-1), X)
     padded = F.pad(X, [max_shift] * 4)
     shifts = torch.randint(0, 2 * max_shift + 1, (len(X), 2), generator=generator).tolist()
@@ -305,7 +313,7 @@ def random_flip_and_shift(X, generator, max_shift=2):
 
 
 def load_data_fashion_mnist(batch_size, resize=None, root=None, augment=False, seed=0,
-                            limit=None, test_limit=None, progressive=()):
+                            limit=None, test_limit=None, progressive=(), alternate_flips=False):
     """The book's function, fast: (train_iter, test_iter); train shuffled, test in order.
 
     progressive: sides for the first training epochs (see FashionMNISTBatches); the test set
@@ -319,6 +327,7 @@ def load_data_fashion_mnist(batch_size, resize=None, root=None, augment=False, s
     whole_number("seed", seed, 0, SEED_MAX)
     _image_size("resize", resize)
     true_or_false("augment", augment)
+    true_or_false("alternate_flips", alternate_flips)
     _sides(progressive)
     limit = None if limit is None else whole_number("limit", limit, 2)
     test_limit = None if test_limit is None else whole_number("test_limit", test_limit, 1)
@@ -326,7 +335,8 @@ def load_data_fashion_mnist(batch_size, resize=None, root=None, augment=False, s
     test_images, test_labels = load_fashion_mnist(False, root)
     train_iter = FashionMNISTBatches(train_images[:limit], train_labels[:limit], batch_size,
                                      shuffle=True, resize=resize, augment=augment, seed=seed,
-                                     drop_last_single=True, progressive=progressive)
+                                     drop_last_single=True, progressive=progressive,
+                                     alternate_flips=alternate_flips)
     test_iter = FashionMNISTBatches(test_images[:test_limit], test_labels[:test_limit],
                                     batch_size, resize=resize)
     return train_iter, test_iter

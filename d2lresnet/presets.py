@@ -43,6 +43,14 @@ class Preset:
     test_limit: int | None = None
     progressive: tuple = ()  # progressive resizing: the first epochs at these sides, then resize
     test_flips: bool = False  # also report test accuracy with test-time flips, as its own number
+    alternate_flips: bool = False  # each image mirrored every other epoch, not at random
+    warmup: float = 0.3       # one-cycle: the share of the steps spent ramping up
+    # tricks from the CIFAR-10 speed records (d2lresnet/tricks.py)
+    zero_init_residual: bool = False
+    whiten_stem: bool = False
+    decay_norm_and_bias: bool = True
+    bn_bias_lr: float = 1.0
+    lookahead: bool = False
     about: str = ""
     # notebook 06's experiment at this preset's size; not part of training ResNet-18, so two
     # presets that train alike are equal whatever it says (and a resume ignores it)
@@ -57,13 +65,14 @@ class Preset:
     def data_options(self):
         """The keyword arguments of d2lresnet.data.load_data_fashion_mnist that it sets."""
         return {"resize": self.resize, "augment": self.augment, "limit": self.limit,
-                "test_limit": self.test_limit, "progressive": self.progressive}
+                "test_limit": self.test_limit, "progressive": self.progressive,
+                "alternate_flips": self.alternate_flips}
 
     def train_options(self):
-        """The keyword arguments of d2lresnet.train.train that this recipe sets."""
-        return {"momentum": self.momentum, "nesterov": self.nesterov,
-                "weight_decay": self.weight_decay, "one_cycle": self.one_cycle,
-                "label_smoothing": self.label_smoothing, "test_flips": self.test_flips}
+        """The keyword arguments of d2lresnet.train.train that this recipe sets: the fields
+        of train.Recipe."""
+        from .train import Recipe
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(Recipe)}
 
 
 PRESETS = {

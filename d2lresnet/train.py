@@ -15,6 +15,7 @@ import math
 import sys
 import time
 from dataclasses import dataclass, field
+from numbers import Real
 from pathlib import Path
 
 import torch
@@ -22,9 +23,11 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from . import i18n
+from .checks import whole_number
 from .checkpoint import (check_new_or_resumed, load_checkpoint, release_lock, save_checkpoint,
                          saved_epoch)
 from .drawing.plots import ProgressPlot
+from .tricks import Lookahead, parameter_groups, whiten_stem_, zero_init_residual_
 from .machine import (announce, choose_precision, cpu_seconds, describe_machine, others_share,
                       time_steps)
 
@@ -91,6 +94,13 @@ class Recipe:
     one_cycle: bool = False       # ramp the learning rate up to lr and anneal it, per batch
     label_smoothing: float = 0.0
     test_flips: bool = False      # after the last epoch, test accuracy with flips as well
+    warmup: float = 0.3           # one-cycle: the share of the steps spent ramping up
+    # tricks from the CIFAR-10 speed records (d2lresnet/tricks.py says what each does)
+    zero_init_residual: bool = False
+    whiten_stem: bool = False
+    decay_norm_and_bias: bool = True
+    bn_bias_lr: float = 1.0
+    lookahead: bool = False
 
 
 def init_weights(m):
@@ -162,13 +172,16 @@ def train(net, train_iter, test_iter, num_epochs, lr, device=None, *, recipe=Non
     """
     recipe = _as_recipe(recipe, recipe_fields)
     num_batches = _check_run(train_iter, test_iter, num_epochs, lr)
+    num_epochs, lr = int(num_epochs), float(lr)  # plain values: the checkpoint records them
     device = torch.device(device) if device else try_gpu()
     precision = choose_precision(device, precision)
     saver = _Checkpoints(checkpoint, resume, _recipe_record(recipe, num_epochs, lr, num_batches))
     if init is not None:
         net.apply(init)
+    _start_tricks(net, recipe, train_iter)
     net.to(device, memory_format=_memory_format(device))
     optimizer, scheduler = make_optimizer(net, recipe, lr, num_epochs * num_batches)
+    lookahead = Lookahead(net, num_epochs * num_batches) if recipe.lookahead else None
     loss_fn = nn.CrossEntropyLoss(label_smoothing=recipe.label_smoothing)
     history, machine = History(device=str(device), precision=precision), describe_machine(device)
     start_epoch = saver.restore(net, optimizer, scheduler, history, num_epochs)
@@ -188,6 +201,8 @@ def train(net, train_iter, test_iter, num_epochs, lr, device=None, *, recipe=Non
                 y_hat, loss = train_step(net, X, y, loss_fn, optimizer, precision)
                 if scheduler:
                     scheduler.step()
+                if lookahead:
+                    lookahead.step(epoch * num_batches + i + 1)
                 loss_value = loss.item()
                 compute_seconds += time.perf_counter() - step_started
                 _stop_if_diverged(loss_value, lr, epoch, i)
@@ -203,6 +218,8 @@ def train(net, train_iter, test_iter, num_epochs, lr, device=None, *, recipe=Non
             history.examples.append(seen)
             history.train_loss.append(loss_sum / seen)
             history.train_acc.append(correct / seen)
+            if lookahead and epoch + 1 == num_epochs:
+                lookahead.finish()  # test the slow weights
             history.test_acc.append(evaluate_accuracy(net, test_iter, device, precision))
             if recipe.test_flips and epoch + 1 == num_epochs:
                 history.test_acc_flips.append(
@@ -281,9 +298,8 @@ def _as_recipe(recipe, fields):
 
 def _check_run(train_iter, test_iter, num_epochs, lr):
     """One-line errors for what cannot train, before anything does; the batches per epoch."""
-    if isinstance(num_epochs, bool) or not isinstance(num_epochs, int) or num_epochs < 1:
-        raise ValueError(f"num_epochs must be a whole number at least 1, got {num_epochs!r}")
-    if not (isinstance(lr, (int, float)) and math.isfinite(lr) and lr >= 0):
+    whole_number("num_epochs", num_epochs)  # NumPy's integers pass, True does not
+    if isinstance(lr, bool) or not isinstance(lr, Real) or not (math.isfinite(lr) and lr >= 0):
         raise ValueError(f"lr must be a finite number at least 0 (the book uses 0.05), got {lr!r}")
     for name, batches in [("train_iter", train_iter), ("test_iter", test_iter)]:
         if len(batches) == 0:
@@ -299,12 +315,24 @@ def _recipe_record(recipe, num_epochs, lr, num_batches):
                                   "batches_per_epoch": num_batches}))
 
 
+def _start_tricks(net, recipe, train_iter):
+    """The recipe's initialisation tricks (d2lresnet/tricks.py), after the init."""
+    if recipe.zero_init_residual:
+        zero_init_residual_(net)
+    if recipe.whiten_stem:
+        whiten_stem_(net, train_iter)
+
+
 def make_optimizer(net, recipe, lr, total_steps):
     """The book's SGD with the recipe's momentum and weight decay; one-cycle if asked for."""
-    optimizer = torch.optim.SGD(net.parameters(), lr=lr, momentum=recipe.momentum,
+    groups = parameter_groups(net, lr, recipe.weight_decay, recipe.decay_norm_and_bias,
+                              recipe.bn_bias_lr)
+    optimizer = torch.optim.SGD(groups, lr=lr, momentum=recipe.momentum,
                                 nesterov=recipe.nesterov, weight_decay=recipe.weight_decay)
-    scheduler = (torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr,
+    scheduler = (torch.optim.lr_scheduler.OneCycleLR(optimizer,
+                                                     max_lr=[g["lr"] for g in groups],
                                                      total_steps=total_steps,
+                                                     pct_start=recipe.warmup,
                                                      cycle_momentum=False)
                  if recipe.one_cycle else None)
     return optimizer, scheduler
@@ -391,8 +419,8 @@ class _Progress:
     def epoch_done(self, epoch):
         h = self.history
         self.plot.add(epoch, test_acc=h.test_acc[-1])
-        self.plot.epoch_done(epoch, f"loss {h.train_loss[-1]:.3f}, train acc "
-                                    f"{h.train_acc[-1]:.3f}, test acc {h.test_acc[-1]:.3f}")
+        self.plot.epoch_done(epoch, i18n.tr("epoch_line", epoch=epoch, loss=h.train_loss[-1],
+                                            train_acc=h.train_acc[-1], test_acc=h.test_acc[-1]))
 
     def close(self):
         if self.bar is not None:

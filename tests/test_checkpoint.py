@@ -13,7 +13,7 @@ from d2lresnet import checkpoint as ckpt
 from d2lresnet.checkpoint import (CheckpointError, check_writable, load_checkpoint,
                                   read_checkpoint, save_checkpoint)
 from d2lresnet.data import load_data_fashion_mnist
-from d2lresnet.train import History, train
+from d2lresnet.train import History, Recipe, make_optimizer, train
 from readonly import read_only
 
 
@@ -74,6 +74,9 @@ class RunsCode:
     ("no checksum", lambda p: torch.save(_fields(), p), "no checksum"),
     ("format 1, no recipe", lambda p: torch.save({**_fields(), "format": "d2lresnet checkpoint 1"},
                                                  p), "without its recipe"),
+    ("format 2, one optimizer group",
+     lambda p: torch.save({**_fields(), "format": "d2lresnet checkpoint 2"}, p),
+     "before the recipe had its warm-up and tricks"),
     ("zip pickle with code", lambda p: torch.save({"epoch": RunsCode()}, p), "could run code"),
     ("raw pickle with code", lambda p: p.write_bytes(pickle.dumps(RunsCode())),
      "not a file torch.save writes"),
@@ -278,7 +281,7 @@ def _rewrite(path, state):
     """Save an edited state as a sealed checkpoint (what a planned longer run would save)."""
     net = tiny_net()
     net.load_state_dict(state["model"])
-    optimizer = torch.optim.SGD(net.parameters(), lr=0.1)
+    optimizer, _ = make_optimizer(net, Recipe(), 0.1, 1)  # the groups train() makes
     optimizer.load_state_dict(state["optimizer"])
     save_checkpoint(path, net, optimizer, None, state["history"], state["epoch"], state["recipe"])
 

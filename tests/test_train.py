@@ -3,6 +3,7 @@ import json
 import math
 import re
 
+import numpy as np
 import pytest
 import torch
 
@@ -161,9 +162,12 @@ def test_a_summary_of_a_run_with_no_finished_epoch_says_so(tiny_data):
 @pytest.mark.parametrize("args, message", [
     (([], [], 1, 0.1), "train_iter holds no batch"),
     ((None, [], 1, 0.1), "test_iter holds no batch"),  # None: the tiny training data
-    ((None, None, -1, 0.1), "num_epochs must be a whole number at least 1, got -1"),
-    ((None, None, 0, 0.1), "num_epochs must be a whole number at least 1, got 0"),
+    ((None, None, -1, 0.1), "num_epochs must be a whole number of at least 1, got -1"),
+    ((None, None, 0, 0.1), "num_epochs must be a whole number of at least 1, got 0"),
     ((None, None, 2.5, 0.1), "num_epochs must be a whole number"),
+    ((None, None, True, 0.1), "num_epochs must be a whole number"),
+    ((None, None, 1, True), "lr must be a finite number"),
+    ((None, None, 1, "0.1"), "lr must be a finite number"),
     ((None, None, 1, float("nan")), "lr must be a finite number"),
     ((None, None, 1, -0.1), "lr must be a finite number at least 0"),
 ])
@@ -177,6 +181,15 @@ def test_what_cannot_train_is_refused_in_one_line_before_any_step(tiny_data, arg
               init=None, progress=False)
     assert "\n" not in str(err.value)
     assert all(torch.equal(a, b) for a, b in zip(before, net.parameters()))
+
+
+def test_numpy_numbers_train_as_python_ones(tiny_data):
+    runs = []
+    for num_epochs, lr in [(1, 0.1), (np.int64(1), np.float32(0.1))]:
+        torch.manual_seed(0)
+        runs.append(train(small_net(), *tiny_data, num_epochs, lr, device="cpu",
+                          precision="fp32", progress=False).train_loss)
+    assert runs[0] == pytest.approx(runs[1], rel=1e-6)
 
 
 def test_a_recipe_object_and_its_fields_as_keywords_train_alike(tiny_data):
@@ -198,7 +211,10 @@ def test_book_preset_is_the_notes_recipe():
     assert (book.resize, book.num_epochs, book.lr, book.batch_size) == (96, 10, 0.05, 256)
     assert book.train_options() == {"momentum": 0.0, "nesterov": False, "weight_decay": 0.0,
                                     "one_cycle": False, "label_smoothing": 0.0,
-                                    "test_flips": False}
+                                    "test_flips": False, "warmup": 0.3,
+                                    "zero_init_residual": False, "whiten_stem": False,
+                                    "decay_norm_and_bias": True, "bn_bias_lr": 1.0,
+                                    "lookahead": False}
     assert not book.augment and book.limit is None and not book.progressive
 
 

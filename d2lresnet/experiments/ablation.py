@@ -1,0 +1,187 @@
+"""The speed records' tricks, one at a time on top of `quick` at a small budget, on several seeds.
+
+    python -m d2lresnet ablation --seeds 0 1 2            # trains what is not saved yet
+    python -m d2lresnet ablation --table                  # the README's and 08's table
+
+Each trick (TRICKS) changes the base recipe (quick at 32x32, 4 epochs, batch 128: about 1/20
+of the book recipe's training compute) in one way; every run records its test accuracy and
+the compute spent after each epoch, and, at the end, the test accuracy with test-time flips
+and with flips and 2-pixel shifts (measured on the same nets, no training of their own). The
+runs are saved after each one in a JSON file (notebooks/figures/ablation.json) and a rerun
+trains only what is missing, so the table can be built up over several sittings; with
+``--processes 2`` two runs share the CPU, one thread each.
+"""
+import dataclasses
+import datetime
+import json
+import multiprocessing as mp
+import statistics
+from pathlib import Path
+
+import torch
+from torch.nn import functional as F
+
+from .. import i18n
+from ..data import load_data_fashion_mnist
+from ..machine import describe_machine
+from ..model import resnet18
+from ..presets import get_preset
+from ..train import predict, train
+from .runs import book_flops, read_json, save_json, training_flops
+
+BASE = ("quick", dict(resize=32, num_epochs=4, batch_size=128))
+# In the order of airbench's ablation table, then the others the issue names.
+TRICKS = {
+    "base": {},
+    "zero_init_residual": dict(zero_init_residual=True),
+    "whiten_stem": dict(whiten_stem=True),
+    "no_decay_norm_bias": dict(decay_norm_and_bias=False),
+    "bn_bias_lr_10x": dict(bn_bias_lr=10.0),
+    "lookahead": dict(lookahead=True),
+    "alternate_flips": dict(alternate_flips=True),
+    "lr_0.2_smoothing_0.2": dict(lr=0.2, label_smoothing=0.2),
+    "warmup_0.15": dict(warmup=0.15),
+}
+KIND = "ablation"
+
+
+def shifted(X, dy, dx):
+    """X moved by (dy, dx) pixels, the background (0) coming in at the edge."""
+    if not (dy or dx):
+        return X
+    pad = max(abs(dy), abs(dx))
+    h, w = X.shape[-2:]
+    padded = F.pad(X, [pad] * 4)
+    return padded[..., pad - dy:pad - dy + h, pad - dx:pad - dx + w]
+
+
+def tta_accuracy(net, test_iter, shift=2):
+    """Test accuracy with each image's probabilities averaged over its mirror and its copies
+    moved by `shift` pixels up, down, left and right (10 views)."""
+    views = [(0, 0), (shift, 0), (-shift, 0), (0, shift), (0, -shift)]
+    net.eval()
+    correct = total = 0
+    with torch.no_grad():
+        for X, y in test_iter:
+            p = sum(torch.softmax(net(shifted(V, dy, dx)).float(), dim=1)
+                    for V in (X, X.flip(-1)) for dy, dx in views)
+            correct += (p.argmax(dim=1) == y).sum().item()
+            total += len(y)
+    return correct / total
+
+
+def run_one(trick, seed, data=None, base=None):
+    """Train the base recipe (default BASE) changed by TRICKS[trick] with this seed; the
+    run's record."""
+    name, overrides = base or BASE
+    preset = get_preset(name, **overrides, **TRICKS[trick])
+    torch.manual_seed(seed)
+    train_iter, test_iter = load_data_fashion_mnist(preset.batch_size, root=data, seed=seed,
+                                                    **preset.data_options())
+    net = resnet18()
+    history = train(net, train_iter, test_iter, preset.num_epochs, preset.lr, "cpu",
+                    recipe=preset, progress=False)
+    book = book_flops()
+    return {"trick": trick, "seed": seed,
+            "recipe": json.loads(json.dumps(dataclasses.asdict(preset))),
+            "test_acc": history.test_acc,
+            "book_compute_fraction": [f / book for f in training_flops(preset,
+                                                                       history.examples)],
+            "test_acc_flips": evaluate(net, test_iter, history.precision, flips=True),
+            "test_acc_tta": tta_accuracy(net, test_iter),
+            "train_seconds": history.train_seconds, "others_cpu": history.others_cpu,
+            "precision": history.precision, "machine": describe_machine(),
+            "date": datetime.date.today().isoformat()}
+
+
+def evaluate(net, test_iter, precision, flips=False):
+    labels, predictions, _ = predict(net, test_iter, precision=precision, flips=flips)
+    return (predictions == labels).float().mean().item()
+
+
+def _worker(job):
+    torch.set_num_threads(1)  # several runs share the cores
+    return run_one(*job)
+
+
+class _NoPool:
+    """One run at a time in this process, with all its threads."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def imap_unordered(self, worker, jobs):
+        return (run_one(*job) for job in jobs)
+
+
+def load(path, missing_ok=True):
+    """The saved ablation {"kind", "base", "runs": {"trick/seed": run}}; a new one if none
+    (missing_ok); another command's file is refused, naming it."""
+    path = Path(path)
+    if not path.exists() and missing_ok:
+        return {"kind": KIND, "base": BASE[1], "runs": {}}
+    saved = read_json(path)
+    if not isinstance(saved, dict) or saved.get("kind") != KIND:
+        raise ValueError(f"{path} does not hold an ablation; move it away or name another "
+                         f"--out")
+    return saved
+
+
+def run(tricks=tuple(TRICKS), seeds=(0, 1, 2), out="notebooks/figures/ablation.json",
+        data=None, processes=1):
+    """Train every (trick, seed) not yet in `out`, saving after each run."""
+    unknown = set(tricks) - set(TRICKS)
+    if unknown:
+        raise ValueError(f"no trick named {', '.join(sorted(unknown))}; choose from "
+                         f"{', '.join(TRICKS)}")
+    saved = load(out)
+    save_json(out, saved)  # a file that cannot be written fails now, not after a run
+    jobs = [(t, s, data, BASE) for t in tricks for s in seeds
+            if f"{t}/{s}" not in saved["runs"]]  # BASE travels: a new process reads its own
+    print(f"{len(jobs)} runs to train", flush=True)
+    with mp.get_context("spawn").Pool(processes) if processes > 1 else _NoPool() as pool:
+        for result in pool.imap_unordered(_worker, jobs):
+            saved["runs"][f"{result['trick']}/{result['seed']}"] = result
+            save_json(out, saved)
+            print(f"{result['trick']} seed {result['seed']}: test acc "
+                  f"{result['test_acc'][-1]:.4f} (flips {result['test_acc_flips']:.4f}, "
+                  f"flips+shifts {result['test_acc_tta']:.4f}) after "
+                  f"{sum(result['train_seconds']):.0f} s", flush=True)
+    return saved
+
+
+def rows(saved):
+    """Per trick: (trick, seeds, mean and spread of the final test accuracy, compute spent,
+    mean with flips, mean with flips and shifts)."""
+    by_trick = {}
+    for run in saved["runs"].values():
+        by_trick.setdefault(run["trick"], []).append(run)
+    table = []
+    for trick in [t for t in TRICKS if t in by_trick]:
+        runs = by_trick[trick]
+        final = [r["test_acc"][-1] for r in runs]
+        table.append({"trick": trick, "seeds": len(runs), "mean": statistics.mean(final),
+                      "spread": max(final) - min(final),
+                      "compute": runs[0]["book_compute_fraction"][-1],
+                      "flips": statistics.mean(r["test_acc_flips"] for r in runs),
+                      "tta": statistics.mean(r["test_acc_tta"] for r in runs)})
+    return table
+
+
+def format_table(saved):
+    """The ablation as a Markdown table, headers in the i18n language."""
+    table = rows(saved)
+    if not table:
+        return i18n.tr("no_runs")
+    base = next((r["mean"] for r in table if r["trick"] == "base"), None)
+    lines = ["| trick | seeds | compute | test acc (mean, spread) | vs base | with flips | "
+             "flips + shifts |", "|---|---|---|---|---|---|---|"]
+    for r in table:
+        change = "" if base is None or r["trick"] == "base" else f"{r['mean'] - base:+.4f}"
+        lines.append(f"| `{r['trick']}` | {r['seeds']} | {r['compute']:.3f} | "
+                     f"{r['mean']:.4f} ± {r['spread'] / 2:.4f} | {change} | "
+                     f"{r['flips']:.4f} | {r['tta']:.4f} |")
+    return "\n".join(lines)

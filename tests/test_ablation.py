@@ -1,0 +1,85 @@
+"""The ablation of the speed records' tricks: runs saved one by one, nothing trained twice, a
+table from the saved runs, and the saved runs are of today's recipes."""
+import json
+import re
+from pathlib import Path
+
+import pytest
+import torch
+
+from d2lresnet.experiments import ablation
+from d2lresnet.presets import get_preset
+
+ROOT = Path(__file__).resolve().parents[1]
+SAVED = ROOT / "notebooks" / "figures" / "ablation.json"
+
+
+@pytest.fixture
+def tiny_base(monkeypatch):
+    monkeypatch.setattr(ablation, "BASE", ("smoke", dict(resize=None, num_epochs=1,
+                                                         batch_size=32, limit=64,
+                                                         test_limit=32)))
+
+
+def test_shifted_moves_the_picture_and_brings_in_background():
+    X = torch.arange(16.0).reshape(1, 1, 4, 4)
+    down_right = ablation.shifted(X, 1, 1)
+    assert torch.equal(down_right[0, 0, 1:, 1:], X[0, 0, :3, :3])
+    assert down_right[0, 0, 0].abs().sum() == 0 and down_right[0, 0, :, 0].abs().sum() == 0
+    assert torch.equal(ablation.shifted(X, 0, -2)[0, 0, :, :2], X[0, 0, :, 2:])
+
+
+def test_each_run_is_saved_and_a_rerun_trains_only_what_is_missing(tmp_path, tiny_base,
+                                                                   monkeypatch):
+    out = tmp_path / "ablation.json"
+    ablation.run(["base", "zero_init_residual"], [0], out)
+    saved = json.loads(out.read_text())
+    assert set(saved["runs"]) == {"base/0", "zero_init_residual/0"}
+    run = saved["runs"]["zero_init_residual/0"]
+    assert run["recipe"]["zero_init_residual"] and not saved["runs"]["base/0"]["recipe"][
+        "zero_init_residual"]
+    assert 0 <= run["test_acc_tta"] <= 1 and len(run["book_compute_fraction"]) == 1
+
+    trained = []
+    train_one = ablation.run_one
+    monkeypatch.setattr(ablation, "run_one", lambda *job: trained.append(job) or
+                        train_one(*job))
+    ablation.run(["base", "zero_init_residual"], [0, 1], out)
+    assert sorted(job[:2] for job in trained) == [("base", 1), ("zero_init_residual", 1)]
+    assert all(job[3] == ablation.BASE for job in trained)  # the tiny base, not the real one
+    assert len(json.loads(out.read_text())["runs"]) == 4
+
+
+def test_another_commands_file_is_refused_before_training(tmp_path):
+    out = tmp_path / "frontier.json"
+    out.write_text(json.dumps({"quick": {"preset": "quick"}}))
+    with pytest.raises(ValueError, match="does not hold an ablation"):
+        ablation.run(["base"], [0], out)
+    with pytest.raises(ValueError, match="no trick named fast"):
+        ablation.run(["fast"], [0], tmp_path / "new.json")
+
+
+def test_the_table_gives_each_tricks_mean_and_its_change_from_the_base():
+    runs = {f"{trick}/{seed}": {"trick": trick, "seed": seed, "test_acc": [0.5, acc],
+                                "book_compute_fraction": [0.02, 0.04],
+                                "test_acc_flips": acc + 0.01, "test_acc_tta": acc + 0.02}
+            for trick, accs in [("base", (0.90, 0.92)), ("lookahead", (0.93, 0.93))]
+            for seed, acc in enumerate(accs)}
+    table = ablation.format_table({"runs": runs}).splitlines()
+    assert re.search(r"`base` \| 2 \| 0\.040 \| 0\.9100 ± 0\.0100 \|  \| 0\.9200 \| 0\.9300", table[2])
+    assert "| +0.0200 |" in table[3]
+
+
+@pytest.mark.skipif(not SAVED.exists(), reason="no saved ablation yet")
+def test_the_saved_runs_are_of_todays_recipes_and_the_readme_shows_their_table():
+    saved = ablation.load(SAVED, missing_ok=False)
+    name, overrides = ablation.BASE
+    for key, run in saved["runs"].items():
+        trick = run["trick"]
+        assert key == f"{trick}/{run['seed']}"
+        today = json.loads(json.dumps(get_preset(name, **overrides,
+                                                 **ablation.TRICKS[trick]).__dict__,
+                                      default=lambda o: o.__dict__))
+        assert {k: v for k, v in run["recipe"].items() if k != "twins"} == \
+            {k: v for k, v in today.items() if k != "twins"}, key
+    assert ablation.format_table(saved) in (ROOT / "README.md").read_text()
