@@ -149,7 +149,7 @@ class ProgressPlot:
 
     def epoch_done(self, epoch, line):
         if not (self.live or self.quiet):
-            print(f"epoch {epoch}: {line}", flush=True)
+            print(line, flush=True)
 
     def _draw(self):
         from IPython.display import display

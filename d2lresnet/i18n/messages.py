@@ -252,6 +252,8 @@ MESSAGES = {
                            "Inception blocks; ResNet-18's stages take {resnet} numbers in all "
                            "(a width and a block count each)",
         "block_cost": "{block}: {params:,} parameters, {mflops:.0f} MFLOPs forward",
+        "epoch_line": "epoch {epoch}: loss {loss:.3f}, train acc {train_acc:.3f}, test acc "
+                      "{test_acc:.3f}",
         # notebook 08
         "run_epochs_line": "{name}: {minutes:.0f} min an epoch (median), {rate:.0f} examples/sec "
                            "(compute step), {precision}, {machine}",
@@ -488,6 +490,8 @@ MESSAGES = {
         "numbers_by_hand": "手工选定的通道数：GoogLeNet的Inception块共{inception}个；ResNet-18的"
                            "各个模块一共只需{resnet}个数（每个模块一个通道数和一个残差块数）",
         "block_cost": "{block}：{params}个参数，前向传播{mflops:.0f} MFLOPs",
+        "epoch_line": "第{epoch}个迭代周期：训练损失{loss:.3f}，训练精度{train_acc:.3f}，"
+                      "测试精度{test_acc:.3f}",
         "run_epochs_line": "{name}：每个迭代周期{minutes:.0f}分钟（中位数），计算步骤每秒{rate:.0f}个"
                            "样本，{precision}，{machine}",
         "run_share_line": "{name}：{minutes:.0f}分钟后测试精度为{acc:.3f}，耗时是书中方案的"
