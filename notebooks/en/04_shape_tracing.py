@@ -264,9 +264,9 @@ assert exercises.check("04.2", solution_4_2)
 # each stage's convolutions in that unit:
 #
 # * b2: four 3x3 convolutions from 64 to 64 channels, $4U$;
-# * b3, b4, b5: the first 3x3 convolution takes only $c/2$ channels in ($\tfrac12 U$), the
-#   1x1 shortcut from $c/2$ to $c$ has a ninth of its window ($\tfrac1{18} U$), and three full
-#   ones follow: $3 + \tfrac12 + \tfrac1{18} = \tfrac{32}{9} U$.
+# * b3, b4, b5: the first 3x3 convolution takes only $c/2$ channels in, costing $\tfrac12 U$;
+#   the 1x1 shortcut from $c/2$ to $c$ has a ninth of its window, costing $\tfrac1{18} U$;
+#   three full ones follow: $3 + \tfrac12 + \tfrac1{18} = \tfrac{32}{9} U$.
 #
 # So b3, b4 and b5 cost exactly the same, and b2 costs $4 / \tfrac{32}{9} = \tfrac98$ as much:
 # one eighth more. Below: each stage's convolutions in units of $U$ (in call order: conv1,
