@@ -66,7 +66,9 @@ def test_the_table_gives_each_tricks_mean_and_its_change_from_the_base():
             for trick, accs in [("base", (0.90, 0.92)), ("lookahead", (0.93, 0.93))]
             for seed, acc in enumerate(accs)}
     table = ablation.format_table({"runs": runs}).splitlines()
-    assert re.search(r"`base` \| 2 \| 0\.040 \| 0\.9100 ± 0\.0100 \|  \| 0\.9200 \| 0\.9300", table[2])
+    assert table[0].startswith("| trick | seeds | compute (book = 1) |")
+    assert re.search(r"`base` \| 2 \| 0\.040 \| 0\.9100 ± 0\.0100 \|  \| 0\.9200 \| 0\.9300",
+                     table[2])
     assert "| +0.0200 |" in table[3]
 
 
@@ -83,3 +85,19 @@ def test_the_saved_runs_are_of_todays_recipes_and_the_readme_shows_their_table()
         assert {k: v for k, v in run["recipe"].items() if k != "twins"} == \
             {k: v for k, v in today.items() if k != "twins"}, key
     assert ablation.format_table(saved) in (ROOT / "README.md").read_text()
+
+
+def test_the_figure_draws_every_seed_and_each_tricks_mean():
+    runs = {f"{trick}/{seed}": {"trick": trick, "seed": seed, "test_acc": [acc],
+                                "book_compute_fraction": [0.04], "test_acc_flips": acc,
+                                "test_acc_tta": acc}
+            for trick, accs in [("base", (0.90, 0.92, 0.91)), ("whiten_stem", (0.93, 0.94))]
+            for seed, acc in enumerate(accs)}
+    ax = ablation.plot_ablation({"runs": runs}).axes[0]
+    dots = {tuple(line.get_ydata())[0]: sorted(line.get_xdata()) for line in ax.lines
+            if line.get_marker() == "o"}
+    assert dots == {0: [0.90, 0.91, 0.92], 1: [0.93, 0.94]}
+    means = [line.get_xdata()[0] for line in ax.lines if line.get_marker() != "o"
+             and len(line.get_xdata()) == 2 and line.get_xdata()[0] == line.get_xdata()[1]]
+    assert means[:2] == pytest.approx([0.91, 0.935])
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["base", "whiten_stem"]

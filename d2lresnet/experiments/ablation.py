@@ -171,14 +171,45 @@ def rows(saved):
     return table
 
 
+def plot_ablation(saved, path=None):
+    """Each trick's final test accuracy on every seed (dots) and their mean (a bar), against
+    the base's mean (dashed line): what one change to the base recipe is worth, and how far
+    the seeds alone spread. Text in the i18n language."""
+    import matplotlib.pyplot as plt
+
+    from ..drawing.plots import save_figure
+    table = rows(saved)
+    fig, ax = plt.subplots(figsize=(8.5, 0.45 * len(table) + 1.4))  # the legend beside
+    for y, row in enumerate(table):
+        finals = [r["test_acc"][-1] for r in saved["runs"].values() if r["trick"] == row["trick"]]
+        ax.plot(finals, [y] * len(finals), "o", color="C0", alpha=0.7, ms=5,
+                label=i18n.label("ablation_seed") if y == 0 else None)
+        ax.plot([row["mean"]] * 2, [y - 0.3, y + 0.3], color="C3", lw=2,
+                label=i18n.label("ablation_mean") if y == 0 else None)
+    base = next((r["mean"] for r in table if r["trick"] == "base"), None)
+    if base is not None:
+        ax.axvline(base, color="grey", ls="--", lw=0.8)
+    ax.set_yticks(range(len(table)), [r["trick"] for r in table])
+    ax.invert_yaxis()  # the base on top, the tricks in the table's order below
+    ax.set(xlabel=i18n.label("ablation_x", compute=f"{table[0]['compute']:.3f}" if table
+                             else "?"), title=i18n.label("ablation_title"))
+    ax.grid(alpha=0.3, axis="x")
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
+    fig.tight_layout()
+    if path:
+        save_figure(fig, path)
+    return fig
+
+
 def format_table(saved):
     """The ablation as a Markdown table, headers in the i18n language."""
     table = rows(saved)
     if not table:
         return i18n.tr("no_runs")
     base = next((r["mean"] for r in table if r["trick"] == "base"), None)
-    lines = ["| trick | seeds | compute | test acc (mean, spread) | vs base | with flips | "
-             "flips + shifts |", "|---|---|---|---|---|---|---|"]
+    headers = [i18n.tr(f"col_{h}") for h in ("trick", "seeds", "compute", "acc_mean",
+                                               "vs_base", "with_flips", "flips_shifts")]
+    lines = ["| " + " | ".join(headers) + " |", "|---" * len(headers) + "|"]
     for r in table:
         change = "" if base is None or r["trick"] == "base" else f"{r['mean'] - base:+.4f}"
         lines.append(f"| `{r['trick']}` | {r['seeds']} | {r['compute']:.3f} | "
