@@ -294,7 +294,7 @@ from d2lresnet import exercises
 # convolutions and two batch normalization layers.
 
 # %%
-answer_1_1 = ...  # your answer
+answer_1_1 = ...  # your answer · 你的答案
 
 # %%
 exercises.check("01.1", answer_1_1)
@@ -312,7 +312,7 @@ assert exercises.check("01.1", solution_1_1)
 # Reason from where the bumps sit, then try `contains(bumps(k), bumps(1))`.
 
 # %%
-answer_1_2 = ...  # your answer
+answer_1_2 = ...  # your answer · 你的答案
 
 # %%
 exercises.check("01.2", answer_1_2)

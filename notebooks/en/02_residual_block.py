@@ -262,7 +262,7 @@ from d2lresnet import exercises
 # (channels, height, width). Work it out by hand first.
 
 # %%
-answer_2_1 = ...  # your answer
+answer_2_1 = ...  # your answer · 你的答案
 
 # %%
 exercises.check("02.1", answer_2_1)
@@ -286,7 +286,7 @@ assert exercises.check("02.1", solution_2_1)
 # * (e) `Residual(3, 3, use_1x1conv=True)`
 
 # %%
-answer_2_2 = ...  # your answer
+answer_2_2 = ...  # your answer · 你的答案
 
 # %%
 exercises.check("02.2", answer_2_2)
@@ -305,7 +305,7 @@ assert exercises.check("02.2", solution_2_2)
 # biases, PyTorch's default)? Answer with an integer.
 
 # %%
-answer_2_3 = ...  # your answer
+answer_2_3 = ...  # your answer · 你的答案
 
 # %%
 exercises.check("02.3", answer_2_3)

@@ -213,7 +213,7 @@ from d2lresnet import exercises
 # answer: one integer.
 
 # %%
-answer_3_1 = ...  # your answer
+answer_3_1 = ...  # your answer · 你的答案
 
 # %%
 exercises.check("03.1", answer_3_1)
@@ -236,7 +236,7 @@ assert exercises.check("03.1", solution_3_1)
 # layers does the network have, counted as the notes count them? Your answer: one integer.
 
 # %%
-answer_3_2 = ...  # your answer
+answer_3_2 = ...  # your answer · 你的答案
 
 # %%
 exercises.check("03.2", answer_3_2)

@@ -221,7 +221,7 @@ from d2lresnet import exercises
 # side of the input.
 
 # %%
-answer_4_1 = ...  # your answer
+answer_4_1 = ...  # your answer · 你的答案
 
 # %%
 exercises.check("04.1", answer_4_1)
@@ -240,7 +240,7 @@ assert exercises.check("04.1", solution_4_1)
 # b5's square output.
 
 # %%
-answer_4_2 = ...  # your answer
+answer_4_2 = ...  # your answer · 你的答案
 
 # %%
 exercises.check("04.2", answer_4_2)

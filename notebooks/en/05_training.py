@@ -246,7 +246,7 @@ from d2lresnet import exercises
 # minibatches of 256, Fashion-MNIST's 60,000 training images)? Answer with an integer.
 
 # %%
-answer_5_1 = ...  # your answer
+answer_5_1 = ...  # your answer · 你的答案
 
 # %%
 exercises.check("05.1", answer_5_1)
@@ -266,7 +266,7 @@ assert exercises.check("05.1", solution_5_1)
 # `"coat"`) or its number, 0 to 9. The check reads the network's answers.
 
 # %%
-answer_5_2 = ...  # your answer
+answer_5_2 = ...  # your answer · 你的答案
 
 # %%
 exercises.check("05.2", answer_5_2, labels=labels, predictions=predictions)

@@ -44,7 +44,7 @@ present_from_environment();  # D2LRESNET_PRESENT=1: large type for a room
 # string `"plain"` or `"residual"` before you see any result; you check it after your run.
 
 # %%
-answer_6_1 = ...  # your answer: "plain" or "residual"
+answer_6_1 = ...  # your answer · 你的答案: "plain" or "residual"
 
 # %%
 import inspect
@@ -227,7 +227,7 @@ assert measured["plain"]["relative"] > 10 * measured["residual"]["relative"]
 # its running statistics. Count by hand (the paper's Table 6 rounds it to 0.46M), then check.
 
 # %%
-answer_6_2 = ...  # your answer: an integer
+answer_6_2 = ...  # your answer · 你的答案: an integer · 整数
 
 # %%
 exercises.check("06.2", answer_6_2)

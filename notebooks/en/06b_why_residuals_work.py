@@ -227,7 +227,7 @@ from d2lresnet import exercises
 # with an integer.
 
 # %%
-answer_6b_1 = ...  # your answer
+answer_6b_1 = ...  # your answer · 你的答案
 
 # %%
 exercises.check("06b.1", answer_6b_1)
@@ -244,7 +244,7 @@ assert exercises.check("06b.1", solution_6b_1)
 # length, which is one reading of why deleting one block costs a residual network little.)
 
 # %%
-answer_6b_2 = ...  # your answer
+answer_6b_2 = ...  # your answer · 你的答案
 
 # %%
 exercises.check("06b.2", answer_6b_2)

@@ -142,7 +142,7 @@ print(i18n.tr("numbers_by_hand", inception=hand_chosen,
 # put out for an input of 192 channels? Answer with an integer.
 
 # %%
-answer_7_1 = ...  # your answer
+answer_7_1 = ...  # your answer · 你的答案
 
 # %%
 exercises.check("07.1", answer_7_1)
@@ -168,7 +168,7 @@ assert exercises.check("07.1", solution_7_1)
 # residual blocks per stage. Answer with the built network, an `nn.Module`.
 
 # %%
-answer_7_2 = ...  # your answer
+answer_7_2 = ...  # your answer · 你的答案
 
 # %%
 exercises.check("07.2", answer_7_2)
@@ -192,7 +192,7 @@ assert exercises.check("07.2", solution_7_2)
 # convolutions' biases and BatchNorm's scale and shift included. Count by hand first.
 
 # %%
-answer_7_3 = ...  # your answer
+answer_7_3 = ...  # your answer · 你的答案
 
 # %%
 exercises.check("07.3", answer_7_3)
@@ -238,7 +238,7 @@ assert basic[0] / bottleneck[0] > 15 and basic[1] / bottleneck[1] > 15
 # and `"add"`.
 
 # %%
-answer_7_4 = ...  # your answer
+answer_7_4 = ...  # your answer · 你的答案
 
 # %%
 exercises.check("07.4", answer_7_4)
@@ -270,7 +270,7 @@ print(inspect.getsource(PreActResidual.forward))
 # Answer with a number; within 5% counts as right.
 
 # %%
-answer_7_5 = ...  # your answer
+answer_7_5 = ...  # your answer · 你的答案
 
 # %%
 exercises.check("07.5", answer_7_5)

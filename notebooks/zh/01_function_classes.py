@@ -248,7 +248,7 @@ from d2lresnet import exercises
 # **练习1**：添加层的实验在`body`和`head`之间放入了两个8通道的残差块（`Residual(8, 8)`）。这两个残差块增加了多少个参数？卷积层的偏置和批量规范化层的拉伸参数γ、偏移参数β都算在内。用一个整数作答，请手算：每个残差块有两个3×3卷积层和两个批量规范化层。
 
 # %%
-answer_1_1 = ...  # your answer
+answer_1_1 = ...  # your answer · 你的答案
 
 # %%
 exercises.check("01.1", answer_1_1)
@@ -264,7 +264,7 @@ assert exercises.check("01.1", solution_1_1)
 # **练习2**：在鼓包函数类$\mathcal{G}_1, \dots, \mathcal{G}_8$中，哪些包含$\mathcal{G}_1$（位于0处的单个鼓包）？用这些类的$k$组成的列表作答，例如`[2, 5]`。先根据鼓包的位置推理，再用`contains(bumps(k), bumps(1))`验证。
 
 # %%
-answer_1_2 = ...  # your answer
+answer_1_2 = ...  # your answer · 你的答案
 
 # %%
 exercises.check("01.2", answer_1_2)

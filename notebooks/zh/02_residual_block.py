@@ -219,7 +219,7 @@ from d2lresnet import exercises
 # **练习1**：`Residual(64, 128, use_1x1conv=True, strides=2)`作用于64个通道、15×15像素的输入时，输出的形状是什么？用三个整数组成的元组（通道数，高，宽）作答。请先手算。
 
 # %%
-answer_2_1 = ...  # your answer
+answer_2_1 = ...  # your answer · 你的答案
 
 # %%
 exercises.check("02.1", answer_2_1)
@@ -242,7 +242,7 @@ assert exercises.check("02.1", solution_2_1)
 # * (e) `Residual(3, 3, use_1x1conv=True)`
 
 # %%
-answer_2_2 = ...  # your answer
+answer_2_2 = ...  # your answer · 你的答案
 
 # %%
 exercises.check("02.2", answer_2_2)
@@ -259,7 +259,7 @@ assert exercises.check("02.2", solution_2_2)
 # **练习3**：`Residual(64, 128, use_1x1conv=True, strides=2)`的跨层数据通路上的$1\times 1$卷积层有多少个参数？权重和偏置都算在内（它有偏置，这是PyTorch的默认设置）。用一个整数作答。
 
 # %%
-answer_2_3 = ...  # your answer
+answer_2_3 = ...  # your answer · 你的答案
 
 # %%
 exercises.check("02.3", answer_2_3)

@@ -168,7 +168,7 @@ from d2lresnet import exercises
 # **练习1**：ResNet-34有同样的四个模块，分别含3、4、6和3个残差块。它的b3（`resnet_block(64, 128, 4)`）有多少个可训练参数（包括权重和偏置，以及批量规范化层的拉伸参数γ和偏移参数β）？先手算，再用`count_parameters`验证。答案是一个整数。
 
 # %%
-answer_3_1 = ...  # your answer
+answer_3_1 = ...  # your answer · 你的答案
 
 # %%
 exercises.check("03.1", answer_3_1)
@@ -190,7 +190,7 @@ assert exercises.check("03.1", solution_3_1)
 # **练习2**：如果每个模块都有三个残差块（`resnet((3, 3, 3, 3))`），按照笔记的数法，这个网络有多少层？答案是一个整数。
 
 # %%
-answer_3_2 = ...  # your answer
+answer_3_2 = ...  # your answer · 你的答案
 
 # %%
 exercises.check("03.2", answer_3_2)

@@ -182,7 +182,7 @@ from d2lresnet import exercises
 # **练习1**：前面检查b5输出的单元只试了32的倍数：输入为32×32时b5只输出一个像素，输入为64×64时输出2×2。使b5输出2×2的最小正方形输入是多大？先用输出大小的公式推出来，再用`trace_shapes(meta_net, (1, 1, size, size))[4]`（b5的输出）验证你的答案。答案是一个整数：输入的边长。
 
 # %%
-answer_4_1 = ...  # your answer
+answer_4_1 = ...  # your answer · 你的答案
 
 # %%
 exercises.check("04.1", answer_4_1)
@@ -199,7 +199,7 @@ assert exercises.check("04.1", solution_4_1)
 # **练习2**：输入为100×100时，b5输出的边长是多少？逐层使用输出大小的公式，手算或者用`conv_output_size`。答案是一个整数：b5输出的边长。
 
 # %%
-answer_4_2 = ...  # your answer
+answer_4_2 = ...  # your answer · 你的答案
 
 # %%
 exercises.check("04.2", answer_4_2)

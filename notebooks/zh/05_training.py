@@ -205,7 +205,7 @@ from d2lresnet import exercises
 # **练习1**：按照书中的训练方案（10个迭代周期，小批量大小256，Fashion-MNIST的60000张训练图像），随机梯度下降一共更新多少次权重？答案是一个整数。
 
 # %%
-answer_5_1 = ...  # your answer
+answer_5_1 = ...  # your answer · 你的答案
 
 # %%
 exercises.check("05.1", answer_5_1)
@@ -223,7 +223,7 @@ assert exercises.check("05.1", solution_5_1)
 # **练习2**：上面的网络（你的，或保存的运行的）哪个类别分类正确的比例最低（按该类别的测试图像计）？答案是一个类别：它的名称（例如`"外套"`或`"coat"`）或编号0到9。检查单元格读取的是这个网络的回答。
 
 # %%
-answer_5_2 = ...  # your answer
+answer_5_2 = ...  # your answer · 你的答案
 
 # %%
 exercises.check("05.2", answer_5_2, labels=labels, predictions=predictions)

@@ -36,7 +36,7 @@ present_from_environment();  # D2LRESNET_PRESENT=1: large type for a room
 # 请在看到任何结果之前回答，答案是字符串`"plain"`或`"residual"`；在你自己的运行之后检验。
 
 # %%
-answer_6_1 = ...  # your answer: "plain" or "residual"
+answer_6_1 = ...  # your answer · 你的答案: "plain" or "residual"
 
 # %%
 import inspect
@@ -187,7 +187,7 @@ assert measured["plain"]["relative"] > 10 * measured["residual"]["relative"]
 # **练习2。** 32层的残差网络双胞胎`cifar_resnet(5)`有多少个可训练的参数？答案是一个整数，算上批量规范化层的$\gamma$和$\beta$，不算滑动统计量。先手算（论文的表6记为0.46M），再检验。
 
 # %%
-answer_6_2 = ...  # your answer: an integer
+answer_6_2 = ...  # your answer · 你的答案: an integer · 整数
 
 # %%
 exercises.check("06.2", answer_6_2)

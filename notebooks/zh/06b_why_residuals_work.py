@@ -209,7 +209,7 @@ from d2lresnet import exercises
 # 用一个整数作答。
 
 # %%
-answer_6b_1 = ...  # your answer
+answer_6b_1 = ...  # your answer · 你的答案
 
 # %%
 exercises.check("06b.1", answer_6b_1)
@@ -225,7 +225,7 @@ assert exercises.check("06b.1", solution_6b_1)
 # 用一个整数作答。（大多数路径的长度居中，这是理解删除一个残差块为什么对残差网络影响很小的一种方式。）
 
 # %%
-answer_6b_2 = ...  # your answer
+answer_6b_2 = ...  # your answer · 你的答案
 
 # %%
 exercises.check("06b.2", answer_6b_2)

@@ -125,7 +125,7 @@ print(i18n.tr("numbers_by_hand", inception=hand_chosen,
 # **检验一下。** `Inception(192, 64, (96, 128), (16, 32), 32)`作用于192个通道的输入时，输出多少个通道？用一个整数作答。
 
 # %%
-answer_7_1 = ...  # your answer
+answer_7_1 = ...  # your answer · 你的答案
 
 # %%
 exercises.check("07.1", answer_7_1)
@@ -146,7 +146,7 @@ assert exercises.check("07.1", solution_7_1)
 # **检验一下。** 用笔记中的`resnet(...)`构建ResNet-34：表1给出了它每个模块的残差块数。用构建好的网络（一个`nn.Module`）作答。
 
 # %%
-answer_7_2 = ...  # your answer
+answer_7_2 = ...  # your answer · 你的答案
 
 # %%
 exercises.check("07.2", answer_7_2)
@@ -167,7 +167,7 @@ assert exercises.check("07.2", solution_7_2)
 # **检验一下。** `Bottleneck(1024, 256)`（输入和输出都是1024个通道，中间是256个）有多少个参数？用一个整数作答，计入所有可训练的参数，包括卷积层的偏置以及批量规范化层的拉伸参数γ和偏移参数β。先手算。
 
 # %%
-answer_7_3 = ...  # your answer
+answer_7_3 = ...  # your answer · 你的答案
 
 # %%
 exercises.check("07.3", answer_7_3)
@@ -205,7 +205,7 @@ assert basic[0] / bottleneck[0] > 15 and basic[1] / bottleneck[1] > 15
 # **检验一下。** 从预激活残差块的输入到输出，输入依次经过哪些层，又在哪里相加？用由`"conv"`、`"bn"`、`"relu"`和`"add"`组成的列表作答。
 
 # %%
-answer_7_4 = ...  # your answer
+answer_7_4 = ...  # your answer · 你的答案
 
 # %%
 exercises.check("07.4", answer_7_4)
@@ -232,7 +232,7 @@ print(inspect.getsource(PreActResidual.forward))
 # **检验一下。** 论文中110层的CIFAR网络（每个阶段n = 18个残差块）处理一张32×32的图像，计算量大约是20层网络（n = 3）的多少倍？用一个数作答，误差在5%以内即算正确。
 
 # %%
-answer_7_5 = ...  # your answer
+answer_7_5 = ...  # your answer · 你的答案
 
 # %%
 exercises.check("07.5", answer_7_5)
