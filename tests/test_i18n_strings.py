@@ -421,3 +421,14 @@ def test_zh_degradation_figures_draw_every_glyph():
         ax = plot_grad_norms({"plain-8": [("conv", 1.0), ("conv", 0.1)]})
         return [fig, ax.figure]
     render_every_glyph(draw)
+
+
+def test_no_message_needs_an_emoji_font():
+    # A page or a notebook on a machine without an emoji font (Debian's Chromium here) draws
+    # such a character as an empty box: the estimate line began with a stopwatch.
+    from d2lresnet.i18n.messages import MESSAGES
+    emoji = [(language, key, ch) for language, messages in MESSAGES.items()
+             for key, text in messages.items() for ch in str(text)
+             if 0x2300 <= ord(ch) <= 0x23FF or 0x2600 <= ord(ch) <= 0x26FF
+             or ord(ch) >= 0x1F000]
+    assert not emoji

@@ -77,7 +77,7 @@ MESSAGES = {
         "class_ankle_boot": "ankle boot",
         # train.History.summary(): what the speed after the book's two lines means
         # machine.estimate_training: before a long cell, how long it will take here
-        "estimate": "⏱ This will take {duration} on this machine (timed from a few steps just "
+        "estimate": "This will take {duration} on this machine (timed from a few steps just "
                     "now).",
         "duration_under_minute": "under a minute", "duration_minutes": "about {minutes} minutes",
         "duration_hours": "about {hours} hours",
@@ -348,7 +348,7 @@ MESSAGES = {
         "class_dress": "连衣裙", "class_coat": "外套", "class_sandal": "凉鞋",
         "class_shirt": "衬衫", "class_sneaker": "运动鞋", "class_bag": "包",
         "class_ankle_boot": "短靴",
-        "estimate": "⏱ 在这台机器上，这需要{duration}（刚才按几个训练步计时估算）。",
+        "estimate": "在这台机器上，这需要{duration}（刚才按几个训练步计时估算）。",
         "duration_under_minute": "不到1分钟", "duration_minutes": "约{minutes}分钟",
         "duration_hours": "约{hours}小时",
         "speed_note": "（以上是端到端的速度，含读取数据的时间；像书中那样只计计算时间，"
