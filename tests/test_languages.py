@@ -71,3 +71,22 @@ def test_the_first_page_links_every_notebook_in_both_languages():
     expected = [f"{language}/{name[:-3]}.ipynb" for language in ("zh", "en") for name in _names(language)]
     assert sorted(links) == sorted(expected)
     assert all((NOTEBOOKS / link).exists() for link in links)
+
+
+CJK_OR_PUNCTUATION = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
+STARTS_A_BLOCK = re.compile(r"([*\-#|>]|\d+\.|\$\$)")
+
+
+@pytest.mark.parametrize("name", _names("zh"))
+def test_chinese_paragraphs_are_not_broken_beside_a_chinese_character(name):
+    # A line break inside a Markdown paragraph renders as a space: "本笔记本用此后 几篇论文".
+    breaks = []
+    for text in _cells(NOTEBOOKS / "zh" / name, "markdown"):
+        lines = [line.strip() for line in text.split("\n")]
+        for before, after in zip(lines, lines[1:]):
+            if (before and after and not before.startswith(("#", "|", "$$"))
+                    and not STARTS_A_BLOCK.match(after)
+                    and (CJK_OR_PUNCTUATION.match(before[-1])
+                         or CJK_OR_PUNCTUATION.match(after[0]))):
+                breaks.append(f"{before[-12:]} / {after[:12]}")
+    assert not breaks
