@@ -66,10 +66,10 @@ def test_the_table_gives_each_tricks_mean_and_its_change_from_the_base():
             for trick, accs in [("base", (0.90, 0.92)), ("lookahead", (0.93, 0.93))]
             for seed, acc in enumerate(accs)}
     table = ablation.format_table({"runs": runs}).splitlines()
-    assert table[0].startswith("| trick | seeds | compute (book = 1) |")
-    assert re.search(r"`base` \| 2 \| 0\.040 \| 0\.9100 ± 0\.0100 \|  \| 0\.9200 \| 0\.9300",
+    assert table[0].startswith("| trick | seeds | compute (book = 1) | to 0.92 |")
+    assert re.search(r"`base` \| 2 \| 0\.040 \| – \| 0\.9100 ± 0\.0100 \|  \| 0\.9200 \| 0\.9300",
                      table[2])
-    assert "| +0.0200 |" in table[3]
+    assert "| 0.040 | 0.040 | 0.9300 ± 0.0000 | +0.0200 |" in table[3]  # both seeds reached 0.92
 
 
 @pytest.mark.skipif(not SAVED.exists(), reason="no saved ablation yet")
