@@ -75,7 +75,8 @@ class Lookahead:
     ones, and training restarts from them. The pull is none at the start and grows with the
     cube of the run's progress; BatchNorm's running statistics follow faster (momentum 0.4)
     so that they describe the weights they are used with. finish() leaves the slow weights in
-    the net."""
+    the net. The slow weights are not checkpointed: a resumed run takes them afresh from the
+    saved weights."""
 
     def __init__(self, net, total_steps, every=5, decay=0.95 ** 5):
         self.params = [p for p in net.parameters()]

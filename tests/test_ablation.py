@@ -101,3 +101,14 @@ def test_the_figure_draws_every_seed_and_each_tricks_mean():
              and len(line.get_xdata()) == 2 and line.get_xdata()[0] == line.get_xdata()[1]]
     assert means[:2] == pytest.approx([0.91, 0.935])
     assert [t.get_text() for t in ax.get_yticklabels()] == ["base", "whiten_stem"]
+
+
+def test_the_readme_and_08_quote_the_whitened_quick_run():
+    run = json.loads((ROOT / "notebooks" / "figures" / "whiten_cpu.json").read_text())[
+        "quick+whiten_stem"]
+    assert run["recipe"]["whiten_stem"] and run["recipe"]["resize"] == 48
+    quoted = [f"{run['test_acc'][-1]:.3f}", f"{run['test_acc'][3]:.3f}"]
+    texts = [(ROOT / "README.md").read_text()] + [
+        (ROOT / "notebooks" / lang / "08_appendix.py").read_text() for lang in ("en", "zh")]
+    assert all(number in text for number in quoted for text in texts)
+    assert f"in {run['wall_seconds'][-1]:.0f} s" in texts[0]

@@ -376,7 +376,7 @@ MESSAGES = {
         "frontier_title": "各预设的测试精度与耗时",
         "book_compute": "训练计算量（占书中方案10个迭代周期的比例，对数坐标）",
         "compute_title": "测试精度与训练计算量（与机器无关）",
-        "ablation_title": "在1/20书中计算量的quick上每次只加一个技巧",
+        "ablation_title": "每次只加一个技巧：quick缩小到书中计算量的1/20",
         "ablation_x": "训练结束时的测试精度（计算量为书中方案的{compute}）",
         "ablation_seed": "一个随机种子", "ablation_mean": "各随机种子的均值",
         "trained_on_cpu": "虚线：在CPU上训练", "compute_goal": "目标：以{share}的计算量达到{acc}",

@@ -54,10 +54,10 @@ from d2lresnet.machine import choose_precision, describe_machine
 # %% [markdown]
 # ## 每个训练方案的全部要素
 #
-# 下表直接从预设对象中读出，所以不会与实际运行的方案不一致。`resize`是图像缩放后的边长（`None`表示保持Fashion-MNIST原来的28）；`lr`是学习率（使用`one_cycle`时是它的峰值：学习率逐个小批量先升后降）；`momentum`、`nesterov`和`weight_decay`是随机梯度下降的选项（动量、Nesterov动量和权重衰减）；`label_smoothing`（标签平滑）见下文；`augment`对每张训练图像做随机翻转和平移；`progressive`让最初几个迭代周期用较小的图像训练；`test_flips`另外报告每张测试图像与其镜像取平均后的测试精度；`limit`和`test_limit`只保留每个数据集的前若干张图像。
+# 下表直接从预设对象中读出，所以不会与实际运行的方案不一致。`resize`是图像缩放后的边长（`None`表示保持Fashion-MNIST原来的28）；`lr`是学习率（使用`one_cycle`时是它的峰值：学习率逐个小批量先升后降，在前`warmup`比例的训练步中上升）；`momentum`、`nesterov`和`weight_decay`是随机梯度下降的选项（动量、Nesterov动量和权重衰减）；`label_smoothing`（标签平滑）见下文；`augment`对每张训练图像做随机翻转和平移；`progressive`让最初几个迭代周期用较小的图像训练；`test_flips`另外报告每张测试图像与其镜像取平均后的测试精度；`limit`和`test_limit`只保留每个数据集的前若干张图像。
 
 # %%
-ingredients = ["resize", "num_epochs", "batch_size", "lr", "one_cycle", "momentum",
+ingredients = ["resize", "num_epochs", "batch_size", "lr", "one_cycle", "warmup", "momentum",
                "nesterov", "weight_decay", "label_smoothing", "augment", "progressive",
                "test_flips", "limit", "test_limit"]
 table = "| | " + " | ".join(f"`{name}`" for name in PRESETS) + " |\n"
@@ -141,6 +141,34 @@ print(tr("compute_to_line", share=max(to_092), best=best_acc))
 
 # %% [markdown]
 # `quick`在约七分之一的计算量时首次达到0.92（上面打印的数，取较差的种子）。对比实验中图像更小的运行（28到40像素，迭代周期也更少）只花二十分之一或更少的计算量，但停在0.90到0.91附近。所有运行中最好的是64×64的`best`，停在0.933，加不加测试时翻转都一样，在GPU的两个随机种子上和在这台CPU上都是如此。在与训练时不同的尺寸上测试会降低精度：在48像素上训练的`quick`，在48像素上测试为0.922，在44像素上为0.899，在52像素上为0.901（`python -m tools.gpu_runs --sides-of`）。
+
+# %% [markdown]
+# ## 速度纪录中的技巧，一次一个
+#
+# CIFAR-10上的速度纪录（airbench：在一块GPU上几秒钟达到94%；Page的“How to train your ResNet”）是由许多小改动组成的，每个改动大约值十分之一个百分点，差不多正是同一方案换一个随机种子时结果的波动。所以这里把每个技巧单独加到缩小到书中约二十分之一计算量的`quick`上（32×32的图像，4个迭代周期，批量大小128），用三个随机种子训练。图中每个点是一个随机种子，短竖线是它们的均值，虚线是基准的均值。测试时翻转、以及翻转加上2个像素的平移，是在同一批网络上测量的。这些运行由`python -m d2lresnet ablation`在2核CPU上完成，保存在`notebooks/figures/ablation.json`中。
+
+# %%
+from IPython.display import display
+
+from d2lresnet.experiments import ablation
+
+tricks = ablation.load("../figures/ablation.json", missing_ok=False)
+ablation.plot_ablation(tricks)
+plt.show()
+display(Markdown(ablation.format_table(tricks)))
+
+rows = {row["trick"]: row for row in ablation.rows(tricks)}
+finals = {trick: [run["test_acc"][-1] for run in tricks["runs"].values()
+                  if run["trick"] == trick] for trick in rows}
+base_runs = [run for run in tricks["runs"].values() if run["trick"] == "base"]
+assert min(finals["whiten_stem"]) > max(finals["base"])  # each whitened seed above the base
+assert abs(rows["zero_init_residual"]["mean"] - rows["base"]["mean"]) \
+    < rows["zero_init_residual"]["spread"]  # zero-init: within its own seeds' spread
+assert all(run["test_acc_tta"] > run["test_acc"][-1] for run in base_runs)  # flips and shifts
+assert all(row["compute_to"] is None for row in rows.values())  # no run reaches 0.92 here
+
+# %% [markdown]
+# 白化主干卷积层最为突出，和airbench的表中一样：它的每个随机种子都高于基准的每个随机种子，均值高约0.004，加上测试时翻转为0.914。把每个残差分支初始化为零带来的变化没有超出它自己几个随机种子之间的波动。测试时的翻转和2个像素的平移在基准的每个随机种子上都增加约0.003，代价是在测试集上计算十遍而不是一遍。在这个计算量下没有一次运行达到0.92。去掉规范化层参数和偏置上的权重衰减目前只有一个随机种子，低于基准的每个随机种子；其余技巧（更快的批量规范化偏移参数β、lookahead、交替翻转、更高的学习率加更强的标签平滑、更短的预热）都已经是训练方案的字段，`python -m d2lresnet ablation`会训练还缺的运行。在`quick`自己的计算量下，一次白化的运行（随机种子0，保存在`notebooks/figures/whiten_cpu.json`中）最终为0.927，第4个迭代周期后为0.919，而`quick`保存的几个随机种子此时为0.897到0.909：早五分之一的计算量时更接近0.92，但还没有达到。
 
 # %% [markdown]
 # ## 放大不增加信息，却给了网络计算的空间
