@@ -124,10 +124,15 @@ def resnet(stage_depths=ARCHITECTURES["resnet18"][1], stage_widths=STAGE_WIDTHS,
         layers.append(nn.Sequential(nn.BatchNorm2d(channels), nn.ReLU()))
     layers += [nn.AdaptiveAvgPool2d((1, 1)), nn.Flatten(), nn.Linear(channels, num_classes)]
     net = ResNet(*layers, in_channels=in_channels)
-    if zero_init_residual:
-        for module in net.modules():
-            if hasattr(module, "zero_init_"):
-                module.zero_init_()
+    return zero_init_residual_(net) if zero_init_residual else net
+
+
+def zero_init_residual_(net):
+    """Zero every residual branch's last BatchNorm (Residual.zero_init_): each block starts as
+    the identity on its shortcut."""
+    for module in net.modules():
+        if hasattr(module, "zero_init_"):
+            module.zero_init_()
     return net
 
 

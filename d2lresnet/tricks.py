@@ -12,13 +12,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-
-def zero_init_residual_(net):
-    """Zero every residual branch's last BatchNorm (blocks.Residual.zero_init_)."""
-    for module in net.modules():
-        if hasattr(module, "zero_init_"):
-            module.zero_init_()
-    return net
+from .model import zero_init_residual_  # noqa: F401 (the recipe's first trick, with the rest)
 
 
 def whiten_stem_(net, train_iter, max_patches=200_000, eps=5e-4):

@@ -26,7 +26,8 @@ from ..data import load_data_fashion_mnist
 from ..machine import describe_machine
 from ..model import resnet18
 from ..presets import get_preset
-from ..train import predict, train
+from ..train import evaluate_accuracy, train
+from .frontier import compute_to
 from .runs import book_flops, read_json, save_json, training_flops
 
 BASE = ("quick", dict(resize=32, num_epochs=4, batch_size=128))
@@ -87,16 +88,12 @@ def run_one(trick, seed, data=None, base=None):
             "test_acc": history.test_acc,
             "book_compute_fraction": [f / book for f in training_flops(preset,
                                                                        history.examples)],
-            "test_acc_flips": evaluate(net, test_iter, history.precision, flips=True),
+            "test_acc_flips": evaluate_accuracy(net, test_iter, precision=history.precision,
+                                                flips=True),
             "test_acc_tta": tta_accuracy(net, test_iter),
             "train_seconds": history.train_seconds, "others_cpu": history.others_cpu,
             "precision": history.precision, "machine": describe_machine(),
             "date": datetime.date.today().isoformat()}
-
-
-def evaluate(net, test_iter, precision, flips=False):
-    labels, predictions, _ = predict(net, test_iter, precision=precision, flips=flips)
-    return (predictions == labels).float().mean().item()
 
 
 def _worker(job):
@@ -153,13 +150,6 @@ def run(tricks=tuple(TRICKS), seeds=(0, 1, 2), out="notebooks/figures/ablation.j
     return saved
 
 
-def compute_to(run, target=0.92):
-    """The compute (fraction of the book recipe's) after the first epoch whose test accuracy
-    reached target, or None."""
-    return next((c for a, c in zip(run["test_acc"], run["book_compute_fraction"])
-                 if a >= target), None)
-
-
 def rows(saved, target=0.92):
     """Per trick: seeds, mean and spread of the final test accuracy, compute spent, compute
     to `target` on the worse seed (None: not reached on every seed), mean with flips, mean
@@ -171,7 +161,7 @@ def rows(saved, target=0.92):
     for trick in [t for t in TRICKS if t in by_trick]:
         runs = by_trick[trick]
         final = [r["test_acc"][-1] for r in runs]
-        reached = [compute_to(r, target) for r in runs]
+        reached = [compute_to(r, target) for r in runs]  # frontier's: first epoch at target
         table.append({"trick": trick, "seeds": len(runs), "mean": statistics.mean(final),
                       "compute_to": None if None in reached else max(reached),
                       "spread": max(final) - min(final),
