@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 import torch
 
+from .train import Recipe
 
 @dataclass(frozen=True)
 class TwinsRun:
@@ -27,30 +28,19 @@ class TwinsRun:
 
 
 @dataclass(frozen=True)
-class Preset:
+class Preset(Recipe):
+    """A whole recipe: the optimiser's settings (train.Recipe: momentum, one-cycle, label
+    smoothing, the speed records' tricks...), the learning rate and epochs, and the data."""
     name: str
     resize: int | None      # images are resized to resize x resize (None: Fashion-MNIST's 28)
     num_epochs: int
     lr: float               # with one_cycle, the peak learning rate
     batch_size: int
-    momentum: float = 0.0
-    nesterov: bool = False
-    weight_decay: float = 0.0
-    one_cycle: bool = False
-    label_smoothing: float = 0.0
     augment: bool = False   # random flips and 2-pixel shifts of the training images
     limit: int | None = None       # use only the first `limit` training examples
     test_limit: int | None = None
     progressive: tuple = ()  # progressive resizing: the first epochs at these sides, then resize
-    test_flips: bool = False  # also report test accuracy with test-time flips, as its own number
     alternate_flips: bool = False  # each image mirrored every other epoch, not at random
-    warmup: float = 0.3       # one-cycle: the share of the steps spent ramping up
-    # tricks from the CIFAR-10 speed records (d2lresnet/tricks.py)
-    zero_init_residual: bool = False
-    whiten_stem: bool = False
-    decay_norm_and_bias: bool = True
-    bn_bias_lr: float = 1.0
-    lookahead: bool = False
     about: str = ""
     # notebook 06's experiment at this preset's size; not part of training ResNet-18, so two
     # presets that train alike are equal whatever it says (and a resume ignores it)
@@ -71,7 +61,6 @@ class Preset:
     def train_options(self):
         """The keyword arguments of d2lresnet.train.train that this recipe sets: the fields
         of train.Recipe."""
-        from .train import Recipe
         return {f.name: getattr(self, f.name) for f in dataclasses.fields(Recipe)}
 
 

@@ -85,9 +85,10 @@ class History:
                           precision=self.precision))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Recipe:
-    """The optimiser's settings beside lr and num_epochs; a presets.Preset has them all."""
+    """The optimiser's settings beside lr and num_epochs; a presets.Preset is one, with the
+    data's size and augmentation besides."""
     momentum: float = 0.0
     nesterov: bool = False
     weight_decay: float = 0.0

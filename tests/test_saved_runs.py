@@ -6,7 +6,6 @@ quotes is computed here from the JSON and must appear in both languages; each se
 shape of a run (test accuracy swings after epoch 4, the network overfits) is checked on the run.
 A new run saved over the old one fails here until the prose is rewritten to match it.
 """
-import dataclasses
 import json
 import statistics
 from pathlib import Path
@@ -20,7 +19,6 @@ from d2lresnet.experiments.versus import median_epoch_seconds
 from d2lresnet.model import count_parameters, plain_cnn, resnet18
 from d2lresnet.presets import PRESETS, Preset
 from d2lresnet.shapes import count_flops
-from d2lresnet.train import Recipe
 
 ROOT = Path(__file__).resolve().parent.parent
 FIGURES = ROOT / "notebooks" / "figures"
@@ -130,14 +128,6 @@ def test_notebook_08_quotes_the_sides_run_and_its_claim_holds(language):
     text = prose(language, "08_appendix.py")
     for side in ("48", "44", "52"):
         assert f"{sides['quick'][side]:.3f}" in text, side
-
-
-def test_a_preset_holds_every_training_option_with_the_recipes_default():
-    # Notebook 08's table of ingredients is read from the presets, and train() reads a preset
-    # as its recipe: a field a preset lacked, or defaulted otherwise, would train differently.
-    preset_defaults = {f.name: f.default for f in dataclasses.fields(Preset)}
-    for f in dataclasses.fields(Recipe):
-        assert preset_defaults.get(f.name, "missing") == f.default, f.name
 
 
 def test_the_gpu_sweep_and_the_cpu_runs_count_compute_alike():
