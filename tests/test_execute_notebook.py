@@ -185,7 +185,7 @@ def test_a_mistake_is_one_line_before_anything_runs(tmp_path, case, monkeypatch,
 def test_a_mistake_exits_2_with_no_traceback(tmp_path):
     args, expected = bad_input(tmp_path, "output dir is a file")
     result = subprocess.run([sys.executable, "-m", "tools.execute_notebook", *args], cwd=ROOT,
-                            capture_output=True, text=True, timeout=120)
+                            capture_output=True, text=True, timeout=600)
     assert result.returncode == 2 and result.stderr.strip().startswith("error: ")
     assert expected in result.stderr and "Traceback" not in result.stderr
     assert len(result.stderr.splitlines()) == 1

@@ -33,7 +33,7 @@ def test_language_info_is_what_the_kernel_reports():
     from jupyter_client.manager import start_new_kernel
     manager, client = start_new_kernel(kernel_name="python3")
     try:
-        reply = client.kernel_info(reply=True, timeout=60)
+        reply = client.kernel_info(reply=True, timeout=600)
     finally:
         client.stop_channels()
         manager.shutdown_kernel(now=True)

@@ -34,7 +34,7 @@ def make_lab(tmp_path):
         # -o setup: take the environment as set up (no venv is built here).
         return subprocess.run(["make", "-s", "--no-print-directory", "-o", "setup", target,
                                f"BIN={venv_bin}"], cwd=ROOT, env=env, capture_output=True,
-                              text=True, timeout=60)
+                              text=True, timeout=600)
     return run
 
 

@@ -58,7 +58,7 @@ def test_present_skips_a_fifo_beside_the_notebook_instead_of_waiting_on_it(tmp_p
     (tmp_path / "nb" / "data.csv").write_text("1,2\n")
     result = subprocess.run([sys.executable, "-m", "tools.pages", "present", "--output-dir",
                              str(tmp_path / "out"), str(notebook)], cwd=ROOT,
-                            capture_output=True, text=True, timeout=120)
+                            capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
         "data.csv", "demo.ipynb", "jupytext.toml"]

@@ -329,6 +329,6 @@ def test_a_mistake_exits_2_with_no_traceback(tmp_path):
     source = _language_folders(tmp_path)  # issue 27: en/ as its own output crashed
     result = subprocess.run([sys.executable, "-m", "tools.pages", "present", "--output-dir",
                              str(source / "en"), str(source / "en" / "demo.ipynb")], cwd=ROOT,
-                            capture_output=True, text=True, timeout=120)
+                            capture_output=True, text=True, timeout=600)
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert len(result.stderr.splitlines()) == 1 and result.stderr.startswith("error: ")

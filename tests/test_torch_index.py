@@ -17,7 +17,7 @@ def test_an_index_that_is_no_url_is_one_line_before_pip(index):
     result = subprocess.run([sys.executable, "tools/torch_wheels.py", "--dry-run"], cwd=ROOT,
                             env=dict(os.environ, D2LRESNET_TORCH="cpu",
                                      D2LRESNET_TORCH_INDEX=index),
-                            capture_output=True, text=True, timeout=60)
+                            capture_output=True, text=True, timeout=600)
     assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
     assert result.stderr.strip() == (f"D2LRESNET_TORCH_INDEX must be a URL (https://..., no "
                                      f"spaces), not {index!r}")

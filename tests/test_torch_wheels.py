@@ -109,7 +109,7 @@ def test_an_explicit_cpu_choice_stops_when_the_index_cannot_be_reached():
     result = subprocess.run([sys.executable, "tools/torch_wheels.py", "--dry-run"], cwd=ROOT,
                             env=dict(os.environ, D2LRESNET_TORCH="cpu",
                                      D2LRESNET_TORCH_INDEX=index),
-                            capture_output=True, text=True, timeout=60)
+                            capture_output=True, text=True, timeout=600)
     assert result.returncode == 1 and result.stdout == "", result.stdout  # no pip command
     [line] = result.stderr.splitlines()  # one line, no traceback
     assert f"D2LRESNET_TORCH=cpu, but the CPU index {index} cannot be reached" in line
