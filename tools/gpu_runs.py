@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 
 from d2lresnet.experiments.frontier import compute_to  # noqa: F401 (the table's, and tested here)
+from d2lresnet.experiments.runs import markdown_table
 
 # name: Preset overrides (on top of the named preset), for the recipe sweep. Two keys are
 # measured beside the recipe, not part of it: "ema", decays of moving averages of the weights
@@ -165,9 +166,9 @@ def format_table(saved, targets=(0.90, 0.92, 0.94)):
     by_name = {}
     for key, run in saved["runs"].items():
         by_name.setdefault(key.split("/")[0], []).append(run)
-    rows = ["| recipe | seeds | test acc | with flips | compute | "
-            + " | ".join(f"to {t:.2f}" for t in targets) + " |",
-            "|---" * (5 + len(targets)) + "|"]
+    headers = ["recipe", "seeds", "test acc", "with flips", "compute",
+               *(f"to {t:.2f}" for t in targets)]
+    rows = []
     for name in RECIPES:
         runs = by_name.get(name)
         if not runs:
@@ -176,11 +177,10 @@ def format_table(saved, targets=(0.90, 0.92, 0.94)):
         flips = sorted(run["test_acc_flips"][-1] for run in runs if run["test_acc_flips"])
         reached = [[compute_to(run, t) for run in runs] for t in targets]
         cells = [f"{max(r):.3f}" if None not in r else "–" for r in reached]
-        rows.append(f"| `{name}` | {len(runs)} | {accs[0]:.3f}–{accs[-1]:.3f} | "
-                    + (f"{flips[0]:.3f}–{flips[-1]:.3f}" if flips else "–")
-                    + f" | {runs[0]['book_compute_fraction'][-1]:.3f} | " + " | ".join(cells)
-                    + " |")
-    return "\n".join(rows)
+        rows.append([f"`{name}`", str(len(runs)), f"{accs[0]:.3f}–{accs[-1]:.3f}",
+                     f"{flips[0]:.3f}–{flips[-1]:.3f}" if flips else "–",
+                     f"{runs[0]['book_compute_fraction'][-1]:.3f}", *cells])
+    return markdown_table(headers, rows)
 
 
 def _positive(text):

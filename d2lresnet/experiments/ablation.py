@@ -28,7 +28,7 @@ from ..model import resnet18
 from ..presets import get_preset
 from ..train import evaluate_accuracy, train
 from .frontier import compute_to
-from .runs import book_flops, read_json, save_json, training_flops
+from .runs import book_flops, markdown_table, read_json, save_json, training_flops
 
 BASE = ("quick", dict(resize=32, num_epochs=4, batch_size=128))
 # In the order of airbench's ablation table, then the others the issue names.
@@ -210,11 +210,11 @@ def format_table(saved):
     headers = [i18n.tr(f"col_{h}") for h in ("trick", "seeds", "compute", "acc_mean",
                                                "vs_base", "with_flips", "flips_shifts")]
     headers.insert(3, i18n.tr("col_compute_to", acc="0.92"))
-    lines = ["| " + " | ".join(headers) + " |", "|---" * len(headers) + "|"]
+    cells = []
     for r in table:
         change = "" if base is None or r["trick"] == "base" else f"{r['mean'] - base:+.4f}"
         to = "–" if r["compute_to"] is None else f"{r['compute_to']:.3f}"
-        lines.append(f"| `{r['trick']}` | {r['seeds']} | {r['compute']:.3f} | {to} | "
-                     f"{r['mean']:.4f} ± {r['spread'] / 2:.4f} | {change} | "
-                     f"{r['flips']:.4f} | {r['tta']:.4f} |")
-    return "\n".join(lines)
+        cells.append([f"`{r['trick']}`", str(r["seeds"]), f"{r['compute']:.3f}", to,
+                      f"{r['mean']:.4f} ± {r['spread'] / 2:.4f}", change, f"{r['flips']:.4f}",
+                      f"{r['tta']:.4f}"])
+    return markdown_table(headers, cells)

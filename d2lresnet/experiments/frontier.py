@@ -18,7 +18,7 @@ from .. import i18n
 from ..drawing.plots import save_figure
 from ..presets import get_preset
 from .runs import (book_compute_fraction, check_output, describe_machine,  # noqa: F401
-                   load_runs, measure, save_json, shared_cpu)
+                   load_runs, markdown_table, measure, save_json, shared_cpu)
 
 L = i18n.label
 NOTES_TEST_ACC = 0.919  # the notes' result for the book recipe (10 epochs, 96x96)
@@ -148,7 +148,7 @@ def format_table(runs, targets=(0.90, 0.92, 0.94)):
                                                "with_flips", "compute")]
     headers += [i18n.tr("col_compute_to", acc=f"{t:.2f}") for t in targets]
     headers.append(i18n.tr("col_machine"))
-    rows = ["| " + " | ".join(headers) + " |", "|---" * len(headers) + "|"]
+    rows = []
     for name, run in runs.items():
         flips = f"{run['test_acc_flips'][-1]:.3f}" if run["test_acc_flips"] else "–"
         wall = i18n.tr("minutes", n=f"{run['wall_seconds'][-1] / 60:.1f}")
@@ -157,10 +157,9 @@ def format_table(runs, targets=(0.90, 0.92, 0.94)):
             reached = [compute_to(counted[name], t) for t in targets]
             compute = [f"{c:.3f}" if c is not None else "–"
                        for c in [counted[name]["book_compute_fraction"][-1], *reached]]
-        rows.append(f"| `{run['preset']}` | {run['epochs']} | {wall} | "
-                    f"{run['test_acc'][-1]:.3f} | {flips} | {' | '.join(compute)} | "
-                    f"{_machine(run, i18n.tr)} |")
-    return "\n".join(rows)
+        rows.append([f"`{run['preset']}`", str(run["epochs"]), wall, f"{run['test_acc'][-1]:.3f}",
+                     flips, *compute, _machine(run, i18n.tr)])
+    return markdown_table(headers, rows)
 
 
 def run(preset_names, out="runs/frontier.png", data=None, device=None, checkpoints=None):

@@ -186,6 +186,12 @@ def check_output(out, formats=FIGURE_FORMATS, also=()):
     return out
 
 
+def markdown_table(headers, rows):
+    """A Markdown table: a header line, the rule, then each row's cells."""
+    return "\n".join(["| " + " | ".join(headers) + " |", "|---" * len(headers) + "|"]
+                     + ["| " + " | ".join(cells) + " |" for cells in rows])
+
+
 def save_json(path, value):
     """Write value as JSON to path through a temporary file of its own (made with O_EXCL, so
     never a planted link): whole or not at all."""
