@@ -18,7 +18,7 @@ from torch.nn import functional as F
 from .. import i18n
 from ..blocks import Residual
 from ..presets import default_preset_name
-from .insertion import conv_bn_relu, outputs
+from .insertion import conv_bn_relu, outputs, train
 
 KINDS = ("plain", "residual")
 CLOSE = 0.05  # "at the identity": the output within 5% of the input (relative distance)
@@ -54,25 +54,14 @@ def learn_identity(layers, H, head, y, steps, seed=0, every=10, lr=0.05, batch_s
     random batches drawn from ``seed``). Returns two arrays of steps // every + 1 numbers, from
     step 0: the distance to the identity, and the loss of head(layers(H)) on labels y (the head
     is not trained; it shows what the grown net has kept)."""
-    batches = torch.Generator().manual_seed(seed)
-    optimizer = torch.optim.SGD(layers.parameters(), lr=lr, momentum=0.9)
-
     def measure():
         out = outputs(layers, H)
         with torch.no_grad():
             loss = F.cross_entropy(head(out), y).item()
         return ((out - H).norm() / H.norm()).item(), loss
 
-    points = [measure()]
-    for step in range(1, steps + 1):
-        layers.train()
-        batch = torch.randint(0, len(H), (batch_size,), generator=batches)
-        loss = F.mse_loss(layers(H[batch]), H[batch])
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        if step % every == 0:
-            points.append(measure())
+    points = train(layers, H, H, steps, seed, every, lr, batch_size, loss=F.mse_loss,
+                   measure=measure)
     distances, losses = np.array(points).T
     return distances, losses
 

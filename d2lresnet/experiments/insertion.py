@@ -78,23 +78,25 @@ def training_loss(net, X, y):
     return F.cross_entropy(outputs(net, X), y).item()
 
 
-def train(net, X, y, steps, seed=0, every=1, lr=0.02, batch_size=64):
+def train(net, X, y, steps, seed=0, every=1, lr=0.02, batch_size=64, loss=F.cross_entropy,
+          measure=None):
     """SGD with momentum 0.9 on random batches drawn from ``seed`` (every net given the same
-    seed sees the same batches). Returns the training loss before the first step and after
-    every ``every`` steps: steps // every + 1 numbers."""
+    seed sees the same batches). Returns measure() (default: the loss on all the training
+    data) before the first step and after every ``every`` steps: steps // every + 1 of them."""
     batches = torch.Generator().manual_seed(seed)
     optimizer = torch.optim.SGD(net.parameters(), lr=lr, momentum=0.9)
-    losses = [training_loss(net, X, y)]
+    measure = measure or (lambda: loss(outputs(net, X), y).item())
+    points = [measure()]
     for step in range(1, steps + 1):
         net.train()
         batch = torch.randint(0, len(X), (batch_size,), generator=batches)
-        loss = F.cross_entropy(net(X[batch]), y[batch])
+        batch_loss = loss(net(X[batch]), y[batch])
         optimizer.zero_grad()
-        loss.backward()
+        batch_loss.backward()
         optimizer.step()
         if step % every == 0:
-            losses.append(training_loss(net, X, y))
-    return losses
+            points.append(measure())
+    return points
 
 
 def insertion_curves(body, head, X, y, channels, blocks, steps, seeds, every=1):
