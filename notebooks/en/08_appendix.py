@@ -220,21 +220,24 @@ finals = {trick: [run["test_acc"][-1] for run in tricks["runs"].values()
                   if run["trick"] == trick] for trick in rows}
 base_runs = [run for run in tricks["runs"].values() if run["trick"] == "base"]
 assert min(finals["whiten_stem"]) > max(finals["base"])  # each whitened seed above the base
-assert abs(rows["zero_init_residual"]["mean"] - rows["base"]["mean"]) \
-    < rows["zero_init_residual"]["spread"]  # zero-init: within its own seeds' spread
+for trick in ("zero_init_residual", "bn_bias_lr_10x", "lookahead", "alternate_flips"):
+    # the mean moves less than the trick's own seeds spread
+    assert abs(rows[trick]["mean"] - rows["base"]["mean"]) < rows[trick]["spread"], trick
 assert all(run["test_acc_tta"] > run["test_acc"][-1] for run in base_runs)  # flips and shifts
 assert all(row["compute_to"] is None for row in rows.values())  # no run reaches 0.92 here
 
 # %% [markdown]
 # Whitening the stem stands out, as it does in airbench's table: each of its seeds ends above
 # every seed of the base, about 0.004 higher on average, and 0.914 with test-time flips.
-# Starting every residual branch at zero changes nothing beyond its seeds' own spread. Flips
-# and 2-pixel shifts at test time add about 0.003 on every base seed, for ten passes over the
-# test set instead of one. No run reaches 0.92 at this budget. Dropping weight decay on the
-# normalisation parameters and biases has one seed so far, below every base seed; the other
-# tricks (a faster BatchNorm beta, lookahead, alternating flips, a higher learning rate with
-# more smoothing, a shorter warm-up) are recipe fields already, and `python -m d2lresnet
-# ablation` trains what is missing. On `quick`'s own budget one whitened run (seed 0, saved in
+# Nothing else moves the mean further than its own seeds spread: not zero-initialised residual
+# branches, not a ten times larger learning rate on BatchNorm's beta, not lookahead, not
+# alternating flips, though airbench counts each as a gain (on CIFAR-10, to 94%, with its own
+# network; here ResNet-18 trains four epochs on Fashion-MNIST). Flips and 2-pixel shifts at
+# test time add about 0.003 on every base seed, for ten passes over the test set instead of
+# one. No run reaches 0.92 at this budget. Dropping weight decay on the normalisation
+# parameters and biases has two seeds so far, one below every base seed and one above. A
+# higher learning rate with more smoothing and a shorter warm-up are recipe fields not trained
+# yet (`python -m d2lresnet ablation` trains what is missing). On `quick`'s own budget one whitened run (seed 0, saved in
 # `notebooks/figures/whiten_cpu.json`) ended at 0.927, and read 0.919 after epoch 4, where
 # `quick`'s saved seeds read 0.897 to 0.909: closer to 0.92 a fifth earlier, not yet there.
 

@@ -162,13 +162,14 @@ finals = {trick: [run["test_acc"][-1] for run in tricks["runs"].values()
                   if run["trick"] == trick] for trick in rows}
 base_runs = [run for run in tricks["runs"].values() if run["trick"] == "base"]
 assert min(finals["whiten_stem"]) > max(finals["base"])  # each whitened seed above the base
-assert abs(rows["zero_init_residual"]["mean"] - rows["base"]["mean"]) \
-    < rows["zero_init_residual"]["spread"]  # zero-init: within its own seeds' spread
+for trick in ("zero_init_residual", "bn_bias_lr_10x", "lookahead", "alternate_flips"):
+    # the mean moves less than the trick's own seeds spread
+    assert abs(rows[trick]["mean"] - rows["base"]["mean"]) < rows[trick]["spread"], trick
 assert all(run["test_acc_tta"] > run["test_acc"][-1] for run in base_runs)  # flips and shifts
 assert all(row["compute_to"] is None for row in rows.values())  # no run reaches 0.92 here
 
 # %% [markdown]
-# 白化主干卷积层最为突出，和airbench的表中一样：它的每个随机种子都高于基准的每个随机种子，均值高约0.004，加上测试时翻转为0.914。把每个残差分支初始化为零带来的变化没有超出它自己几个随机种子之间的波动。测试时的翻转和2个像素的平移在基准的每个随机种子上都增加约0.003，代价是在测试集上计算十遍而不是一遍。在这个计算量下没有一次运行达到0.92。去掉规范化层参数和偏置上的权重衰减目前只有一个随机种子，低于基准的每个随机种子；其余技巧（更快的批量规范化偏移参数β、lookahead、交替翻转、更高的学习率加更强的标签平滑、更短的预热）都已经是训练方案的字段，`python -m d2lresnet ablation`会训练还缺的运行。在`quick`自己的计算量下，一次白化的运行（随机种子0，保存在`notebooks/figures/whiten_cpu.json`中）最终为0.927，第4个迭代周期后为0.919，而`quick`保存的几个随机种子此时为0.897到0.909：早五分之一的计算量时更接近0.92，但还没有达到。
+# 白化主干卷积层最为突出，和airbench的表中一样：它的每个随机种子都高于基准的每个随机种子，均值高约0.004，加上测试时翻转为0.914。其余技巧使均值移动的幅度都没有超出它们自己几个随机种子之间的波动：把每个残差分支初始化为零、把批量规范化偏移参数β的学习率调大10倍、lookahead、交替翻转都是如此，尽管airbench把它们每一个都算作收益（在CIFAR-10上，目标是94%，用的是它自己的网络；这里是ResNet-18在Fashion-MNIST上训练4个迭代周期）。测试时的翻转和2个像素的平移在基准的每个随机种子上都增加约0.003，代价是在测试集上计算十遍而不是一遍。在这个计算量下没有一次运行达到0.92。去掉规范化层参数和偏置上的权重衰减目前有两个随机种子，一个低于基准的所有随机种子，一个高于它们。更高的学习率加更强的标签平滑、更短的预热已经是训练方案的字段，但还没有训练（`python -m d2lresnet ablation`会训练还缺的运行）。在`quick`自己的计算量下，一次白化的运行（随机种子0，保存在`notebooks/figures/whiten_cpu.json`中）最终为0.927，第4个迭代周期后为0.919，而`quick`保存的几个随机种子此时为0.897到0.909：早五分之一的计算量时更接近0.92，但还没有达到。
 
 # %% [markdown]
 # ## 放大不增加信息，却给了网络计算的空间
