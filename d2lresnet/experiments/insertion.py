@@ -73,9 +73,9 @@ def outputs(net, X):
         return copy.deepcopy(net).train()(X)
 
 
-def training_loss(net, X, y):
+def training_loss(net, X, y, loss=F.cross_entropy):
     """The loss on all the training data (see outputs)."""
-    return F.cross_entropy(outputs(net, X), y).item()
+    return loss(outputs(net, X), y).item()
 
 
 def train(net, X, y, steps, seed=0, every=1, lr=0.02, batch_size=64, loss=F.cross_entropy,
@@ -85,7 +85,7 @@ def train(net, X, y, steps, seed=0, every=1, lr=0.02, batch_size=64, loss=F.cros
     data) before the first step and after every ``every`` steps: steps // every + 1 of them."""
     batches = torch.Generator().manual_seed(seed)
     optimizer = torch.optim.SGD(net.parameters(), lr=lr, momentum=0.9)
-    measure = measure or (lambda: loss(outputs(net, X), y).item())
+    measure = measure or (lambda: training_loss(net, X, y, loss))
     points = [measure()]
     for step in range(1, steps + 1):
         net.train()
