@@ -100,6 +100,11 @@ def _device(text):
     return text
 
 
+def _trick_names():
+    from .experiments.ablation import TRICKS
+    return [name for name, fields in TRICKS.items() if fields]  # all but the base
+
+
 def build_parser():
     parser = argparse.ArgumentParser(prog="python -m d2lresnet", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -133,6 +138,10 @@ def build_parser():
     train.add_argument("--data", type=_folder,
                        help="a folder holding Fashion-MNIST, read only (else found as "
                             "d2lresnet.data describes)")
+    train.add_argument("--trick", action="append", default=[], choices=_trick_names(),
+                       help="add one of the speed records' tricks to the preset (repeat for "
+                            "more; an option above overrides a trick's learning rate); "
+                            "README, 'The speed records' tricks', for what each is worth")
     train.add_argument("--json", action="store_true",
                        help="print one JSON object with the final metrics instead of text")
 
@@ -237,9 +246,12 @@ def run_train(args):
     from .experiments.runs import measure
     from .train import History, TrainingDiverged
 
-    overrides = {key: value for key, value in [
+    from .experiments.ablation import TRICKS
+
+    overrides = {key: value for name in args.trick for key, value in TRICKS[name].items()}
+    overrides.update({key: value for key, value in [
         ("num_epochs", args.epochs), ("resize", args.resize), ("batch_size", args.batch_size),
-        ("lr", args.lr), ("limit", args.limit)] if value is not None}
+        ("lr", args.lr), ("limit", args.limit)] if value is not None})
     preset = presets.get_preset(args.preset, **overrides)
     check_new_or_resumed(args.checkpoint, args.resume)  # before the data is read
     if not args.json:  # what this run trains with: the preset's text, then what was changed

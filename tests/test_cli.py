@@ -337,6 +337,25 @@ def test_the_first_line_says_what_was_changed_from_the_preset(capsys):
         "; changed here: epochs 1, batch_size 32, limit 64, seed 5"), first
 
 
+def test_a_trick_is_added_to_the_preset_and_said(capsys):
+    # --lr names the peak itself, so it wins over the trick's higher one; the smoothing stays.
+    assert main(["train", *T, "--epochs", "1", "--trick", "whiten_stem",
+                 "--trick", "lr_0.2_smoothing_0.2", "--lr", "0.03", "--json"]) == 0
+    recipe = json.loads(capsys.readouterr().out)["recipe"]
+    assert recipe["whiten_stem"] and recipe["label_smoothing"] == 0.2 and recipe["lr"] == 0.03
+    assert main(["train", *T, "--epochs", "1", "--trick", "zero_init_residual"]) == 0
+    first = capsys.readouterr().out.splitlines()[0]
+    assert first.endswith("; changed here: zero_init_residual True, epochs 1, batch_size 32, "
+                          "limit 64"), first
+
+
+def test_an_unknown_trick_is_a_usage_error_naming_the_choices(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["train", *T, "--trick", "dirac"])
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2 and "whiten_stem" in err and "Traceback" not in err
+
+
 def test_a_resume_under_another_seed_is_refused(tmp_path, capsys):
     # The seed sets the init and the order of the data: it belongs to the recipe.
     path = str(tmp_path / "seeded.pt")
