@@ -229,8 +229,11 @@ def build_parser():
                           help="tricks to train (default: all, base first)")
     ablation.add_argument("--seeds", nargs="+", type=_seed,
                           default=[0, 1, 2], help="seeds (default: 0 1 2)")
-    ablation.add_argument("--out", default="notebooks/figures/ablation.json",
-                          help="the saved runs (default notebooks/figures/ablation.json)")
+    ablation.add_argument("--budget", choices=["1/20", "1/10"], default="1/20",
+                          help="the base recipe: quick shrunk to about 1/20 (32x32, 4 epochs, "
+                               "batch 128) or 1/10 (40x40) of the book's compute")
+    ablation.add_argument("--out", help="the saved runs (default notebooks/figures/"
+                                        "ablation.json at 1/20, ablation_tenth.json at 1/10)")
     ablation.add_argument("--processes", type=lambda t: _whole_number(t, 1, 64), default=1,
                           help="runs at a time, one thread each (default 1)")
     ablation.add_argument("--table", action="store_true",
@@ -329,10 +332,11 @@ def main(argv=None):
             run(args.preset, args.out, args.data, args.device, **overrides)
         elif args.command == "ablation":
             from .experiments import ablation
+            base, out = ablation.BUDGETS[args.budget], args.out or ablation.SAVED[args.budget]
             if args.table:
-                print(ablation.format_table(ablation.load(args.out, missing_ok=False)))
+                print(ablation.format_table(ablation.load(out, missing_ok=False, base=base)))
             else:
-                ablation.run(args.tricks, args.seeds, args.out, args.data, args.processes)
+                ablation.run(args.tricks, args.seeds, out, args.data, args.processes, base)
         elif args.command == "data":
             from .data import find_fashion_mnist
             print(f"Fashion-MNIST is ready in {find_fashion_mnist()}")

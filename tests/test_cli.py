@@ -384,3 +384,12 @@ def test_shapes_builds_the_network_on_the_meta_device(monkeypatch, capsys):
     assert main(["shapes", "--input", "1,1000,1,1"]) == 0
     assert traced == [{"meta"}]
     assert capsys.readouterr().out.splitlines()[-1].endswith("torch.Size([1, 10])")
+
+
+def test_the_ablations_table_at_a_budget_refuses_a_file_of_another(tmp_path, capsys):
+    out = tmp_path / "twentieth.json"
+    out.write_text(json.dumps({"kind": "ablation", "base": {"resize": 32, "num_epochs": 4,
+                                                            "batch_size": 128}, "runs": {}}))
+    assert main(["ablation", "--table", "--out", str(out)]) == 0  # 1/20, the default
+    assert main(["ablation", "--table", "--budget", "1/10", "--out", str(out)]) == 1
+    assert "another budget" in capsys.readouterr().err

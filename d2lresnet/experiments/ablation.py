@@ -30,7 +30,13 @@ from ..train import evaluate_accuracy, train
 from .frontier import compute_to
 from .runs import book_flops, markdown_table, read_json, save_json, training_flops
 
-BASE = ("quick", dict(resize=32, num_epochs=4, batch_size=128))
+# The base recipe at each budget: quick shrunk to about 1/20 and 1/10 of the book recipe's
+# training compute (0.044 and 0.103), one saved file each.
+BUDGETS = {"1/20": ("quick", dict(resize=32, num_epochs=4, batch_size=128)),
+           "1/10": ("quick", dict(resize=40, num_epochs=4, batch_size=128))}
+SAVED = {"1/20": "notebooks/figures/ablation.json",
+         "1/10": "notebooks/figures/ablation_tenth.json"}
+BASE = BUDGETS["1/20"]
 # In the order of airbench's ablation table, then the others the issue names.
 TRICKS = {
     "base": {},
@@ -114,30 +120,36 @@ class _NoPool:
         return (run_one(*job) for job in jobs)
 
 
-def load(path, missing_ok=True):
+def load(path, missing_ok=True, base=None):
     """The saved ablation {"kind", "base", "runs": {"trick/seed": run}}; a new one if none
-    (missing_ok); another command's file is refused, naming it."""
+    (missing_ok); another command's file, or one made at another budget than `base`'s, is
+    refused, naming it."""
     path = Path(path)
     if not path.exists() and missing_ok:
-        return {"kind": KIND, "base": BASE[1], "runs": {}}
+        return {"kind": KIND, "base": (base or BASE)[1], "runs": {}}
     saved = read_json(path)
     if not isinstance(saved, dict) or saved.get("kind") != KIND:
         raise ValueError(f"{path} does not hold an ablation; move it away or name another "
                          f"--out")
+    if base is not None and saved.get("base") != json.loads(json.dumps(base[1])):
+        raise ValueError(f"{path} holds runs at another budget ({saved.get('base')}); "
+                         f"name another --out")
     return saved
 
 
 def run(tricks=tuple(TRICKS), seeds=(0, 1, 2), out="notebooks/figures/ablation.json",
-        data=None, processes=1):
-    """Train every (trick, seed) not yet in `out`, saving after each run."""
+        data=None, processes=1, base=None):
+    """Train every (trick, seed) not yet in `out` on `base` (default BASE), saving after each
+    run; seed by seed, so that two processes train a seed's tricks side by side."""
+    base = base or BASE
     unknown = set(tricks) - set(TRICKS)
     if unknown:
         raise ValueError(f"no trick named {', '.join(sorted(unknown))}; choose from "
                          f"{', '.join(TRICKS)}")
-    saved = load(out)
+    saved = load(out, base=base)
     save_json(out, saved)  # a file that cannot be written fails now, not after a run
-    jobs = [(t, s, data, BASE) for t in tricks for s in seeds
-            if f"{t}/{s}" not in saved["runs"]]  # BASE travels: a new process reads its own
+    jobs = [(t, s, data, base) for s in seeds for t in tricks
+            if f"{t}/{s}" not in saved["runs"]]  # base travels: a new process reads its own
     print(f"{len(jobs)} runs to train", flush=True)
     with mp.get_context("spawn").Pool(processes) if processes > 1 else _NoPool() as pool:
         for result in pool.imap_unordered(_worker, jobs):

@@ -82,14 +82,15 @@ def compute_to(run, target):
                  if a >= target), None)
 
 
-def plot_compute(runs, recipes=("book", "quick", "best"), path=None, goals=COMPUTE_GOALS):
+def plot_compute(runs, recipes=("book", "quick", "best"), path=None, goals=COMPUTE_GOALS,
+                 xlim=(0.02, 1.3)):
     """Test accuracy against training compute, a fraction of the book recipe's 10 epochs
     (machine-free: FLOPs counted, times the examples seen), one line per seed of each recipe,
     a dot per epoch, dashed where it trained on a CPU; ``goals`` as crosses (none in the
     student's notebook: they are this project's). ``runs``: tools/gpu_runs.py's saved "runs",
     or compute_runs() of frontier's."""
     import matplotlib.pyplot as plt
-    from matplotlib.ticker import ScalarFormatter
+    from matplotlib.ticker import NullFormatter, ScalarFormatter
 
     fig, ax = plt.subplots(figsize=(8.5, 4))  # room for the legend beside
     drawn = [run for key, run in runs.items() if key.split("/")[0] in recipes]
@@ -113,8 +114,12 @@ def plot_compute(runs, recipes=("book", "quick", "best"), path=None, goals=COMPU
     _notes_line(ax)
     ax.set_xscale("log")
     ax.xaxis.set_major_formatter(ScalarFormatter())
+    if xlim[1] / xlim[0] < 20:  # a narrow range: a labelled tick at each epoch's end
+        ends = sorted({round(c, 3) for run in drawn for c in run["book_compute_fraction"]})
+        ax.set_xticks(ends, [f"{c:.3f}" for c in ends])
+        ax.xaxis.set_minor_formatter(NullFormatter())
     ax.set(xlabel=L("book_compute"), ylabel=L("test_acc"), title=L("compute_title"),
-           xlim=(0.02, 1.3), ylim=(min(0.85, lowest - 0.005), 0.95))  # every dot shown
+           xlim=xlim, ylim=(min(0.85, lowest - 0.005), 0.95))  # every dot shown
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
     fig.tight_layout()

@@ -111,7 +111,7 @@ MESSAGES = {
         "frontier_title": "test accuracy against wall time, per preset",
         "book_compute": "training compute (fraction of the book recipe's 10 epochs, log scale)",
         "compute_title": "test accuracy against training compute (any machine)",
-        "ablation_title": "one trick at a time on top of quick at 1/20 of the book's compute",
+        "ablation_title": "one trick at a time on top of quick, on several seeds",
         "ablation_x": "test accuracy at the end ({compute} of the book recipe's compute)",
         "ablation_seed": "one seed", "ablation_mean": "mean of the seeds",
         "trained_on_cpu": "dashed: trained on a CPU", "compute_goal": "goal: {acc} with {share}",
@@ -264,6 +264,7 @@ MESSAGES = {
                            "(compute step), {precision}, {machine}",
         "run_share_line": "{name}: test acc {acc:.3f} after {minutes:.0f} min, {share:.2f} of "
                           "the book's time",
+        "whiten_pairs": "final test accuracy, seeds 0 1 2: quick {quick}; whitened stem {whitened}",
         "compute_to_line": "quick: 0.92 at {share:.3f} of the book's compute; best of all runs: "
                            "{best:.3f}",
         "b5_at_side": "{side}×{side}: b5 puts out {b5}×{b5}, {cost:.1f}× the arithmetic at 28×28",
@@ -376,7 +377,7 @@ MESSAGES = {
         "frontier_title": "各预设的测试精度与耗时",
         "book_compute": "训练计算量（占书中方案10个迭代周期的比例，对数坐标）",
         "compute_title": "测试精度与训练计算量（与机器无关）",
-        "ablation_title": "每次只加一个技巧：quick缩小到书中计算量的1/20",
+        "ablation_title": "每次只在quick上加一个技巧，多个随机种子",
         "ablation_x": "训练结束时的测试精度（计算量为书中方案的{compute}）",
         "ablation_seed": "一个随机种子", "ablation_mean": "各随机种子的均值",
         "trained_on_cpu": "虚线：在CPU上训练", "compute_goal": "目标：以{share}的计算量达到{acc}",
@@ -506,6 +507,7 @@ MESSAGES = {
                            "样本，{precision}，{machine}",
         "run_share_line": "{name}：{minutes:.0f}分钟后测试精度为{acc:.3f}，耗时是书中方案的"
                           "{share:.2f}",
+        "whiten_pairs": "最终测试精度（随机种子0、1、2）：quick {quick}；白化主干 {whitened}",
         "compute_to_line": "quick：在书中方案{share:.3f}的计算量时达到0.92；所有运行中最好的："
                            "{best:.3f}",
         "b5_at_side": "{side}×{side}：b5输出{b5}×{b5}，计算量是28×28时的{cost:.1f}倍",
