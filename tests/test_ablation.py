@@ -13,7 +13,6 @@ from d2lresnet.experiments import ablation
 from d2lresnet.presets import get_preset
 
 ROOT = Path(__file__).resolve().parents[1]
-SAVED = ROOT / "notebooks" / "figures" / "ablation.json"
 
 
 @pytest.fixture
@@ -74,10 +73,13 @@ def test_the_table_gives_each_tricks_mean_and_its_change_from_the_base():
     assert "| 0.040 | 0.040 | 0.9300 ± 0.0000 | +0.0200 |" in table[3]  # both seeds reached 0.92
 
 
-@pytest.mark.skipif(not SAVED.exists(), reason="no saved ablation yet")
-def test_the_saved_runs_are_of_todays_recipes_and_the_readme_shows_their_table():
-    saved = ablation.load(SAVED, missing_ok=False)
-    name, overrides = ablation.BASE
+@pytest.mark.parametrize("budget", list(ablation.BUDGETS))
+def test_the_saved_runs_are_of_todays_recipes_and_the_readme_shows_their_table(budget):
+    path = ROOT / ablation.SAVED[budget]
+    if not path.exists():
+        pytest.skip(f"no saved ablation at {budget} yet")
+    saved = ablation.load(path, missing_ok=False, base=ablation.BUDGETS[budget])
+    name, overrides = ablation.BUDGETS[budget]
     for key, run in saved["runs"].items():
         trick = run["trick"]
         assert key == f"{trick}/{run['seed']}"
@@ -137,3 +139,14 @@ def test_a_file_of_another_budget_is_refused(tmp_path):
     assert ablation.load(out, base=ablation.BUDGETS["1/20"])["runs"] == {}
     with pytest.raises(ValueError, match="another budget"):
         ablation.run(["base"], [0], out, base=ablation.BUDGETS["1/10"])
+
+
+def test_the_readme_counts_the_ten_test_views_at_a_tenth():
+    from d2lresnet.experiments.runs import book_flops
+    from d2lresnet.model import resnet18
+    from d2lresnet.shapes import count_flops
+    saved = ablation.load(ROOT / ablation.SAVED["1/10"], missing_ok=False)
+    trained = saved["runs"]["base/0"]["book_compute_fraction"][-1]
+    side = ablation.BUDGETS["1/10"][1]["resize"]
+    views = 10 * 10_000 * count_flops(resnet18(), (1, 1, side, side)) / book_flops()
+    assert f"{trained + views:.3f} all told" in (ROOT / "README.md").read_text()
