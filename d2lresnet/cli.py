@@ -219,17 +219,17 @@ def build_parser():
                         help="cuda, mps or cpu (default: the best available)")
     versus.add_argument("--data", type=_folder, help="a folder holding Fashion-MNIST")
 
-    from .experiments.ablation import TRICKS
+    from .experiments.ablation import BUDGETS, TRICKS
     ablation = commands.add_parser(
         "ablation", help="the speed records' tricks, one at a time, on several seeds",
-        description="Train quick at about 1/20 of the book's compute with each trick in turn, "
-                    "for each seed not yet saved in --out, saving after every run; --table "
+        description="Train quick at about 1/20 (or --budget 1/10) of the book's compute with "
+                    "each trick in turn, for each seed not yet saved in --out, saving after every run; --table "
                     "prints the table from --out and trains nothing.")
     ablation.add_argument("--tricks", nargs="+", choices=list(TRICKS), default=list(TRICKS),
                           help="tricks to train (default: all, base first)")
     ablation.add_argument("--seeds", nargs="+", type=_seed,
                           default=[0, 1, 2], help="seeds (default: 0 1 2)")
-    ablation.add_argument("--budget", choices=["1/20", "1/10"], default="1/20",
+    ablation.add_argument("--budget", choices=list(BUDGETS), default="1/20",
                           help="the base recipe: quick shrunk to about 1/20 (32x32, 4 epochs, "
                                "batch 128) or 1/10 (40x40) of the book's compute")
     ablation.add_argument("--out", help="the saved runs (default notebooks/figures/"

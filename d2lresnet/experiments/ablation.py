@@ -137,8 +137,8 @@ def load(path, missing_ok=True, base=None):
     return saved
 
 
-def run(tricks=tuple(TRICKS), seeds=(0, 1, 2), out="notebooks/figures/ablation.json",
-        data=None, processes=1, base=None):
+def run(tricks=tuple(TRICKS), seeds=(0, 1, 2), out=SAVED["1/20"], data=None, processes=1,
+        base=None):
     """Train every (trick, seed) not yet in `out` on `base` (default BASE), saving after each
     run; seed by seed, so that two processes train a seed's tricks side by side."""
     base = base or BASE
