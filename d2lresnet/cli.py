@@ -223,8 +223,8 @@ def build_parser():
     ablation = commands.add_parser(
         "ablation", help="the speed records' tricks, one at a time, on several seeds",
         description="Train quick at about 1/20 (or --budget 1/10) of the book's compute with "
-                    "each trick in turn, for each seed not yet saved in --out, saving after every run; --table "
-                    "prints the table from --out and trains nothing.")
+                    "each trick in turn, for each seed not yet saved in --out, saving after "
+                    "every run; --table prints the table from --out and trains nothing.")
     ablation.add_argument("--tricks", nargs="+", choices=list(TRICKS), default=list(TRICKS),
                           help="tricks to train (default: all, base first)")
     ablation.add_argument("--seeds", nargs="+", type=_seed,
