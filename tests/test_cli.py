@@ -8,6 +8,7 @@ import torch
 
 from d2lresnet.cli import main
 from d2lresnet.data import FILES
+from d2lresnet.experiments.ablation import BUDGETS
 from test_shapes import NOTES_TRACE
 
 
@@ -388,8 +389,7 @@ def test_shapes_builds_the_network_on_the_meta_device(monkeypatch, capsys):
 
 def test_the_ablations_table_at_a_budget_refuses_a_file_of_another(tmp_path, capsys):
     out = tmp_path / "twentieth.json"
-    out.write_text(json.dumps({"kind": "ablation", "base": {"resize": 32, "num_epochs": 4,
-                                                            "batch_size": 128}, "runs": {}}))
+    out.write_text(json.dumps({"kind": "ablation", "base": BUDGETS["1/20"][1], "runs": {}}))
     assert main(["ablation", "--table", "--out", str(out)]) == 0  # 1/20, the default
     assert main(["ablation", "--table", "--budget", "1/10", "--out", str(out)]) == 1
     assert "another budget" in capsys.readouterr().err

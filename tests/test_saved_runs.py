@@ -6,6 +6,7 @@ quotes is computed here from the JSON and must appear in both languages; each se
 shape of a run (test accuracy swings after epoch 4, the network overfits) is checked on the run.
 A new run saved over the old one fails here until the prose is rewritten to match it.
 """
+import dataclasses
 import json
 import statistics
 from pathlib import Path
@@ -60,7 +61,10 @@ def test_the_book_runs_shape_is_what_notebook_05_says():
 @pytest.mark.parametrize("name", ["quick", "best"])
 def test_the_saved_cpu_runs_are_todays_presets_measured_alone(name):
     run = load_runs(FIGURES / "frontier.json")[name]
-    assert Preset(**run["recipe"]) == PRESETS[name]
+    today = PRESETS[name]
+    if name == "quick":  # measured before its stem was whitened, as 08 and the README say
+        today = dataclasses.replace(today, whiten_stem=False)
+    assert Preset(**run["recipe"]) == today
     assert run["epochs"] == PRESETS[name].num_epochs and run["device"] == "cpu"
     assert shared_cpu(run) is None and len(run["others_cpu"]) == run["epochs"]
 
@@ -74,6 +78,8 @@ def test_notebook_08_quotes_the_cpu_runs(language):
                        f"{runs[name]['wall_seconds'][-1] / 60:.0f}"):
             assert number in text, (name, number)
     assert f"{BOOK['wall_seconds'][-1] / 60:.0f}" in text
+    if not runs["quick"]["recipe"].get("whiten_stem"):  # saved before quick's stem was whitened
+        assert "Xavier" in text.split(f"{runs['quick']['test_acc'][-1]:.3f}")[0]  # said first
 
 
 @pytest.mark.parametrize("language", ["en", "zh"])

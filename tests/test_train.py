@@ -197,7 +197,8 @@ def test_a_recipe_object_and_its_fields_as_keywords_train_alike(tiny_data):
     for options in [dict(recipe=Recipe(momentum=0.9, label_smoothing=0.1)),
                     dict(momentum=0.9, label_smoothing=0.1),
                     dict(recipe=get_preset("quick", momentum=0.9, label_smoothing=0.1,
-                                           nesterov=False, weight_decay=0.0, one_cycle=False))]:
+                                           nesterov=False, weight_decay=0.0, one_cycle=False,
+                                           whiten_stem=False))]:
         torch.manual_seed(0)
         runs.append(train(small_net(), *tiny_data, num_epochs=1, lr=0.1, device="cpu",
                           precision="fp32", progress=False, **options).train_loss)

@@ -265,7 +265,8 @@ MESSAGES = {
         "run_share_line": "{name}: test acc {acc:.3f} after {minutes:.0f} min, {share:.2f} of "
                           "the book's time",
         "tta_cost": "compute (book = 1): {trained:.3f} to train, {total:.3f} with the ten test views",
-        "whiten_pairs": "final test accuracy, seeds 0 1 2: quick {quick}; whitened stem {whitened}",
+        "whiten_pairs": "final test accuracy, seeds 0 1 2: Xavier stem {xavier}; whitened stem "
+                        "{whitened}",
         "compute_to_line": "quick: 0.92 at {share:.3f} of the book's compute; best of all runs: "
                            "{best:.3f}",
         "b5_at_side": "{side}×{side}: b5 puts out {b5}×{b5}, {cost:.1f}× the arithmetic at 28×28",
@@ -509,7 +510,7 @@ MESSAGES = {
         "run_share_line": "{name}：{minutes:.0f}分钟后测试精度为{acc:.3f}，耗时是书中方案的"
                           "{share:.2f}",
         "tta_cost": "计算量（书中方案为1）：训练{trained:.3f}，加上十个测试视图为{total:.3f}",
-        "whiten_pairs": "最终测试精度（随机种子0、1、2）：quick {quick}；白化主干 {whitened}",
+        "whiten_pairs": "最终测试精度（随机种子0、1、2）：Xavier初始化的主干 {xavier}；白化主干 {whitened}",
         "compute_to_line": "quick：在书中方案{share:.3f}的计算量时达到0.92；所有运行中最好的："
                            "{best:.3f}",
         "b5_at_side": "{side}×{side}：b5输出{b5}×{b5}，计算量是28×28时的{cost:.1f}倍",

@@ -54,12 +54,12 @@ from d2lresnet.machine import choose_precision, describe_machine
 # %% [markdown]
 # ## 每个训练方案的全部要素
 #
-# 下表直接从预设对象中读出，所以不会与实际运行的方案不一致。`resize`是图像缩放后的边长（`None`表示保持Fashion-MNIST原来的28）；`lr`是学习率（使用`one_cycle`时是它的峰值：学习率逐个小批量先升后降，在前`warmup`比例的训练步中上升）；`momentum`、`nesterov`和`weight_decay`是随机梯度下降的选项（动量、Nesterov动量和权重衰减）；`label_smoothing`（标签平滑）见下文；`augment`对每张训练图像做随机翻转和平移；`progressive`让最初几个迭代周期用较小的图像训练；`test_flips`另外报告每张测试图像与其镜像取平均后的测试精度；`limit`和`test_limit`只保留每个数据集的前若干张图像。
+# 下表直接从预设对象中读出，所以不会与实际运行的方案不一致。`resize`是图像缩放后的边长（`None`表示保持Fashion-MNIST原来的28）；`lr`是学习率（使用`one_cycle`时是它的峰值：学习率逐个小批量先升后降，在前`warmup`比例的训练步中上升）；`momentum`、`nesterov`和`weight_decay`是随机梯度下降的选项（动量、Nesterov动量和权重衰减）；`label_smoothing`（标签平滑）见下文；`augment`对每张训练图像做随机翻转和平移；`whiten_stem`让主干卷积层的卷积核从图像小块的白化开始（见下文速度纪录的技巧）；`progressive`让最初几个迭代周期用较小的图像训练；`test_flips`另外报告每张测试图像与其镜像取平均后的测试精度；`limit`和`test_limit`只保留每个数据集的前若干张图像。
 
 # %%
 ingredients = ["resize", "num_epochs", "batch_size", "lr", "one_cycle", "warmup", "momentum",
                "nesterov", "weight_decay", "label_smoothing", "augment", "progressive",
-               "test_flips", "limit", "test_limit"]
+               "test_flips", "whiten_stem", "limit", "test_limit"]
 table = "| | " + " | ".join(f"`{name}`" for name in PRESETS) + " |\n"
 table += "|---" * (len(PRESETS) + 1) + "|\n"
 table += "\n".join(f"| `{field}` | " + " | ".join(str(getattr(p, field)) for p in PRESETS.values())
@@ -98,7 +98,7 @@ floors
 # %% [markdown]
 # ## 多长时间、在什么机器上
 #
-# `python -m d2lresnet frontier`完全按`train --preset`的方式训练各个预设，并在每个迭代周期之后保存测试精度、从开始算起的实际耗时（含读取数据和每次评估），以及这段时间里其他程序占用了多少CPU：与其他程序共用机器的运行会在表中注明。本笔记本发布时，保存的文件中有三次运行，都在同一台不支持bf16的双核CPU（AVX2）上以fp32训练：笔记的`book`训练方案、`quick`和`best`。图中横轴是耗时（对数坐标），纵轴是测试精度，虚线是笔记的0.919；单元格输出迭代周期耗时的中位数，以及像书中那样只统计计算步骤耗时得到的速度。要测量你自己的机器，运行`python -m d2lresnet frontier --presets quick --out notebooks/figures/frontier.png`（文件中已有的运行会保留）。
+# `python -m d2lresnet frontier`完全按`train --preset`的方式训练各个预设，并在每个迭代周期之后保存测试精度、从开始算起的实际耗时（含读取数据和每次评估），以及这段时间里其他程序占用了多少CPU：与其他程序共用机器的运行会在表中注明。本笔记本发布时，保存的文件中有三次运行，都在同一台不支持bf16的双核CPU（AVX2）上以fp32训练：笔记的`book`训练方案、`quick`和`best`。其中`quick`的运行是在它的主干卷积层改用白化之前做的，用的是书中的Xavier初始化：每一步的计算量相同，最终精度低千分之几（见下文）。图中横轴是耗时（对数坐标），纵轴是测试精度，虚线是笔记的0.919；单元格输出迭代周期耗时的中位数，以及像书中那样只统计计算步骤耗时得到的速度。要测量你自己的机器，运行`python -m d2lresnet frontier --presets quick --out notebooks/figures/frontier.png`（文件中已有的运行会保留）。
 
 # %%
 runs = load_runs("../figures/frontier.json")
@@ -126,7 +126,7 @@ for name, run in runs.items():
 # %% [markdown]
 # ## 达到一定精度所需的计算量
 #
-# 耗时等于计算量除以吞吐量，而只有吞吐量取决于机器。一个训练方案所花的计算量（一个样本前向和反向传播的浮点运算次数，由`count_flops(..., backward=True)`数出，乘以见过的样本数）在任何计算机上都相同。保存的对比实验（`notebooks/figures/recipes_gpu.json`：每个方案两个随机种子，由`python -m tools.gpu_runs --only recipes`在一块GPU上训练）把每个迭代周期的测试精度与到那时为止所花的计算量画在一起，计算量以书中方案96×96、10个迭代周期的计算量为单位。虚线是上面在这台CPU上训练的三次运行，计算量按同样的方法计数。检查的是：`quick`在CPU上和在GPU的两个随机种子上一样，都在同一个迭代周期（最后一个）首次达到0.92：达到一定精度所需的计算量属于训练方案，只有分钟数取决于机器。
+# 耗时等于计算量除以吞吐量，而只有吞吐量取决于机器。一个训练方案所花的计算量（一个样本前向和反向传播的浮点运算次数，由`count_flops(..., backward=True)`数出，乘以见过的样本数）在任何计算机上都相同。保存的对比实验（`notebooks/figures/recipes_gpu.json`：每个方案两个随机种子，由`python -m tools.gpu_runs --only recipes`在一块GPU上训练；其中的`quick`也是Xavier初始化的主干）把每个迭代周期的测试精度与到那时为止所花的计算量画在一起，计算量以书中方案96×96、10个迭代周期的计算量为单位。虚线是上面在这台CPU上训练的三次运行，计算量按同样的方法计数。检查的是：`quick`在CPU上和在GPU的两个随机种子上一样，都在同一个迭代周期（最后一个）首次达到0.92：达到一定精度所需的计算量属于训练方案，只有分钟数取决于机器。
 
 # %%
 sweep = json.loads(Path("../figures/recipes_gpu.json").read_text())["runs"]
@@ -145,7 +145,7 @@ print(tr("compute_to_line", share=max(to_092), best=best_acc))
 # %% [markdown]
 # ## 速度纪录中的技巧，一次一个
 #
-# CIFAR-10上的速度纪录（airbench：在一块GPU上几秒钟达到94%；Page的“How to train your ResNet”）是由许多小改动组成的，每个改动大约值十分之一个百分点，差不多正是同一方案换一个随机种子时结果的波动。所以这里把每个技巧单独加到缩小到书中约二十分之一计算量的`quick`上（32×32的图像，4个迭代周期，批量大小128），用三个随机种子训练。图中每个点是一个随机种子，短竖线是它们的均值，虚线是基准的均值。测试时翻转、以及翻转加上2个像素的平移，是在同一批网络上测量的。这些运行由`python -m d2lresnet ablation`在2核CPU上完成，保存在`notebooks/figures/ablation.json`中。
+# CIFAR-10上的速度纪录（airbench：在一块GPU上几秒钟达到94%；Page的“How to train your ResNet”）是由许多小改动组成的，每个改动大约值十分之一个百分点，差不多正是同一方案换一个随机种子时结果的波动。所以这里把每个技巧单独加到缩小到书中约二十分之一计算量的`quick`上（32×32的图像，4个迭代周期，批量大小128，书中的Xavier初始化的主干），用三个随机种子训练。图中每个点是一个随机种子，短竖线是它们的均值，虚线是基准的均值。测试时翻转、以及翻转加上2个像素的平移，是在同一批网络上测量的。这些运行由`python -m d2lresnet ablation`在2核CPU上完成，保存在`notebooks/figures/ablation.json`中。
 
 # %%
 from IPython.display import display
@@ -174,27 +174,25 @@ assert all(row["compute_to"] is None for row in rows.values())  # no run reaches
 # %% [markdown]
 # 白化主干卷积层最为突出，和airbench的表中一样：它的每个随机种子都高于基准的每个随机种子，均值高约0.004，加上测试时翻转为0.914。其余技巧都没有帮助。把每个残差分支初始化为零、把批量规范化偏移参数β的学习率调大10倍、lookahead、交替翻转，使均值移动的幅度都没有超出它们自己几个随机种子之间的波动，尽管airbench把它们每一个都算作收益（在CIFAR-10上，目标是94%，用的是它自己的网络；这里是ResNet-18在Fashion-MNIST上训练4个迭代周期）。有三个技巧使均值变差，而且各有一个随机种子远低于基准的所有随机种子：去掉规范化层参数和偏置上的权重衰减；预热只占15%的步数而不是30%；学习率0.2加标签平滑0.2，而不是0.1和0.1。测试时的翻转和2个像素的平移在基准的每个随机种子上都增加约0.003，代价是在测试集上计算十遍而不是一遍。在这个计算量下没有一次运行达到0.92。
 #
-# 在`quick`自己的计算量下（48×48的图像，5个迭代周期，约为书中计算量的七分之一），白化主干卷积层和`quick`本身在三个随机种子上逐一比较（`python -m d2lresnet train --preset quick --trick whiten_stem --seed 1`；随机种子0的`quick`就是笔记本05保存的那次运行）。图中每种颜色是一个训练方案，每条线是一个随机种子，每个点是一个迭代周期。
+# 在`quick`自己的计算量下（48×48的图像，5个迭代周期，约为书中计算量的七分之一），白化主干卷积层与Xavier初始化的主干在三个随机种子上逐一比较，其余都与`quick`相同（`python -m d2lresnet train --preset quick --seed 1`：Xavier初始化的那些运行是在`quick`改用白化主干之前这样训练的）。图中每种颜色是一种主干初始化，每条线是一个随机种子，每个点是一个迭代周期。
 
 # %%
-pairs = load_runs("../figures/whiten_cpu.json")
-pairs["quick/0"] = load_runs("../figures/saved_quick.json")["quick"]
-pairs = compute_runs(pairs)
-plot_compute(pairs, recipes=("quick", "quick+whiten_stem"), goals=(), xlim=(0.025, 0.2))
+pairs = compute_runs(load_runs("../figures/whiten_cpu.json"))
+plot_compute(pairs, recipes=("xavier_stem", "whitened_stem"), goals=(), xlim=(0.025, 0.2))
 plt.show()
 seeds = (0, 1, 2)
-quick = [pairs[f"quick/{seed}"]["test_acc"] for seed in seeds]
-whitened = [pairs[f"quick+whiten_stem/{seed}"]["test_acc"] for seed in seeds]
-print(tr("whiten_pairs", quick=" ".join(f"{acc[-1]:.4f}" for acc in quick),
+xavier = [pairs[f"xavier_stem/{seed}"]["test_acc"] for seed in seeds]
+whitened = [pairs[f"whitened_stem/{seed}"]["test_acc"] for seed in seeds]
+print(tr("whiten_pairs", xavier=" ".join(f"{acc[-1]:.4f}" for acc in xavier),
          whitened=" ".join(f"{acc[-1]:.4f}" for acc in whitened)))
-assert min(acc[-1] for acc in quick + whitened) >= 0.92  # every run ends at 0.92 or more
-assert all(w[3] > q[3] for q, w in zip(quick, whitened))  # whitened ahead after epoch 4, ...
-gain_at_4 = statistics.mean(w[3] - q[3] for q, w in zip(quick, whitened))
-gain_at_end = statistics.mean(w[-1] - q[-1] for q, w in zip(quick, whitened))
+assert min(acc[-1] for acc in xavier + whitened) >= 0.92  # every run ends at 0.92 or more
+assert all(w[3] > x[3] for x, w in zip(xavier, whitened))  # whitened ahead after epoch 4, ...
+gain_at_4 = statistics.mean(w[3] - x[3] for x, w in zip(xavier, whitened))
+gain_at_end = statistics.mean(w[-1] - x[-1] for x, w in zip(xavier, whitened))
 assert 0 < gain_at_end < gain_at_4 / 2  # ... by much less once the learning rate has decayed
 
 # %% [markdown]
-# 每次运行最终都达到0.92或更高。第4个迭代周期后，白化主干卷积层在每个随机种子上都领先（平均领先0.012；有一个白化的随机种子此时已经是0.920），但到训练结束只领先0.002，比随机种子之间的差别还小：它只是更早一点到达同一个地方，airbench报告的也是这样。它的每个迭代周期和`quick`花的时间一样。
+# 每次运行最终都达到0.92或更高。第4个迭代周期后，白化主干卷积层在每个随机种子上都领先（平均领先0.012；有一个白化的随机种子此时已经是0.920），但到训练结束只领先0.002，比随机种子之间的差别还小：它只是更早一点到达同一个地方，airbench报告的也是这样。它的每个迭代周期和Xavier初始化的主干花的时间一样。它在三种计算量下的每个随机种子上都领先，又不花额外的代价，所以现在`quick`用的就是它：笔记本05用它训练。
 #
 # 在约为书中十分之一的计算量下（40×40的图像，4个迭代周期，0.103），基准和白化主干卷积层也以同样的方式各用三个随机种子训练。
 
@@ -269,7 +267,7 @@ assert stem_side == 7  # 28 -> 14 (7x7 conv, stride 2) -> 7 (max-pool, stride 2)
 round(param_ratio), round(flop_ratio), stem_side
 
 # %% [markdown]
-# 两个网络都用`quick`训练方案在28×28的图像上训练，随机种子相同，小批量的顺序也相同，命令是`python -m d2lresnet versus --preset quick --resize 28 --out notebooks/figures/versus.png`。图中是每个迭代周期之后的测试精度；单元格输出两个网络最后的测试精度，以及ResNet-18一个迭代周期的耗时（中位数）是普通卷积神经网络的多少倍。
+# 两个网络都用`quick`训练方案（主干改用白化之前）在28×28的图像上训练，随机种子相同，小批量的顺序也相同，命令是`python -m d2lresnet versus --preset quick --resize 28 --out notebooks/figures/versus.png`。图中是每个迭代周期之后的测试精度；单元格输出两个网络最后的测试精度，以及ResNet-18一个迭代周期的耗时（中位数）是普通卷积神经网络的多少倍。
 
 # %%
 compared = json.loads(Path("../figures/versus.json").read_text())
@@ -455,8 +453,8 @@ assert abs(count_flops(pre18, (1, 1, 96, 96)) / count_flops(r18_net, (1, 1, 96, 
 # %% [markdown]
 # ## 小结
 #
-# * 各个预设的区别在于图像大小、迭代周期数、学习率调度、动量、标签平滑和数据增广；上表直接从`train`所用的对象中读出。
-# * 笔记的训练方案在只支持AVX2的双核CPU上花了5小时（每个迭代周期28分钟，计算步骤每秒38个样本，笔记为52.9）；`quick`用29分钟达到同样的测试精度（0.922），`best`用55分钟达到0.933。用`frontier`测量你自己的机器。
+# * 各个预设的区别在于图像大小、迭代周期数、学习率调度、动量、标签平滑、数据增广和主干卷积核的初始值；上表直接从`train`所用的对象中读出。
+# * 笔记的训练方案在只支持AVX2的双核CPU上花了5小时（每个迭代周期28分钟，计算步骤每秒38个样本，笔记为52.9）；`quick`（当时还是Xavier初始化的主干）用29分钟达到同样的测试精度（0.922），`best`用55分钟达到0.933。用`frontier`测量你自己的机器。
 # * 把28×28放大到96×96不增加信息（秩至多为28），却改变了网络的计算：b5得到3×3而不是1×1的特征映射，计算量是原来的9.7倍。
 # * 在支持bf16指令的CPU上，`train`用bfloat16和`channels_last`计算。
 # * 在28×28上训练五个迭代周期后，5层的普通卷积神经网络与ResNet-18不相上下，耗时只有ResNet-18的1/33；但这个比较混杂了好几个因素（深度、28倍的参数、从28缩到7的b1、只有五个迭代周期），说明不了跨层数据通路本身的作用。
@@ -466,3 +464,4 @@ assert abs(count_flops(pre18, (1, 1, 96, 96)) / count_flops(r18_net, (1, 1, 96, 
 # * 使用预激活时，跨层数据通路在整个堆叠中构成恒等映射：沿这条通路的梯度在任何深度都完整到达；而相加之后接ReLU时，梯度会被截断，堆叠越深截断得越多。
 # * 标签平滑给损失设了下限，即平滑后目标的熵：`quick`和`best`是0.50，所以它们的损失不能与书中的比较。
 # * 达到一定精度所需的计算量与机器无关：`quick`在约七分之一的计算量时达到0.92，`best`停在0.933。
+# * 速度纪录的技巧中，只有白化主干卷积层的收益在每种计算量下都超出随机种子之间的波动；现在`quick`从它开始训练。没有一个技巧能在二十分之一的计算量内达到0.92。
