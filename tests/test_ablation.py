@@ -127,6 +127,18 @@ def test_the_readme_and_08_quote_the_whitened_stem_against_the_xavier_stem_seed_
         assert all(number.lstrip("0") in text for number in quoted), quoted
 
 
+def test_the_readme_quotes_the_shorter_whitened_schedule_and_it_reaches_092_for_less():
+    pairs = json.loads((ROOT / "notebooks" / "figures" / "whiten_cpu.json").read_text())
+    readme = (ROOT / "README.md").read_text()
+    for seed in (0, 1, 2):
+        run = pairs[f"whitened_4x128/{seed}"]
+        assert Preset(**run["recipe"]) == get_preset("quick", num_epochs=4, batch_size=128)
+        assert run["test_acc"][-1] >= 0.92 and len(run["test_acc"]) == 4, seed
+        assert f"{run['test_acc'][-1]:.4f}" in readme
+    spent = pairs["whitened_4x128/0"]["train_flops"][-1]  # counted as the run went, in total
+    assert spent / pairs["whitened_stem/0"]["train_flops"][-1] == pytest.approx(0.8)  # a fifth less
+
+
 def test_a_file_of_another_budget_is_refused(tmp_path):
     out = tmp_path / "ablation.json"
     out.write_text(json.dumps({"kind": "ablation", "base": ablation.BUDGETS["1/20"][1],
