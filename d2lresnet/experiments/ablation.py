@@ -4,12 +4,12 @@
     python -m d2lresnet ablation --table                  # the README's and 08's table
 
 Each trick (TRICKS) changes the base recipe (quick at 32x32, 4 epochs, batch 128, with the
-book's Xavier stem: about 1/20 of the book recipe's training compute) in one way; every run records its test accuracy and
-the compute spent after each epoch, and, at the end, the test accuracy with test-time flips
-and with flips and 2-pixel shifts (measured on the same nets, no training of their own). The
-runs are saved after each one in a JSON file (notebooks/figures/ablation.json) and a rerun
-trains only what is missing, so the table can be built up over several sittings; with
-``--processes 2`` two runs share the CPU, one thread each.
+book's Xavier stem: about 1/20 of the book recipe's training compute) in one way; every run
+records its test accuracy and the compute spent after each epoch, and, at the end, the test
+accuracy with test-time flips and with flips and 2-pixel shifts (measured on the same nets, no
+training of their own). The runs are saved after each one in a JSON file
+(notebooks/figures/ablation.json) and a rerun trains only what is missing, so the table can be
+built up over several sittings; with ``--processes 2`` two runs share the CPU, one thread each.
 """
 import dataclasses
 import datetime
