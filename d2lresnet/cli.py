@@ -230,8 +230,9 @@ def build_parser():
     ablation.add_argument("--seeds", nargs="+", type=_seed,
                           default=[0, 1, 2], help="seeds (default: 0 1 2)")
     ablation.add_argument("--budget", choices=list(BUDGETS), default="1/20",
-                          help="the base recipe: quick shrunk to about 1/20 (32x32, 4 epochs, "
-                               "batch 128) or 1/10 (40x40) of the book's compute")
+                          help="the base recipe: quick with the Xavier stem, shrunk to about 1/20 "
+                               "(32x32, 4 epochs, batch 128) or 1/10 (40x40) of the book's "
+                               "compute")
     ablation.add_argument("--out", help="the saved runs (default notebooks/figures/"
                                         "ablation.json at 1/20, ablation_tenth.json at 1/10)")
     ablation.add_argument("--processes", type=lambda t: _whole_number(t, 1, 64), default=1,
