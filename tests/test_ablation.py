@@ -40,6 +40,9 @@ def test_each_run_is_saved_and_a_rerun_trains_only_what_is_missing(tmp_path, tin
     assert run["recipe"]["zero_init_residual"] and not saved["runs"]["base/0"]["recipe"][
         "zero_init_residual"]
     assert 0 <= run["test_acc_tta"] <= 1 and len(run["book_compute_fraction"]) == 1
+    # its words say what it trained, not what the preset it started from trains
+    assert "zero_init_residual=True" in run["recipe"]["about"]
+    assert "zero_init" not in saved["runs"]["base/0"]["recipe"]["about"]
 
     trained = []
     train_one = ablation.run_one
@@ -109,6 +112,9 @@ def test_the_figure_draws_every_seed_and_each_tricks_mean():
              and len(line.get_xdata()) == 2 and line.get_xdata()[0] == line.get_xdata()[1]]
     assert means[:2] == pytest.approx([0.91, 0.935])
     assert [t.get_text() for t in ax.get_yticklabels()] == ["base", "whiten_stem"]
+    assert "Xavier stem" in ax.get_title()  # the title names the stem of the base
+    stacked = {"base": ablation.BUDGETS["1/20+whiten"][1], "runs": runs}
+    assert "whitened stem" in ablation.plot_ablation(stacked).axes[0].get_title()
 
 
 def test_the_readme_and_08_quote_the_whitened_stem_against_the_xavier_stem_seed_by_seed():
@@ -141,6 +147,14 @@ def test_the_readme_quotes_the_shorter_whitened_schedule_and_it_reaches_092_for_
         assert f"{run['test_acc'][-1]:.4f}" in readme
     spent = pairs["whitened_4x128/0"]["train_flops"][-1]  # counted as the run went, in total
     assert spent / pairs["whitened_stem/0"]["train_flops"][-1] == pytest.approx(0.8)  # a fifth less
+
+
+def test_a_trick_already_in_the_base_is_refused_before_training(tmp_path):
+    out = tmp_path / "stacked.json"
+    with pytest.raises(ValueError, match="whiten_stem is already in this base"):
+        ablation.run(["zero_init_residual", "whiten_stem"], [0], out,
+                     base=ablation.BUDGETS["1/20+whiten"])
+    assert not out.exists()
 
 
 def test_a_file_of_another_budget_is_refused(tmp_path):

@@ -393,3 +393,11 @@ def test_the_ablations_table_at_a_budget_refuses_a_file_of_another(tmp_path, cap
     assert main(["ablation", "--table", "--out", str(out)]) == 0  # 1/20, the default
     assert main(["ablation", "--table", "--budget", "1/10", "--out", str(out)]) == 1
     assert "another budget" in capsys.readouterr().err
+
+
+def test_the_ablation_refuses_to_stack_a_trick_on_a_base_that_has_it(tmp_path, capsys):
+    out = tmp_path / "stacked.json"
+    assert main(["ablation", "--budget", "1/20+whiten", "--tricks", "whiten_stem",
+                 "--out", str(out)]) == 1
+    assert capsys.readouterr().err.startswith("error: whiten_stem is already in this base")
+    assert not out.exists()

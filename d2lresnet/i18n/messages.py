@@ -112,6 +112,8 @@ MESSAGES = {
         "book_compute": "training compute (fraction of the book recipe's 10 epochs, log scale)",
         "compute_title": "test accuracy against training compute (any machine)",
         "ablation_title": "one trick at a time on quick with the Xavier stem, on several seeds",
+        "ablation_title_whitened": "one trick at a time on quick with the whitened stem, on "
+                                   "several seeds",
         "ablation_x": "test accuracy at the end ({compute} of the book recipe's compute)",
         "ablation_seed": "one seed", "ablation_mean": "mean of the seeds",
         "trained_on_cpu": "dashed: trained on a CPU", "compute_goal": "goal: {acc} with {share}",
@@ -380,6 +382,7 @@ MESSAGES = {
         "book_compute": "训练计算量（占书中方案10个迭代周期的比例，对数坐标）",
         "compute_title": "测试精度与训练计算量（与机器无关）",
         "ablation_title": "每次只在Xavier初始化主干的quick上加一个技巧，多个随机种子",
+        "ablation_title_whitened": "每次只在白化主干的quick上加一个技巧，多个随机种子",
         "ablation_x": "训练结束时的测试精度（计算量为书中方案的{compute}）",
         "ablation_seed": "一个随机种子", "ablation_mean": "各随机种子的均值",
         "trained_on_cpu": "虚线：在CPU上训练", "compute_goal": "目标：以{share}的计算量达到{acc}",
