@@ -175,3 +175,20 @@ def test_the_readme_counts_the_ten_test_views_at_a_tenth():
     side = ablation.BUDGETS["1/10"][1]["resize"]
     views = 10 * 10_000 * count_flops(resnet18(), (1, 1, side, side)) / book_flops()
     assert f"{trained + views:.3f} all told" in (ROOT / "README.md").read_text()
+
+
+def test_the_stacked_tables_base_is_the_whitened_runs_and_the_readme_says_what_it_shows():
+    first = ablation.load(ROOT / ablation.SAVED["1/20"], missing_ok=False)
+    stacked = ablation.load(ROOT / ablation.SAVED["1/20+whiten"], missing_ok=False,
+                            base=ablation.BUDGETS["1/20+whiten"])
+    for seed in (0, 1, 2):  # copied, not trained again: the same recipe, the same numbers
+        copy, whitened = stacked["runs"][f"base/{seed}"], first["runs"][f"whiten_stem/{seed}"]
+        assert _what_trains(copy["recipe"]) == _what_trains(whitened["recipe"])
+        assert copy["test_acc"] == whitened["test_acc"]
+    rows = {row["trick"]: row for row in ablation.rows(stacked)}
+    alone = rows.pop("base")
+    drops = [alone["mean"] - row["mean"] for row in rows.values()]
+    assert rows and all(0 < drop < alone["spread"] for drop in drops)
+    readme = (ROOT / "README.md").read_text()
+    assert f"({min(drops):.4f} to {max(drops):.4f})" in readme
+    assert f"whitening's own seeds spread ({alone['spread']:.3f})" in readme
