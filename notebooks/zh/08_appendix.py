@@ -239,7 +239,7 @@ for trick, row in on_whitened.items():
 assert all(row["compute_to"] is None for row in on_whitened.values())  # none reaches 0.92
 
 # %% [markdown]
-# 在白化之上，它们都没有带来什么：每一个的平均值都比只用白化时略低，低得比白化自身各随机种子之间的差别还少；加上测试时的翻转也是如此。在airbench的表中（CIFAR-10、它自己的网络、达到94%）有用的技巧，并不能搬到在Fashion-MNIST上训练4个迭代周期的ResNet-18上。只用白化主干卷积层仍然是二十分之一计算量下找到的最好方案，但离0.92还差一些。
+# 在白化之上，它们都没有带来什么：每一个的平均值都比只用白化时略低，但差距小于白化自身各随机种子之间的差别；加上测试时的翻转也是如此。在airbench的表中（CIFAR-10、它自己的网络、达到94%）有用的技巧，并不能搬到在Fashion-MNIST上训练4个迭代周期的ResNet-18上。只用白化主干卷积层仍然是二十分之一计算量下找到的最好方案，但离0.92还差一些。
 
 # %% [markdown]
 # ## 放大不增加信息，却给了网络计算的空间
