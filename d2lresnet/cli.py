@@ -232,11 +232,12 @@ def build_parser():
     ablation.add_argument("--budget", choices=list(BUDGETS), default="1/20",
                           help="the base recipe: quick with the Xavier stem, shrunk to about 1/20 "
                                "(32x32, 4 epochs, batch 128) or 1/10 (40x40) of the book's "
-                               "compute; 1/20+whiten: 1/20 with quick's whitened stem, to "
-                               "stack the others on it")
+                               "compute; 1/20+whiten and 1/10+whiten: the same with quick's "
+                               "whitened stem, to stack the others on it")
     ablation.add_argument("--out", help="the saved runs (default notebooks/figures/"
                                         "ablation.json at 1/20, ablation_tenth.json at 1/10, "
-                                        "ablation_whitened.json at 1/20+whiten)")
+                                        "ablation_whitened.json at 1/20+whiten, "
+                                        "ablation_tenth_whitened.json at 1/10+whiten)")
     ablation.add_argument("--processes", type=lambda t: _whole_number(t, 1, 64), default=1,
                           help="runs at a time, one thread each (default 1)")
     ablation.add_argument("--table", action="store_true",

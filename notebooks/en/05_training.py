@@ -18,7 +18,7 @@
 #
 # The notes: *train ResNet on the Fashion-MNIST dataset* (在Fashion‐MNIST数据集上训练ResNet).
 # You train the ResNet-18 of notebook 03 with their recipe, put your result under theirs, and
-# look at the network's mistakes. Run All takes about 20 minutes under the default recipe on a
+# look at the network's mistakes. Run All takes 11 to 20 minutes under the default recipe on a
 # 2-core CPU with bf16 (30 or more without), nearly all in one cell, which says how long before
 # it starts; a saved run lets you read on without waiting.
 
