@@ -203,3 +203,28 @@ def test_the_stacked_tables_base_is_the_whitened_runs_and_the_readme_says_what_i
     assert all(worst(stacked, t) > worst(stacked, "base") - 0.004 for t in rows)
     assert "({:.3f} without weight decay on the normalisation parameters, {:.3f} with lr 0.2 and " \
            "smoothing 0.2, {:.3f} with the 15% warm-up)".format(*fell.values()) in readme
+
+
+def test_the_tenths_stacked_table_is_on_the_whitened_tenth_and_the_readme_says_what_it_shows():
+    tenth = ablation.load(ROOT / ablation.SAVED["1/10"], missing_ok=False)
+    stacked = ablation.load(ROOT / ablation.SAVED["1/10+whiten"], missing_ok=False,
+                            base=ablation.BUDGETS["1/10+whiten"])
+    for seed in (0, 1, 2):  # copied, not trained again: the same recipe, the same numbers
+        copy, whitened = stacked["runs"][f"base/{seed}"], tenth["runs"][f"whiten_stem/{seed}"]
+        assert _what_trains(copy["recipe"]) == _what_trains(whitened["recipe"])
+        assert copy["test_acc"] == whitened["test_acc"]
+    rows = {row["trick"]: row for row in ablation.rows(stacked)}
+    alone, flips, warmup = rows["base"], rows["alternate_flips"], rows["warmup_0.15"]
+    readme = " ".join((ROOT / "README.md").read_text().split())
+    drop, gain = alone["mean"] - flips["mean"], warmup["mean"] - alone["mean"]
+    assert 0 < drop and 0 < gain < alone["spread"]  # a gain within the seeds' noise: not kept
+    assert f"Alternating flips end {drop:.4f} lower, as much as whitening's own seeds spread " \
+           f"({alone['spread']:.4f})" in readme
+    assert f"warm-up ends {gain:.4f} higher, less than that spread" in readme
+    with_flips = sorted(run["test_acc_flips"] for run in stacked["runs"].values()
+                        if run["trick"] == "warmup_0.15")
+    assert with_flips[0] >= 0.92  # every warm-up seed with flips alone; not every whitened one:
+    assert any(run["test_acc_flips"] < 0.92 for run in stacked["runs"].values()
+               if run["trick"] == "base")
+    assert f"({with_flips[0]:.4f} to {with_flips[-1]:.4f})" in readme
+
