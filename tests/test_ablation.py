@@ -218,14 +218,12 @@ def test_the_tenths_stacked_table_is_on_the_whitened_tenth_and_the_readme_says_w
     alone, flips, warmup = rows["base"], rows["alternate_flips"], rows["warmup_0.15"]
     readme = " ".join((ROOT / "README.md").read_text().split())
     drop, gain = alone["mean"] - flips["mean"], warmup["mean"] - alone["mean"]
-    assert 0 < drop and 0 < gain < alone["spread"]  # a gain within the seeds' noise: not kept
-    assert f"Alternating flips end {drop:.4f} lower, as much as whitening's own seeds spread " \
-           f"({alone['spread']:.4f})" in readme
-    assert f"warm-up ends {gain:.4f} higher, less than that spread" in readme
+    assert 0 < drop and abs(gain) < alone["spread"] / 10  # level: nothing kept
+    assert warmup["seeds"] == alone["seeds"] == 5
+    assert f"Alternating flips end {drop:.4f} lower" in readme
+    assert f"ends level with whitening alone ({gain:+.4f}, far less than the seeds spread, " \
+           f"{alone['spread']:.4f})" in readme
     with_flips = sorted(run["test_acc_flips"] for run in stacked["runs"].values()
                         if run["trick"] == "warmup_0.15")
-    assert with_flips[0] >= 0.92  # every warm-up seed with flips alone; not every whitened one:
-    assert any(run["test_acc_flips"] < 0.92 for run in stacked["runs"].values()
-               if run["trick"] == "base")
-    assert f"({with_flips[0]:.4f} to {with_flips[-1]:.4f})" in readme
-
+    assert with_flips[0] < 0.92  # the three-seed hint (every seed at 0.92 with flips) fails
+    assert f"with flips alone its seed 4 reads {with_flips[0]:.4f}" in readme

@@ -346,7 +346,7 @@ assert all(acc > min(finals["whiten_stem"]) - 0.004 for acc in worst.values())  
 # %% [markdown]
 # At a tenth, the two tricks that came closest to whitening alone at a twentieth, alternating
 # flips and the 15% warm-up, were stacked on the whitened stem in the same way (`python -m
-# d2lresnet ablation --budget 1/10+whiten`).
+# d2lresnet ablation --budget 1/10+whiten`), the warm-up and the base on five seeds.
 
 # %%
 tenth_stacked = ablation.load("../figures/ablation_tenth_whitened.json", missing_ok=False,
@@ -356,16 +356,16 @@ at_tenth_whitened = {row["trick"]: row for row in ablation.rows(tenth_stacked)}
 alone = at_tenth_whitened["base"]
 assert at_tenth_whitened["alternate_flips"]["mean"] < alone["mean"]  # lower again
 gain = at_tenth_whitened["warmup_0.15"]["mean"] - alone["mean"]
-assert 0 < gain < alone["spread"]  # higher, but by less than the seeds spread
+assert abs(gain) < alone["spread"] / 10  # level with whitening alone over five seeds
 warmup_flips = [run["test_acc_flips"] for run in tenth_stacked["runs"].values()
                 if run["trick"] == "warmup_0.15"]
-assert min(warmup_flips) >= 0.92  # every seed with test-time flips alone
+assert min(warmup_flips) < 0.92  # not every seed reaches 0.92 with test-time flips
 
 # %% [markdown]
-# Alternating flips end lower again. The 15% warm-up ends a little higher, by less than the
-# seeds spread, so three seeds cannot call it a gain; with test-time flips alone each of its
-# seeds reads 0.92 or more, where whitening alone needs flips and shifts. A hint worth more
-# seeds, not yet a better recipe.
+# Alternating flips end lower again. On three seeds the 15% warm-up looked a little higher and
+# reached 0.92 on each with test-time flips alone; two more seeds for it and for the base put it
+# level with whitening alone, and one of its seeds stays under 0.92 with flips. More seeds
+# turned a hint into nothing: the reason every comparison here needs several.
 
 # %% [markdown]
 # ## Enlarging adds no information, but room to compute
