@@ -177,18 +177,21 @@ def test_the_readme_counts_the_ten_test_views_at_a_tenth():
     assert f"{trained + views:.3f} all told" in (ROOT / "README.md").read_text()
 
 
-def _assert_base_is_copied_whitened_runs(stacked, unstacked):
+def _stacked_on_its_copied_base(budget, unstacked_budget):
+    """The saved runs at `budget` (stacked on the whitened stem) and at `unstacked_budget`,
+    after checking the former's base seeds 0-2 are the latter's whitened runs, copied."""
+    unstacked = ablation.load(ROOT / ablation.SAVED[unstacked_budget], missing_ok=False)
+    stacked = ablation.load(ROOT / ablation.SAVED[budget], missing_ok=False,
+                            base=ablation.BUDGETS[budget])
     for seed in (0, 1, 2):  # copied, not trained again: the same recipe, the same numbers
         copy, whitened = stacked["runs"][f"base/{seed}"], unstacked["runs"][f"whiten_stem/{seed}"]
         assert _what_trains(copy["recipe"]) == _what_trains(whitened["recipe"])
         assert copy["test_acc"] == whitened["test_acc"]
+    return stacked, unstacked
 
 
 def test_the_stacked_tables_base_is_the_whitened_runs_and_the_readme_says_what_it_shows():
-    first = ablation.load(ROOT / ablation.SAVED["1/20"], missing_ok=False)
-    stacked = ablation.load(ROOT / ablation.SAVED["1/20+whiten"], missing_ok=False,
-                            base=ablation.BUDGETS["1/20+whiten"])
-    _assert_base_is_copied_whitened_runs(stacked, first)
+    stacked, first = _stacked_on_its_copied_base("1/20+whiten", "1/20")
     rows = {row["trick"]: row for row in ablation.rows(stacked)}
     alone = rows.pop("base")
     drops = [alone["mean"] - row["mean"] for row in rows.values()]
@@ -210,10 +213,7 @@ def test_the_stacked_tables_base_is_the_whitened_runs_and_the_readme_says_what_i
 
 
 def test_the_tenths_stacked_table_is_on_the_whitened_tenth_and_the_readme_says_what_it_shows():
-    tenth = ablation.load(ROOT / ablation.SAVED["1/10"], missing_ok=False)
-    stacked = ablation.load(ROOT / ablation.SAVED["1/10+whiten"], missing_ok=False,
-                            base=ablation.BUDGETS["1/10+whiten"])
-    _assert_base_is_copied_whitened_runs(stacked, tenth)
+    stacked, _ = _stacked_on_its_copied_base("1/10+whiten", "1/10")
     rows = {row["trick"]: row for row in ablation.rows(stacked)}
     alone, flips, warmup = rows["base"], rows["alternate_flips"], rows["warmup_0.15"]
     readme = " ".join((ROOT / "README.md").read_text().split())
