@@ -215,11 +215,13 @@ def test_the_stacked_tables_base_is_the_whitened_runs_and_the_readme_says_what_i
 def test_the_tenths_stacked_table_is_on_the_whitened_tenth_and_the_readme_says_what_it_shows():
     stacked, _ = _stacked_on_its_copied_base("1/10+whiten", "1/10")
     rows = {row["trick"]: row for row in ablation.rows(stacked)}
-    alone, flips, warmup = rows["base"], rows["alternate_flips"], rows["warmup_0.15"]
+    alone = rows.pop("base")
+    flips, warmup, zero = rows["alternate_flips"], rows["warmup_0.15"], rows["zero_init_residual"]
     readme = " ".join((ROOT / "README.md").read_text().split())
     drop, gain = alone["mean"] - flips["mean"], warmup["mean"] - alone["mean"]
     assert 0 < drop and abs(gain) < alone["spread"] / 10  # level: nothing kept
     assert warmup["seeds"] == alone["seeds"] == 5
+    assert all(row["seeds"] >= 3 for row in rows.values())
     assert f"Alternating flips end {drop:.4f} lower" in readme
     assert f"ends level with whitening alone ({gain:+.4f}, far less than the seeds spread, " \
            f"{alone['spread']:.4f})" in readme
@@ -227,3 +229,36 @@ def test_the_tenths_stacked_table_is_on_the_whitened_tenth_and_the_readme_says_w
                         if run["trick"] == "warmup_0.15")
     assert with_flips[0] < 0.92  # the three-seed hint (every seed at 0.92 with flips) fails
     assert f"with flips alone its seed 4 reads {with_flips[0]:.4f}" in readme
+    assert "Every trick ends lower on average than whitening alone" in readme
+    assert all(row["mean"] < alone["mean"] for row in rows.values())
+
+    def finals(trick, saved=stacked):
+        return sorted(run["test_acc"][-1] for run in saved["runs"].values()
+                      if run["trick"] == trick)
+
+    def mean_curve(trick):
+        runs = [run for run in stacked["runs"].values() if run["trick"] == trick]
+        return [sum(accs) / len(accs) for accs in zip(*(run["test_acc"] for run in runs))]
+
+    # zero-initialised branches: the largest cost, beyond the spread, behind after every epoch,
+    # every seed below every seed of whitening alone
+    zero_drop = alone["mean"] - zero["mean"]
+    assert zero_drop == max(alone["mean"] - row["mean"] for row in rows.values())
+    assert zero_drop > alone["spread"]
+    assert all(z < b for z, b in zip(mean_curve("zero_init_residual"), mean_curve("base")))
+    assert finals("zero_init_residual")[-1] < finals("base")[0]
+    assert f"Zero-initialised residual branches cost the most: {zero_drop:.4f} lower, more than " \
+           f"that spread, behind on average after every epoch, and every seed " \
+           f"({finals('zero_init_residual')[0]:.4f} to {finals('zero_init_residual')[-1]:.4f}) " \
+           f"below every seed of whitening alone ({finals('base')[0]:.4f} to " \
+           f"{finals('base')[-1]:.4f})" in readme
+    twentieth = ablation.load(ROOT / ablation.SAVED["1/20+whiten"], missing_ok=False)
+    at_twentieth = {row["trick"]: row for row in ablation.rows(twentieth)}
+    zero_drop_at_20 = at_twentieth["base"]["mean"] - at_twentieth["zero_init_residual"]["mean"]
+    assert zero_drop_at_20 < at_twentieth["base"]["spread"]  # "within the spread"
+    assert f"at 1/20 it was {zero_drop_at_20:.4f} lower, within the spread" in readme
+    others = [alone["mean"] - rows[t]["mean"] for t in rows
+              if t not in ("zero_init_residual", "alternate_flips", "warmup_0.15")]
+    assert all(0 < d < alone["spread"] for d in others)
+    assert f"end {min(others):.4f} to {max(others):.4f} below whitening alone, within its " \
+           f"spread" in readme
