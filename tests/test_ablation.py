@@ -222,6 +222,7 @@ def test_the_tenths_stacked_table_is_on_the_whitened_tenth_and_the_readme_says_w
     assert 0 < drop and abs(gain) < alone["spread"] / 10  # level: nothing kept
     assert warmup["seeds"] == alone["seeds"] == 5
     assert all(row["seeds"] >= 3 for row in rows.values())
+    assert set(rows) == set(ablation.TRICKS) - {"base", "whiten_stem"}  # "the other five" too
     assert f"Alternating flips end {drop:.4f} lower" in readme
     assert f"ends level with whitening alone ({gain:+.4f}, far less than the seeds spread, " \
            f"{alone['spread']:.4f})" in readme

@@ -347,7 +347,7 @@ assert all(acc > min(finals["whiten_stem"]) - 0.004 for acc in worst.values())  
 # At a tenth the others were stacked on the whitened stem in the same way (`python -m d2lresnet
 # ablation --budget 1/10+whiten`): first the two that came closest to whitening alone at a
 # twentieth, alternating flips and the 15% warm-up, the warm-up and the base on five seeds; then
-# four more on three seeds.
+# the other five on three seeds.
 
 # %%
 tenth_stacked = ablation.load("../figures/ablation_tenth_whitened.json", missing_ok=False,
@@ -358,6 +358,7 @@ display(Markdown(ablation.format_table(tenth_stacked)))
 at_tenth_whitened = {row["trick"]: row for row in ablation.rows(tenth_stacked)}
 alone = at_tenth_whitened.pop("base")
 assert all(row["mean"] < alone["mean"] for row in at_tenth_whitened.values())  # none adds
+assert set(at_tenth_whitened) == set(rows) - {"base", "whiten_stem"}  # every other trick
 gain = at_tenth_whitened["warmup_0.15"]["mean"] - alone["mean"]
 assert abs(gain) < alone["spread"] / 10  # level with whitening alone over five seeds
 warmup_flips = [run["test_acc_flips"] for run in tenth_stacked["runs"].values()
