@@ -371,10 +371,11 @@ for run in tenth_stacked["runs"].values():
 assert max(tenth_finals["zero_init_residual"]) < min(tenth_finals["base"])
 
 # %% [markdown]
-# Every trick ends a little lower on average than whitening alone here too. On three seeds the 15% warm-up looked a little higher and
-# reached 0.92 on each with test-time flips alone; two more seeds for it and for the base put it
-# level with whitening alone, and one of its seeds stays under 0.92 with flips. More seeds
-# turned a hint into nothing: the reason every comparison here needs several. Zero-initialised
+# Every trick ends a little lower on average than whitening alone here too. On three seeds
+# the 15% warm-up looked a little higher and reached 0.92 on each with test-time flips alone;
+# two more seeds for it and for the base put it level with whitening alone, and one of its
+# seeds stays under 0.92 with flips. More seeds turned a hint into nothing: the reason every
+# comparison here needs several. Zero-initialised
 # residual branches cost the most: every seed ends below every seed of whitening alone. Each
 # block then starts as the identity, the smallest of the nested function classes this chapter
 # begins with; that does not speed up these four epochs, it costs them about half a point.
