@@ -177,6 +177,11 @@ def test_the_readme_counts_the_ten_test_views_at_a_tenth():
     assert f"{trained + views:.3f} all told" in (ROOT / "README.md").read_text()
 
 
+def _finals(saved, trick):
+    """The final test accuracy of each of `trick`'s seeds in `saved`, lowest first."""
+    return sorted(run["test_acc"][-1] for run in saved["runs"].values() if run["trick"] == trick)
+
+
 def _stacked_on_its_copied_base(budget, unstacked_budget):
     """The saved runs at `budget` (stacked on the whitened stem) and at `unstacked_budget`,
     after checking the former's base seeds 0-2 are the latter's whitened runs, copied."""
@@ -203,7 +208,7 @@ def test_the_stacked_tables_base_is_the_whitened_runs_and_the_readme_says_what_i
     # three tricks lost a seed far below every base seed on the Xavier stem; none does on the
     # whitened one
     def worst(saved, trick):
-        return min(run["test_acc"][-1] for run in saved["runs"].values() if run["trick"] == trick)
+        return _finals(saved, trick)[0]
     fell = {t: worst(first, t) for t in ("no_decay_norm_bias", "lr_0.2_smoothing_0.2",
                                          "warmup_0.15")}
     assert all(acc < worst(first, "base") - 0.01 for acc in fell.values())
@@ -242,8 +247,7 @@ def test_at_a_tenth_zero_initialised_branches_cost_the_most_the_others_stay_in_t
     readme = " ".join((ROOT / "README.md").read_text().split())
 
     def finals(trick):
-        return sorted(run["test_acc"][-1] for run in stacked["runs"].values()
-                      if run["trick"] == trick)
+        return _finals(stacked, trick)
 
     def mean_curve(trick):
         runs = [run for run in stacked["runs"].values() if run["trick"] == trick]
